@@ -1,0 +1,2 @@
+//! The `floorwalk` command line (being written).
+fn main() {}
