@@ -1,2 +1,51 @@
-//! The `floorwalk` command line (being written).
-fn main() {}
+//! The `floorwalk` command line.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cli;
+
+#[derive(Parser)]
+#[command(name = "floorwalk", version, about = "Terminal console for contact-center supervisors")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the built-in simulator on loopback and the console against it.
+    Demo(cli::DemoArgs),
+    /// Run the console against a protocol-v1 server. The token comes from
+    /// FLOORWALK_TOKEN, `token_file` or `token_command` in the config, never
+    /// from an argument.
+    Console(cli::ConsoleArgs),
+    /// Run the simulator as a standalone server.
+    Sim(cli::SimArgs),
+    /// Summarise the audit journal for quality teams.
+    Report(floorwalk::audit::ReportArgs),
+    /// List audio output and input devices.
+    Devices,
+    /// Check the server, the token and audio, one by one, with a verdict each.
+    Doctor(cli::DoctorArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Demo(args) => cli::demo(args),
+        Command::Console(args) => cli::console(args),
+        Command::Sim(args) => cli::sim(args),
+        Command::Report(args) => cli::report(&args),
+        Command::Devices => cli::devices(),
+        Command::Doctor(args) => cli::doctor(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            floorwalk::console::restore_terminal();
+            eprintln!("floorwalk: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Carries out the app's effects in order, off the UI task: an audit record
+//! is on disk before the command that follows it is sent.
+
+use crate::app::{Effect, Input};
+use crate::audit::Journal;
+use crate::feed::FeedHandle;
+use std::sync::mpsc;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// A batch of effects from one update step.
+pub type Batch = Vec<Effect>;
+
+/// Starts the executor thread. It owns the journal; failures come back to
+/// the app as `Input::AuditFailed`.
+pub fn start(
+    mut journal: Option<Journal>,
+    feed: FeedHandle,
+    back: UnboundedSender<Input>,
+) -> std::io::Result<mpsc::Sender<Batch>> {
+    let (tx, rx) = mpsc::channel::<Batch>();
+    std::thread::Builder::new().name("effects".into()).spawn(move || {
+        for batch in rx {
+            run_batch(batch, journal.as_mut(), &feed, &back);
+        }
+    })?;
+    Ok(tx)
+}
+
+fn run_batch(
+    batch: Batch,
+    mut journal: Option<&mut Journal>,
+    feed: &FeedHandle,
+    back: &UnboundedSender<Input>,
+) {
+    for effect in batch {
+        match effect {
+            Effect::Audit(record) => {
+                let Some(journal) = journal.as_deref_mut() else {
+                    continue;
+                };
+                if let Err(err) = journal.append(&record) {
+                    tracing::error!("audit journal: {err}");
+                    // Nothing after an unrecorded action may proceed.
+                    let _ = back.send(Input::AuditFailed(err.to_string()));
+                    return;
+                }
+            }
+            Effect::Send(command) => feed.send(command),
+            Effect::Quit => {}
+        }
+    }
+}
