@@ -330,7 +330,7 @@ impl Connection {
     ) -> Result<(), Ended> {
         let message = match frame {
             None => return Err(Ended::Lost("the server closed the connection".into())),
-            Some(Err(err)) => return Err(Ended::Lost(format!("the connection failed: {err}"))),
+            Some(Err(err)) => return Err(Ended::Lost(format!("the connection was lost: {err}"))),
             Some(Ok(message)) => message,
         };
         self.last_heard = Instant::now();
@@ -503,7 +503,7 @@ impl Connection {
     async fn write(&mut self, message: Message) -> Result<(), Ended> {
         match tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(err)) => Err(Ended::Lost(format!("the connection failed: {err}"))),
+            Ok(Err(err)) => Err(Ended::Lost(format!("the connection was lost: {err}"))),
             Err(_) => Err(Ended::Lost(format!(
                 "the server took no data for {} s: the connection is dead",
                 WRITE_TIMEOUT.as_secs()
