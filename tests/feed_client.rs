@@ -107,7 +107,14 @@ async fn duplicates_are_dropped() {
     let (_handle, mut rx) = feed::spawn(options(&server.url)).unwrap();
     let (mut conn, _) = server.connect("s-1").await;
     expect_connected(&mut rx).await;
-    for message in [snapshot(1), event(2), event(2), event(1), event(3), event(3)] {
+    for message in [
+        snapshot(1),
+        event(2),
+        event(2),
+        event(1),
+        event(3),
+        event(3),
+    ] {
         conn.send(message).await;
     }
     conn.send(notice("end")).await;
@@ -148,7 +155,10 @@ async fn replies_are_routed_by_req_with_their_latency() {
         other => panic!("{other:?}"),
     }
     assert_eq!(conn.recv_client().await, monitor("r-1"));
-    assert!(matches!(conn.recv_client().await, ClientMessage::Disconnect { .. }));
+    assert!(matches!(
+        conn.recv_client().await,
+        ClientMessage::Disconnect { .. }
+    ));
 
     // Answered out of order.
     conn.send(json!({"type": "reply", "req": "r-2", "ok": false,
@@ -210,7 +220,10 @@ async fn an_unanswered_command_times_out_exactly_once() {
     conn.send(json!({"type": "reply", "req": "r-1", "ok": true, "result": {}}))
         .await;
     conn.send(notice("after")).await;
-    assert!(matches!(next(&mut rx).await, FeedEvent::Message(ServerMessage::Notice(_))));
+    assert!(matches!(
+        next(&mut rx).await,
+        FeedEvent::Message(ServerMessage::Notice(_))
+    ));
 }
 
 #[tokio::test]
@@ -264,11 +277,16 @@ async fn offline_commands_are_refused_at_once_while_attempts_back_off() {
     }
     assert_eq!(attempts[0], (1, Duration::ZERO, None));
     let ms = Duration::from_millis;
-    for (i, (full, (attempt, retry_in, last_error))) in
-        [ms(250), ms(500), ms(1000)].into_iter().zip(&attempts[1..]).enumerate()
+    for (i, (full, (attempt, retry_in, last_error))) in [ms(250), ms(500), ms(1000)]
+        .into_iter()
+        .zip(&attempts[1..])
+        .enumerate()
     {
         assert_eq!(*attempt as usize, i + 2);
-        assert!(*retry_in >= full / 2 && *retry_in <= full, "{retry_in:?} for {full:?}");
+        assert!(
+            *retry_in >= full / 2 && *retry_in <= full,
+            "{retry_in:?} for {full:?}"
+        );
         let error = last_error.as_deref().unwrap();
         assert!(error.contains("cannot connect to 127.0.0.1"), "{error}");
     }
@@ -281,7 +299,10 @@ async fn a_refused_token_is_fatal_and_not_retried() {
     let (headers, conn) = server.accept(Answer::Refuse(401)).await;
     assert!(conn.is_none());
     assert!(headers.contains_key("authorization"));
-    assert!(matches!(next(&mut rx).await, FeedEvent::Connecting { attempt: 1, .. }));
+    assert!(matches!(
+        next(&mut rx).await,
+        FeedEvent::Connecting { attempt: 1, .. }
+    ));
     match next(&mut rx).await {
         FeedEvent::Fatal(text) => {
             assert!(text.contains("the server refused the token"), "{text}");
@@ -291,11 +312,19 @@ async fn a_refused_token_is_fatal_and_not_retried() {
         other => panic!("{other:?}"),
     }
     // No retry storm: nobody knocks again, and commands are refused.
-    assert!(server.tcp_within(Duration::from_millis(800)).await.is_none());
+    assert!(
+        server
+            .tcp_within(Duration::from_millis(800))
+            .await
+            .is_none()
+    );
     handle.send(monitor("r-1"));
     assert!(matches!(
         next(&mut rx).await,
-        FeedEvent::Reply { outcome: Err(CommandFailure::Offline), .. }
+        FeedEvent::Reply {
+            outcome: Err(CommandFailure::Offline),
+            ..
+        }
     ));
 }
 
@@ -327,11 +356,18 @@ async fn a_silent_server_is_declared_dead_and_the_feed_reconnects() {
             attempt: 1,
             last_error: Some(error),
             ..
-        } => assert!(error.contains("no sign of life from the server for 3.0 s"), "{error}"),
+        } => assert!(
+            error.contains("no sign of life from the server for 3.0 s"),
+            "{error}"
+        ),
         other => panic!("{other:?}"),
     }
     let (_conn, subscribe) = server.connect("s-1").await;
-    assert_eq!(subscribe, (None, None), "nothing was applied, so nothing to resume");
+    assert_eq!(
+        subscribe,
+        (None, None),
+        "nothing was applied, so nothing to resume"
+    );
     expect_connected(&mut rx).await;
 }
 
@@ -349,7 +385,8 @@ async fn garbage_is_reported_and_the_feed_carries_on() {
     conn.send(json!({"type": "mystery", "x": 1})).await;
     conn.send(json!({"no_type": true})).await;
     conn.send(json!({"type": "agent", "seq": "two"})).await;
-    conn.send(json!({"type": "reply", "req": "nobody", "ok": true})).await;
+    conn.send(json!({"type": "reply", "req": "nobody", "ok": true}))
+        .await;
     conn.send(event(2)).await;
 
     assert!(matches!(next(&mut rx).await, FeedEvent::Connecting { .. }));
@@ -367,7 +404,11 @@ async fn garbage_is_reported_and_the_feed_carries_on() {
     assert_eq!(errors.len(), 5, "{errors:#?}");
     assert!(errors[0].contains("before hello"), "{}", errors[0]);
     assert!(errors[1].contains("cannot read"), "{}", errors[1]);
-    assert!(errors[2].contains("unknown type `mystery`"), "{}", errors[2]);
+    assert!(
+        errors[2].contains("unknown type `mystery`"),
+        "{}",
+        errors[2]
+    );
     assert!(errors[3].contains("no \"type\""), "{}", errors[3]);
     assert!(errors[4].contains("cannot read"), "{}", errors[4]);
 }
@@ -378,8 +419,14 @@ async fn round_trip_time_is_measured_with_pings() {
     let started = Instant::now();
     let (_handle, mut rx) = feed::spawn(options(&server.url)).unwrap();
     let (_conn, _) = server.connect("s-1").await;
-    assert!(matches!(next_raw(&mut rx).await, FeedEvent::Connecting { .. }));
-    assert!(matches!(next_raw(&mut rx).await, FeedEvent::Connected { .. }));
+    assert!(matches!(
+        next_raw(&mut rx).await,
+        FeedEvent::Connecting { .. }
+    ));
+    assert!(matches!(
+        next_raw(&mut rx).await,
+        FeedEvent::Connected { .. }
+    ));
     match next_raw(&mut rx).await {
         FeedEvent::Rtt(rtt) => assert!(rtt > Duration::ZERO && rtt <= started.elapsed()),
         other => panic!("{other:?}"),
@@ -403,10 +450,16 @@ async fn audio_flows_both_ways_without_passing_through_the_app() {
         conn.send_binary(vec![1, n]).await;
     }
     conn.send(notice("after audio")).await;
-    assert!(matches!(next(&mut rx).await, FeedEvent::Message(ServerMessage::Notice(_))));
+    assert!(matches!(
+        next(&mut rx).await,
+        FeedEvent::Message(ServerMessage::Notice(_))
+    ));
     assert_eq!(audio_rx.recv().await.unwrap(), [1, 0]);
     assert_eq!(audio_rx.recv().await.unwrap(), [1, 1]);
-    assert!(audio_rx.try_recv().is_err(), "frames beyond the queue are dropped");
+    assert!(
+        audio_rx.try_recv().is_err(),
+        "frames beyond the queue are dropped"
+    );
 
     // Upstream.
     handle.send_audio(vec![9, 9, 9]);
@@ -439,7 +492,10 @@ async fn bad_urls_are_refused_before_any_socket_is_opened() {
     // 192.0.2.0/24 is reserved for documentation: never reachable, and never
     // tried, since spawn refuses before connecting.
     let err = feed::spawn(options("ws://192.0.2.1:9000/v1/supervisor")).unwrap_err();
-    assert!(matches!(err, FeedError::InsecureRemote(ref host) if host == "192.0.2.1"), "{err}");
+    assert!(
+        matches!(err, FeedError::InsecureRemote(ref host) if host == "192.0.2.1"),
+        "{err}"
+    );
     let err = feed::spawn(options("http://127.0.0.1:9000/v1/supervisor")).unwrap_err();
     assert_eq!(err, FeedError::UnsupportedScheme("http".into()));
     let err = feed::spawn(options("ws://127.0.0.1:notaport")).unwrap_err();

@@ -49,7 +49,11 @@ pub(super) fn check(
     // `http` reads an unparsable port as no port; we must not fall back to
     // the default port then.
     let port = authority.as_str().strip_prefix(host).unwrap_or_default();
-    if !port.is_empty() && !port.strip_prefix(':').is_some_and(|p| p.parse::<u16>().is_ok_and(|p| p > 0)) {
+    if !port.is_empty()
+        && !port
+            .strip_prefix(':')
+            .is_some_and(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+    {
         return Err(invalid("the port is not a number from 1 to 65535"));
     }
     let loopback = is_loopback(host);
@@ -148,9 +152,15 @@ mod tests {
     #[test]
     fn bad_urls_are_explained() {
         let cases: [(&str, &str); 9] = [
-            ("ws://127.0.0.1:notaport/v1/supervisor", "port is not a number"),
+            (
+                "ws://127.0.0.1:notaport/v1/supervisor",
+                "port is not a number",
+            ),
             ("ws://127.0.0.1:0/v1/supervisor", "port is not a number"),
-            ("ws://127.0.0.1:70000/v1/supervisor", "not a valid server URL"),
+            (
+                "ws://127.0.0.1:70000/v1/supervisor",
+                "not a valid server URL",
+            ),
             ("", "not a valid server URL"),
             ("not a url", "not a valid server URL"),
             ("127.0.0.1:9000", "ws:// or wss://"),

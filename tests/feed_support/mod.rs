@@ -3,6 +3,8 @@
 //! accept a connection (or refuse it), say hello, send events, read what the
 //! console sent, drop the connection, fall silent.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// tungstenite fixes the callback's error type.
+#![allow(clippy::result_large_err)]
 
 use floorwalk::config::Secret;
 use floorwalk::feed::{FeedEvent, FeedOptions};
@@ -89,22 +91,24 @@ impl FakeServer {
 pub async fn handshake(stream: Box<dyn Io>, answer: Answer) -> (HeaderMap, Option<Conn>) {
     let seen = Arc::new(Mutex::new(HeaderMap::new()));
     let seen_in_callback = seen.clone();
-    let callback = move |request: &Request, mut response: Response| -> Result<Response, ErrorResponse> {
-        *seen_in_callback.lock().unwrap() = request.headers().clone();
-        match answer {
-            Answer::Accept => {
-                response
-                    .headers_mut()
-                    .insert("sec-websocket-protocol", protocol::SUBPROTOCOL.parse().unwrap());
-                Ok(response)
+    let callback =
+        move |request: &Request, mut response: Response| -> Result<Response, ErrorResponse> {
+            *seen_in_callback.lock().unwrap() = request.headers().clone();
+            match answer {
+                Answer::Accept => {
+                    response.headers_mut().insert(
+                        "sec-websocket-protocol",
+                        protocol::SUBPROTOCOL.parse().unwrap(),
+                    );
+                    Ok(response)
+                }
+                Answer::WithoutSubprotocol => Ok(response),
+                Answer::Refuse(status) => Err(http::Response::builder()
+                    .status(status)
+                    .body(Some("refused".to_owned()))
+                    .unwrap()),
             }
-            Answer::WithoutSubprotocol => Ok(response),
-            Answer::Refuse(status) => Err(http::Response::builder()
-                .status(status)
-                .body(Some("refused".to_owned()))
-                .unwrap()),
-        }
-    };
+        };
     let upgraded = tokio_tungstenite::accept_hdr_async(stream, callback).await;
     let headers = seen.lock().unwrap().clone();
     (headers, upgraded.ok().map(Conn::new))
@@ -129,7 +133,11 @@ impl Conn {
                 }
             }
         });
-        Self { sink, inbox, reader }
+        Self {
+            sink,
+            inbox,
+            reader,
+        }
     }
 
     pub async fn send_text(&mut self, text: &str) {
