@@ -6,7 +6,11 @@ use std::process::ExitCode;
 mod cli;
 
 #[derive(Parser)]
-#[command(name = "floorwalk", version, about = "Terminal console for contact-center supervisors")]
+#[command(
+    name = "floorwalk",
+    version,
+    about = "Terminal console for contact-center supervisors"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -18,11 +18,13 @@ pub fn start(
     back: UnboundedSender<Input>,
 ) -> std::io::Result<mpsc::Sender<Batch>> {
     let (tx, rx) = mpsc::channel::<Batch>();
-    std::thread::Builder::new().name("effects".into()).spawn(move || {
-        for batch in rx {
-            run_batch(batch, journal.as_mut(), &feed, &back);
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("effects".into())
+        .spawn(move || {
+            for batch in rx {
+                run_batch(batch, journal.as_mut(), &feed, &back);
+            }
+        })?;
     Ok(tx)
 }
 

@@ -70,7 +70,13 @@ impl Runtime {
     ) -> anyhow::Result<Self> {
         let (back, results) = mpsc::unbounded_channel();
         let effects = executor::start(journal, feed.clone(), back)?;
-        Ok(Self { app: App::new(settings), feed, feed_events, effects, results })
+        Ok(Self {
+            app: App::new(settings),
+            feed,
+            feed_events,
+            effects,
+            results,
+        })
     }
 
     async fn run(mut self, guard: &mut TerminalGuard) -> anyhow::Result<Exit> {

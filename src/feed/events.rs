@@ -18,7 +18,7 @@ pub enum FeedEvent {
     /// A snapshot, a state event (contiguous by `seq`: the feed resumes over
     /// gaps itself) or a notice.
     Message(ServerMessage),
-    /// The reply to a command sent with [`FeedHandle`], matched by `req`.
+    /// The reply to a command sent with [`FeedHandle`](super::FeedHandle), matched by `req`.
     Reply {
         req: String,
         outcome: Result<serde_json::Value, CommandFailure>,
