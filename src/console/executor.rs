@@ -3,7 +3,8 @@
 
 use crate::app::{Effect, Input};
 use crate::audit::Journal;
-use crate::feed::FeedHandle;
+use crate::feed::{CommandFailure, FeedEvent, FeedHandle};
+use std::time::Duration;
 use std::sync::mpsc;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -34,7 +35,8 @@ fn run_batch(
     feed: &FeedHandle,
     back: &UnboundedSender<Input>,
 ) {
-    for effect in batch {
+    let mut effects = batch.into_iter();
+    while let Some(effect) = effects.next() {
         match effect {
             Effect::Audit(record) => {
                 let Some(journal) = journal.as_deref_mut() else {
@@ -42,8 +44,21 @@ fn run_batch(
                 };
                 if let Err(err) = journal.append(&record) {
                     tracing::error!("audit journal: {err}");
-                    // Nothing after an unrecorded action may proceed.
                     let _ = back.send(Input::AuditFailed(err.to_string()));
+                    // Nothing after an unrecorded action may proceed: every
+                    // command of the batch is answered as not sent.
+                    for skipped in effects.by_ref() {
+                        if let Effect::Send(command) = skipped
+                            && let Some(req) = command.req()
+                        {
+                            let reply = FeedEvent::Reply {
+                                req: req.to_owned(),
+                                outcome: Err(CommandFailure::NotRecorded(err.to_string())),
+                                latency: Duration::ZERO,
+                            };
+                            let _ = back.send(Input::Feed(reply));
+                        }
+                    }
                     return;
                 }
             }

@@ -42,6 +42,9 @@ pub enum CommandFailure {
     Timeout(Duration),
     #[error("not connected to the server")]
     Offline,
+    /// Never sent: the audit journal could not record it first.
+    #[error("not sent, because the audit journal cannot record it: {0}")]
+    NotRecorded(String),
 }
 
 /// A command for the server, with the `req` the app chose for it.
