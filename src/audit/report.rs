@@ -491,3 +491,6 @@ fn find_open_leg<'a>(legs: &'a mut [Leg], record: &Record) -> Option<&'a mut Leg
             }
     })
 }
+
+#[cfg(test)]
+mod tests;
