@@ -1,6 +1,5 @@
 //! Errors of the journal and its reader, each naming the path involved.
 
-use crate::protocol::Timestamp;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +27,7 @@ pub enum AuditError {
     #[error("there is no audit journal at {dir}: nothing has been recorded there yet")]
     Missing { dir: PathBuf },
     #[error(
-        "cannot write to the audit journal in {dir}: the record time {at:?} is outside the calendar"
+        "cannot write to the audit journal in {dir}: the record time ({millis} ms since 1970) is outside the calendar"
     )]
-    OutOfRange { dir: PathBuf, at: Timestamp },
+    OutOfRange { dir: PathBuf, millis: i64 },
 }

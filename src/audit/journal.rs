@@ -57,7 +57,7 @@ impl Journal {
     pub fn append(&mut self, record: &Record) -> Result<(), AuditError> {
         let date = utc_date(record.at).ok_or_else(|| AuditError::OutOfRange {
             dir: self.dir.clone(),
-            at: record.at,
+            millis: record.at.millis(),
         })?;
         // On any error `current` stays empty, so the next append reopens the
         // file and checks again whether it ends in a torn line.
