@@ -20,7 +20,7 @@ pub use error::AuditError;
 pub use journal::{Journal, default_dir};
 pub use read::{Loaded, Problem, ProblemKind, parse_journal, read_dir};
 pub use record::*;
-pub use render::{
-    CSV_COLUMNS, Source, format_duration, format_percent, render_csv, render_json, render_table,
+pub use render::{CSV_COLUMNS, Source, format_percent, render_csv, render_json, render_table};
+pub use report::{
+    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, Report, build_report, format_duration,
 };
-pub use report::{AgentFigures, Anomaly, AnomalyKind, Figures, Filter, Report, build_report};

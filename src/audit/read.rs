@@ -138,6 +138,12 @@ fn parse_line(line: &[u8]) -> Result<Record, (ProblemKind, String)> {
         } else {
             ProblemKind::Unparseable
         };
-        (kind, err.to_string())
+        // serde_json says "at line 1": the line is ours to number, so keep
+        // only the column.
+        let message = err.to_string();
+        let message = message
+            .strip_suffix(&format!(" at line {} column {}", err.line(), err.column()))
+            .unwrap_or(&message);
+        (kind, format!("{message} (column {})", err.column()))
     })
 }

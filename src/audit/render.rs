@@ -1,6 +1,8 @@
 //! The report as an aligned table (80 columns), CSV, or JSON.
 
-use super::report::{AgentFigures, Figures, Report};
+use super::read::Problem;
+use super::report::{AgentFigures, Anomaly, Figures, Report, format_duration};
+use serde::Serialize;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
@@ -12,12 +14,6 @@ pub struct Source {
     pub files: usize,
     /// Whether the directory exists at all.
     pub exists: bool,
-}
-
-/// `H:MM:SS`, seconds rounded down.
-pub fn format_duration(ms: u64) -> String {
-    let secs = ms / 1000;
-    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 /// `66.7%`, or `-` when there is nothing to divide by.
@@ -87,10 +83,26 @@ fn scope_text(report: &Report) -> String {
         (None, None) => "all days".to_owned(),
         (Some(from), None) => format!("from {from}"),
         (None, Some(to)) => format!("up to {to}"),
+        (Some(from), Some(to)) if from == to => from.clone(),
         (Some(from), Some(to)) => format!("{from} to {to}"),
     };
-    let supervisor = report.supervisor.as_deref().unwrap_or("all");
-    format!("{range}, supervisor: {supervisor}")
+    match report.supervisor.as_deref() {
+        Some(supervisor) => format!("{range}, supervisor {supervisor}"),
+        None => format!("{range}, all supervisors"),
+    }
+}
+
+fn files_text(files: usize) -> String {
+    count(files as u64, "journal file")
+}
+
+/// `1 record`, `2 records`.
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io::Result<()> {
@@ -104,25 +116,23 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
     if report.records == 0 && report.problems.is_empty() {
         return writeln!(
             out,
-            "No audit records in {dir} for {} ({} journal files read).",
+            "No audit records in {dir} for {} ({} read).",
             scope_text(report),
-            source.files
+            files_text(source.files)
         );
     }
-    writeln!(out, "floorwalk audit report")?;
-    writeln!(out, "journal  {dir}")?;
+    writeln!(out, "floorwalk audit report: {}", scope_text(report))?;
     writeln!(
         out,
-        "         {} files, {} records; {}",
-        source.files,
-        report.records,
-        scope_text(report)
+        "journal {dir} ({}, {})",
+        files_text(source.files),
+        count(report.records, "record")
     )?;
 
-    writeln!(out, "\nPresence and coaching")?;
+    writeln!(out, "\nPresence and talk time")?;
     Table {
         headers: vec![
-            "AGENT", "SESSIONS", "PRESENT", "AVERAGE", "CALLS", "COVERAGE", "WHISPER", "BARGE",
+            "AGENT", "SESSIONS", "PRESENT", "AVERAGE", "WHISPER", "BARGE",
         ],
         rows: rows(report)
             .map(|(label, f)| {
@@ -132,8 +142,6 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
                     format_duration(f.present_ms),
                     f.average_present_ms()
                         .map_or_else(|| "-".to_owned(), format_duration),
-                    format!("{}/{}", f.calls_covered, f.calls_seen),
-                    format_percent(f.coverage()),
                     format_duration(f.whisper_ms),
                     format_duration(f.barge_ms),
                 ]
@@ -142,23 +150,30 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
     }
     .write(out)?;
 
-    writeln!(out, "\nLeaving and anomalies")?;
+    writeln!(out, "\nCoverage and leaving")?;
     Table {
-        headers: vec![
-            "AGENT",
-            "DISCONNECTED",
-            "RATE",
-            "BACK-TO-BACK",
-            "NO END",
-            "LEASE",
-            "UNMATCHED",
-        ],
+        headers: vec!["AGENT", "CALLS", "COVERAGE", "DISCONNECTED", "RATE"],
         rows: rows(report)
             .map(|(label, f)| {
                 vec![
                     label,
+                    format!("{}/{}", f.calls_covered, f.calls_seen),
+                    format_percent(f.coverage()),
                     format!("{}/{}", f.disconnected_legs, f.sessions),
                     format_percent(f.disconnect_rate()),
+                ]
+            })
+            .collect(),
+    }
+    .write(out)?;
+
+    writeln!(out, "\nAnomalies by agent")?;
+    Table {
+        headers: vec!["AGENT", "BACK-TO-BACK", "NO END", "LEASE", "UNMATCHED"],
+        rows: rows(report)
+            .map(|(label, f)| {
+                vec![
+                    label,
                     f.back_to_back_joins.to_string(),
                     f.legs_without_end.to_string(),
                     f.lease_expired_legs.to_string(),
@@ -170,14 +185,14 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
     .write(out)?;
     writeln!(
         out,
-        "\nCALLS: seen calls with a supervisor leg / seen calls. PRESENT, WHISPER and\n\
-         BARGE count legs with a recorded end. DISCONNECTED: legs ended by your own\n\
-         disconnect while the call went on / all legs. LEASE: legs dropped by lease\n\
-         expiry. Definitions: docs/audit.md."
+        "\nPRESENT, WHISPER and BARGE count legs with a recorded end. CALLS: seen calls\n\
+         with a supervisor leg / seen calls. DISCONNECTED: legs ended by the\n\
+         supervisor's own disconnect while the call went on / all legs. LEASE: legs\n\
+         dropped by lease expiry. Definitions: docs/audit.md."
     )?;
 
     if !report.anomalies.is_empty() {
-        writeln!(out, "\nAnomalies ({})", report.anomalies.len())?;
+        writeln!(out, "\nAnomaly details ({})", report.anomalies.len())?;
         for a in &report.anomalies {
             let agent = report
                 .agents
@@ -301,28 +316,83 @@ fn write_csv_row(out: &mut dyn Write, cells: impl IntoIterator<Item = String>) -
     write!(out, "{}\r\n", cells.join(","))
 }
 
-/// The report as one JSON object: every field of `Report`, each figures
-/// object with its `average_present_ms`, `coverage` and `disconnect_rate`,
-/// and `journal` (`dir`, `files`, `exists`).
+/// The report as one JSON object: `journal` (`dir`, `files`, `exists`), then
+/// every field of `Report`, each figures object with its
+/// `average_present_ms`, `coverage` and `disconnect_rate` added.
 pub fn render_json(report: &Report, source: &Source, out: &mut dyn Write) -> io::Result<()> {
-    let mut value = serde_json::to_value(report).map_err(io::Error::other)?;
-    add_ratios(&mut value["overall"], &report.overall);
-    if let Some(agents) = value["agents"].as_array_mut() {
-        for (json, agent) in agents.iter_mut().zip(&report.agents) {
-            add_ratios(json, &agent.figures);
-        }
-    }
-    value["journal"] = serde_json::json!({
-        "dir": source.dir.display().to_string(),
-        "files": source.files,
-        "exists": source.exists,
-    });
-    serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::other)?;
+    let json = JsonReport {
+        journal: JsonJournal {
+            dir: source.dir.display().to_string(),
+            files: source.files,
+            exists: source.exists,
+        },
+        from: report.from.as_deref(),
+        to: report.to.as_deref(),
+        supervisor: report.supervisor.as_deref(),
+        records: report.records,
+        overall: JsonFigures::new(&report.overall),
+        agents: report
+            .agents
+            .iter()
+            .map(|a| JsonAgent {
+                agent_id: a.agent_id.as_deref(),
+                agent_name: a.agent_name.as_deref(),
+                figures: JsonFigures::new(&a.figures),
+            })
+            .collect(),
+        anomalies: &report.anomalies,
+        problems: &report.problems,
+    };
+    serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::other)?;
     writeln!(out)
 }
 
-fn add_ratios(json: &mut serde_json::Value, f: &Figures) {
-    json["average_present_ms"] = serde_json::json!(f.average_present_ms());
-    json["coverage"] = serde_json::json!(f.coverage());
-    json["disconnect_rate"] = serde_json::json!(f.disconnect_rate());
+// The JSON view: `Report`'s fields in reading order, plus the ratios, so a
+// consumer need not divide (and `Report` itself stays integers only).
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    journal: JsonJournal,
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+    supervisor: Option<&'a str>,
+    records: u64,
+    overall: JsonFigures<'a>,
+    agents: Vec<JsonAgent<'a>>,
+    anomalies: &'a [Anomaly],
+    problems: &'a [Problem],
+}
+
+#[derive(Serialize)]
+struct JsonJournal {
+    dir: String,
+    files: usize,
+    exists: bool,
+}
+
+#[derive(Serialize)]
+struct JsonAgent<'a> {
+    agent_id: Option<&'a str>,
+    agent_name: Option<&'a str>,
+    #[serde(flatten)]
+    figures: JsonFigures<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonFigures<'a> {
+    #[serde(flatten)]
+    counts: &'a Figures,
+    average_present_ms: Option<u64>,
+    coverage: Option<f64>,
+    disconnect_rate: Option<f64>,
+}
+
+impl<'a> JsonFigures<'a> {
+    fn new(counts: &'a Figures) -> Self {
+        Self {
+            counts,
+            average_present_ms: counts.average_present_ms(),
+            coverage: counts.coverage(),
+            disconnect_rate: counts.disconnect_rate(),
+        }
+    }
 }

@@ -95,6 +95,12 @@ impl Figures {
     }
 }
 
+/// `H:MM:SS`, seconds rounded down.
+pub fn format_duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
     // Counts stay far below 2^53, so the conversion is exact.
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
@@ -206,8 +212,9 @@ struct Leg {
     end_reason: Option<String>,
     /// A `call_ended` for its call came while the leg was open.
     call_over: bool,
-    /// Joined while another leg of the same supervisor was open.
-    back_to_back: bool,
+    /// Joined while another leg of the same supervisor was open: the latest
+    /// such leg's description.
+    back_to_back: Option<String>,
     /// Replaced by a later `joined` with the same leg id before any `left`.
     superseded: bool,
 }
@@ -287,12 +294,16 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
         let t = event_time(record);
         match record.kind {
             RecordKind::Joined => {
-                let mut back_to_back = false;
+                let mut back_to_back = None;
                 for leg in legs
                     .iter_mut()
                     .filter(|l| l.open && l.supervisor == record.supervisor)
                 {
-                    back_to_back = true;
+                    back_to_back = Some(format!(
+                        "leg {} on call {}",
+                        leg.leg_id.as_deref().unwrap_or("(no id)"),
+                        leg.call_id
+                    ));
                     if leg.leg_id.is_some() && leg.leg_id == record.leg_id {
                         leg.open = false;
                         leg.superseded = true;
@@ -404,11 +415,11 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                 detail,
             });
         };
-        if leg.back_to_back {
+        if let Some(other) = &leg.back_to_back {
             figures.back_to_back_joins += 1;
             note(
                 AnomalyKind::BackToBackJoin,
-                "joined while another leg of the same supervisor was still open".to_owned(),
+                format!("joined while {other} was still open"),
             );
         }
         if leg.end.is_none() {
@@ -425,8 +436,8 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
             note(
                 AnomalyKind::LeaseExpired,
                 format!(
-                    "dropped by the server after {} s present",
-                    leg.present_ms().unwrap_or(0) / 1000
+                    "dropped by lease expiry after {} present",
+                    format_duration(leg.present_ms().unwrap_or(0))
                 ),
             );
         }

@@ -300,6 +300,14 @@ fn back_to_back_joins_lease_expiry_and_missing_ends() {
             (AnomalyKind::NoRecordedEnd, Some("l-5")),
         ]
     );
+    assert_eq!(
+        report.anomalies[1].detail,
+        "joined while leg l-4 on call c-4 was still open"
+    );
+    assert_eq!(
+        report.anomalies[0].detail,
+        "dropped by lease expiry after 0:01:00 present"
+    );
     assert_eq!(report.overall.back_to_back_joins, 1);
     assert_eq!(report.overall.lease_expired_legs, 1);
     assert_eq!(report.overall.legs_without_end, 1);
