@@ -1,6 +1,6 @@
 //! `floorwalk report` on a fixture journal (tests/fixtures/audit/floor), in
 //! all three formats. The expected figures are worked out by hand below.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use clap::Parser;
 use floorwalk::audit::{
