@@ -106,3 +106,31 @@ fn an_empty_directory_reads_as_nothing() {
     let loaded = read_dir(tmp.path(), None, None).unwrap();
     assert!(loaded.records.is_empty() && loaded.problems.is_empty() && loaded.files.is_empty());
 }
+
+#[test]
+fn the_documented_example_lines_are_records_of_every_kind() {
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/audit.md"))
+        .unwrap();
+    let example = docs
+        .split("An example of every kind")
+        .nth(1)
+        .and_then(|rest| rest.split("```").nth(1))
+        .unwrap();
+    let mut records = Vec::new();
+    let mut problems = Vec::new();
+    floorwalk::audit::parse_journal(
+        example.as_bytes(),
+        Path::new("docs/audit.md"),
+        &mut records,
+        &mut problems,
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+    let mut kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    assert_eq!(kinds.len(), 11, "{kinds:?}");
+    // Each line is exactly what the journal would write for that record.
+    for (line, record) in example.trim().lines().zip(&records) {
+        assert_eq!(serde_json::to_string(record).unwrap(), line);
+    }
+}
