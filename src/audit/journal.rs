@@ -36,12 +36,17 @@ impl Journal {
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(dir)
-            .map_err(|source| AuditError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+        let create_err = |source| AuditError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let existed = dir.is_dir();
+        builder.create(dir).map_err(create_err)?;
+        if !existed && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // The new directory's own entry, so the files in it can be found
+            // after a crash.
+            sync_dir(parent).map_err(create_err)?;
+        }
         let mut journal = Journal {
             dir: dir.to_path_buf(),
             current: None,
