@@ -6,7 +6,7 @@ use super::read::{Problem, ProblemKind};
 use super::{Record, RecordKind};
 use crate::protocol::{Mode, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use time::Date;
 
 /// Which records the report covers.
@@ -206,7 +206,6 @@ struct Leg {
     mode: Option<Mode>,
     whisper_ms: u64,
     barge_ms: u64,
-    open: bool,
     /// Time of the `left` record, clamped to the cursor.
     end: Option<Timestamp>,
     end_reason: Option<String>,
@@ -285,30 +284,32 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
     };
 
     let mut legs: Vec<Leg> = Vec::new();
+    // Indices in `legs` of the legs joined and not yet left, oldest first.
+    let mut open: Vec<usize> = Vec::new();
     let mut unmatched: Vec<Anomaly> = Vec::new();
     // First agent each seen call was attributed to, in order of first sight.
     let mut seen_calls: Vec<(String, Option<String>)> = Vec::new();
-    let mut seen_index: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashSet<&str> = HashSet::new();
 
     for record in &records {
         let t = event_time(record);
         match record.kind {
             RecordKind::Joined => {
                 let mut back_to_back = None;
-                for leg in legs
-                    .iter_mut()
-                    .filter(|l| l.open && l.supervisor == record.supervisor)
-                {
+                for &i in &open {
+                    let leg = &mut legs[i];
+                    if leg.supervisor != record.supervisor {
+                        continue;
+                    }
                     back_to_back = Some(format!(
                         "leg {} on call {}",
                         leg.leg_id.as_deref().unwrap_or("(no id)"),
                         leg.call_id
                     ));
-                    if leg.leg_id.is_some() && leg.leg_id == record.leg_id {
-                        leg.open = false;
-                        leg.superseded = true;
-                    }
+                    leg.superseded = leg.leg_id.is_some() && leg.leg_id == record.leg_id;
                 }
+                open.retain(|&i| !legs[i].superseded);
+                open.push(legs.len());
                 legs.push(Leg {
                     supervisor: record.supervisor.clone(),
                     call_id: record.call_id.clone(),
@@ -319,7 +320,6 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                     mode: record.mode,
                     whisper_ms: 0,
                     barge_ms: 0,
-                    open: true,
                     end: None,
                     end_reason: None,
                     call_over: false,
@@ -328,7 +328,7 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                 });
             }
             RecordKind::ModeChanged | RecordKind::Left => {
-                let Some(leg) = find_open_leg(&mut legs, record) else {
+                let Some(slot) = find_open_leg(&legs, &open, record) else {
                     if in_range(t) {
                         unmatched.push(Anomaly {
                             kind: AnomalyKind::UnmatchedRecord,
@@ -345,26 +345,25 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                     }
                     continue;
                 };
+                let leg = &mut legs[open[slot]];
                 leg.advance(t);
                 if record.kind == RecordKind::ModeChanged {
                     leg.mode = record.mode;
                 } else {
-                    leg.open = false;
+                    open.remove(slot);
                     leg.end = Some(leg.cursor);
                     leg.end_reason = record.reason.clone();
                 }
             }
             RecordKind::CallEnded => {
-                for leg in legs
-                    .iter_mut()
-                    .filter(|l| l.open && l.call_id == record.call_id)
-                {
-                    leg.call_over = true;
+                for &i in &open {
+                    if legs[i].call_id == record.call_id {
+                        legs[i].call_over = true;
+                    }
                 }
             }
             RecordKind::CallSeen => {
-                if in_range(t) && !seen_index.contains_key(&record.call_id) {
-                    seen_index.insert(record.call_id.clone(), seen_calls.len());
+                if in_range(t) && seen.insert(&record.call_id) {
                     seen_calls.push((record.call_id.clone(), agent_of(record)));
                 }
             }
@@ -385,10 +384,11 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
             .or_default()
             .unmatched_records += 1;
     }
+    let joined_calls: HashSet<&str> = legs.iter().map(|l| l.call_id.as_str()).collect();
     for (call_id, agent) in &seen_calls {
         let figures = per_agent.entry(agent.clone()).or_default();
         figures.calls_seen += 1;
-        if legs.iter().any(|l| &l.call_id == call_id) {
+        if joined_calls.contains(call_id.as_str()) {
             figures.calls_covered += 1;
         }
     }
@@ -489,13 +489,13 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
     }
 }
 
-/// The open leg a `mode_changed` or `left` record belongs to: the latest
-/// open leg of the same supervisor with the same leg id, or, when the record
-/// names no leg, on the same call.
-fn find_open_leg<'a>(legs: &'a mut [Leg], record: &Record) -> Option<&'a mut Leg> {
-    legs.iter_mut().rev().find(|leg| {
-        leg.open
-            && leg.supervisor == record.supervisor
+/// Where in `open` the leg a `mode_changed` or `left` record belongs to
+/// stands: the latest open leg of the same supervisor with the same leg id,
+/// or, when the record names no leg, on the same call.
+fn find_open_leg(legs: &[Leg], open: &[usize], record: &Record) -> Option<usize> {
+    open.iter().rposition(|&i| {
+        let leg = &legs[i];
+        leg.supervisor == record.supervisor
             && match &record.leg_id {
                 Some(id) => leg.leg_id.as_ref() == Some(id),
                 None => leg.call_id == record.call_id,
