@@ -1,4 +1,26 @@
 //! The audit journal (append-only JSON Lines, crash-safe) and its reports.
+//!
+//! `journal` writes, `read` reads back (flagging torn and unparseable lines),
+//! `report` is the pure arithmetic from records to figures, `render` prints a
+//! report as a table, CSV or JSON, and `cli` is `floorwalk report`.
+//! `docs/audit.md` states the format, the guarantees and every formula.
 
+mod cli;
+mod day;
+mod error;
+mod journal;
+mod read;
 mod record;
+mod render;
+mod report;
+
+pub use cli::{Format, ReportArgs, run_report};
+pub use day::{file_name, parse_date, parse_file_name, utc_date};
+pub use error::AuditError;
+pub use journal::{Journal, default_dir};
+pub use read::{Loaded, Problem, ProblemKind, parse_journal, read_dir};
 pub use record::*;
+pub use render::{CSV_COLUMNS, Source, format_percent, render_csv, render_json, render_table};
+pub use report::{
+    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, Report, build_report, format_duration,
+};

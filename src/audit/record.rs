@@ -31,6 +31,25 @@ pub enum RecordKind {
     EndCallFailed,
 }
 
+impl RecordKind {
+    /// The name on the journal line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::CallSeen => "call_seen",
+            RecordKind::CallEnded => "call_ended",
+            RecordKind::JoinRequested => "join_requested",
+            RecordKind::Joined => "joined",
+            RecordKind::JoinFailed => "join_failed",
+            RecordKind::ModeChanged => "mode_changed",
+            RecordKind::DisconnectRequested => "disconnect_requested",
+            RecordKind::DisconnectFailed => "disconnect_failed",
+            RecordKind::Left => "left",
+            RecordKind::EndCallRequested => "end_call_requested",
+            RecordKind::EndCallFailed => "end_call_failed",
+        }
+    }
+}
+
 /// One journal record. Optional fields are left out of the line when unknown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {

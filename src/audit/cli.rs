@@ -1,0 +1,90 @@
+//! `floorwalk report`: read the journal, build the report, print it.
+
+use super::day::parse_date;
+use super::read::{Loaded, read_dir};
+use super::render::{Source, render_csv, render_json, render_table};
+use super::report::{Filter, build_report};
+use super::{AuditError, default_dir};
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+use time::Date;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// The journal directory [default: the platform data directory's
+    /// floorwalk/audit]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// First UTC day to report, inclusive
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub from: Option<Date>,
+    /// Last UTC day to report, inclusive
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub to: Option<Date>,
+    /// Only this supervisor's records (the id from the server's hello)
+    #[arg(long, value_name = "ID")]
+    pub supervisor: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned text, readable in 80 columns
+    Table,
+    /// One row per agent and an overall row
+    Csv,
+    /// One object with everything, anomalies and problems included
+    Json,
+}
+
+/// Reads the journal, builds the report and writes it in the chosen format.
+/// A missing or empty journal is a message (table) or an empty report (CSV,
+/// JSON), not an error.
+pub fn run_report(args: &ReportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => default_dir()
+            .context("cannot find the platform data directory for the audit journal; pass --dir")?,
+    };
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        bail!("--from {from} is after --to {to}: no day is in that range");
+    }
+    let filter = Filter {
+        from: args.from,
+        to: args.to,
+        supervisor: args.supervisor.clone(),
+    };
+    // One day more on each side, so a leg that crosses midnight at either
+    // end of the range is read whole; the report counts it by its start.
+    let widen_from = args.from.map(|d| d.previous_day().unwrap_or(d));
+    let widen_to = args.to.map(|d| d.next_day().unwrap_or(d));
+    let (loaded, exists) = match read_dir(&dir, widen_from, widen_to) {
+        Ok(loaded) => (loaded, true),
+        Err(AuditError::Missing { .. }) => (Loaded::default(), false),
+        Err(err) => return Err(err.into()),
+    };
+    let report = build_report(&loaded.records, &loaded.problems, &filter);
+    let in_range = |path: &PathBuf| {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(super::day::parse_file_name)
+            .is_some_and(|d| {
+                args.from.is_none_or(|from| d >= from) && args.to.is_none_or(|to| d <= to)
+            })
+    };
+    let source = Source {
+        files: loaded.files.iter().filter(|p| in_range(p)).count(),
+        dir,
+        exists,
+    };
+    match args.format {
+        Format::Table => render_table(&report, &source, out),
+        Format::Csv => render_csv(&report, out),
+        Format::Json => render_json(&report, &source, out),
+    }
+    .context("cannot write the report")
+}
