@@ -4,7 +4,7 @@
 //! in.
 
 use super::words::{self, Attempt};
-use super::{App, Effect, Level, LegStatus};
+use super::{App, Effect, LegStatus, Level};
 use crate::audit::{Record, RecordKind};
 use crate::feed::{Command, CommandFailure};
 use crate::protocol::{Mode, Timestamp};
@@ -88,7 +88,11 @@ impl App {
             return Vec::new();
         };
         if !self.is_live() {
-            self.notify(Level::Error, words::failure(&CommandFailure::Offline, Attempt::Join), now);
+            self.notify(
+                Level::Error,
+                words::failure(&CommandFailure::Offline, Attempt::Join),
+                now,
+            );
             return Vec::new();
         }
         if let Some(leg) = self.my_leg_on(&call_id) {
@@ -103,7 +107,11 @@ impl App {
                     Vec::new()
                 }
                 LegStatus::Switching { to } if to == mode => {
-                    self.notify(Level::Info, format!("Already switching to {}.", shout(mode)), now);
+                    self.notify(
+                        Level::Info,
+                        format!("Already switching to {}.", shout(mode)),
+                        now,
+                    );
                     Vec::new()
                 }
                 LegStatus::On if current == mode => {
@@ -114,9 +122,7 @@ impl App {
                     );
                     Vec::new()
                 }
-                LegStatus::On | LegStatus::Switching { .. } => {
-                    self.set_mode(&leg_id, mode, now)
-                }
+                LegStatus::On | LegStatus::Switching { .. } => self.set_mode(&leg_id, mode, now),
             };
         }
         if self.joining(&call_id).is_some() {
@@ -141,7 +147,9 @@ impl App {
             let leave = self.key_label(super::Action::Disconnect);
             self.notify(
                 Level::Warn,
-                format!("You are on call {other} ({other_agent}): press {leave} to leave it first."),
+                format!(
+                    "You are on call {other} ({other_agent}): press {leave} to leave it first."
+                ),
                 now,
             );
             return Vec::new();
@@ -219,7 +227,10 @@ impl App {
             return Vec::new();
         }
         if targets.iter().all(|leg| leg.status == LegStatus::Leaving) {
-            let call = targets.first().map_or("", |leg| leg.call_id.as_str()).to_owned();
+            let call = targets
+                .first()
+                .map_or("", |leg| leg.call_id.as_str())
+                .to_owned();
             self.notify(
                 Level::Info,
                 format!("Already leaving {call}: waiting for the server."),
@@ -233,10 +244,16 @@ impl App {
             .map(|leg| leg.leg_id.clone())
             .collect();
         if !self.is_live() {
-            self.notify(Level::Error, words::failure(&CommandFailure::Offline, Attempt::Leave), now);
+            self.notify(
+                Level::Error,
+                words::failure(&CommandFailure::Offline, Attempt::Leave),
+                now,
+            );
             return Vec::new();
         }
-        legs.iter().flat_map(|leg| self.disconnect(leg, now)).collect()
+        legs.iter()
+            .flat_map(|leg| self.disconnect(leg, now))
+            .collect()
     }
 
     /// Marks the leg as leaving (the microphone stops now) and asks the
@@ -283,11 +300,19 @@ impl App {
     /// The confirmed end-call dialog: end the call for everyone.
     pub(super) fn end_call(&mut self, call_id: &str, now: Timestamp) -> Vec<Effect> {
         let Some(call) = self.floor.calls.get(call_id) else {
-            self.notify(Level::Info, format!("Call {call_id} has already ended."), now);
+            self.notify(
+                Level::Info,
+                format!("Call {call_id} has already ended."),
+                now,
+            );
             return Vec::new();
         };
         if !self.is_live() {
-            self.notify(Level::Error, words::failure(&CommandFailure::Offline, Attempt::EndCall), now);
+            self.notify(
+                Level::Error,
+                words::failure(&CommandFailure::Offline, Attempt::EndCall),
+                now,
+            );
             return Vec::new();
         }
         let agent_id = call.agent_id.clone();
@@ -311,7 +336,11 @@ impl App {
                 confirmed: None,
             },
         );
-        self.notify(Level::Warn, format!("Ending call {call_id} for everyone…"), now);
+        self.notify(
+            Level::Warn,
+            format!("Ending call {call_id} for everyone…"),
+            now,
+        );
         vec![
             Effect::Audit(record),
             Effect::Send(Command::EndCall {
@@ -358,7 +387,11 @@ impl App {
                     Op::EndCall => {
                         let call_id = pending.call_id.clone();
                         self.pending.remove(req);
-                        self.notify(Level::Info, format!("Call {call_id} was ended for everyone."), now);
+                        self.notify(
+                            Level::Info,
+                            format!("Call {call_id} was ended for everyone."),
+                            now,
+                        );
                     }
                 }
                 Vec::new()
@@ -372,7 +405,11 @@ impl App {
                     // timeout, say): the state is the truth.
                     return vec![Effect::Audit(record)];
                 }
-                self.notify(Level::Error, words::failure(&failure, pending.attempt()), now);
+                self.notify(
+                    Level::Error,
+                    words::failure(&failure, pending.attempt()),
+                    now,
+                );
                 let kind = match &pending.op {
                     Op::Join { .. } => Some(RecordKind::JoinFailed),
                     Op::SetMode { leg_id, .. } => {

@@ -44,7 +44,15 @@ fn agent(id: &str, name: &str, team: &str, state: AgentState, since_secs: i64) -
     }
 }
 
-pub fn leg(id: &str, role: Role, user: Option<&str>, name: &str, mode: Option<Mode>, track: u32, joined: Timestamp) -> Leg {
+pub fn leg(
+    id: &str,
+    role: Role,
+    user: Option<&str>,
+    name: &str,
+    mode: Option<Mode>,
+    track: u32,
+    joined: Timestamp,
+) -> Leg {
     Leg {
         id: id.into(),
         role,
@@ -58,7 +66,15 @@ pub fn leg(id: &str, role: Role, user: Option<&str>, name: &str, mode: Option<Mo
 
 /// My whisper leg on c-9, joined 2:10 ago.
 pub fn my_leg() -> Leg {
-    leg("l-31", Role::Supervisor, Some("sup-1"), "Dana Ruiz", Some(Mode::Whisper), 31, ago(130))
+    leg(
+        "l-31",
+        Role::Supervisor,
+        Some("sup-1"),
+        "Dana Ruiz",
+        Some(Mode::Whisper),
+        31,
+        ago(130),
+    )
 }
 
 struct CallSpec<'a> {
@@ -75,8 +91,24 @@ struct CallSpec<'a> {
 fn call(spec: CallSpec, agent_name: &str, n: u32, extra: Vec<Leg>) -> Call {
     let started = ago(spec.started_secs);
     let mut legs = vec![
-        leg(&format!("l-{n}c"), Role::Customer, None, "customer", None, n * 10, started),
-        leg(&format!("l-{n}a"), Role::Agent, Some(spec.agent), agent_name, None, n * 10 + 1, started),
+        leg(
+            &format!("l-{n}c"),
+            Role::Customer,
+            None,
+            "customer",
+            None,
+            n * 10,
+            started,
+        ),
+        leg(
+            &format!("l-{n}a"),
+            Role::Agent,
+            Some(spec.agent),
+            agent_name,
+            None,
+            n * 10 + 1,
+            started,
+        ),
     ];
     legs.extend(extra);
     Call {
@@ -121,11 +153,43 @@ pub fn snapshot(with_my_leg: bool) -> Snapshot {
         on_hold: false,
     };
     let mine = if with_my_leg { vec![my_leg()] } else { vec![] };
-    let ortiz = leg("l-40", Role::Supervisor, Some("sup-2"), "Jorge Ortiz", Some(Mode::Silent), 40, ago(20));
+    let ortiz = leg(
+        "l-40",
+        Role::Supervisor,
+        Some("sup-2"),
+        "Jorge Ortiz",
+        Some(Mode::Silent),
+        40,
+        ago(20),
+    );
     let bot = leg("l-50", Role::Bot, None, "Ava", None, 50, ago(80));
     let calls = vec![
-        call(spec("c-9", "a-01", Some("q-billing"), "+1 555 201 0134", 252, true), "Alex Kim", 1, mine),
-        call(spec("c-10", "a-02", Some("q-billing"), "+44 7700 902210", 37, true), "Priya Nair", 2, vec![ortiz]),
+        call(
+            spec(
+                "c-9",
+                "a-01",
+                Some("q-billing"),
+                "+1 555 201 0134",
+                252,
+                true,
+            ),
+            "Alex Kim",
+            1,
+            mine,
+        ),
+        call(
+            spec(
+                "c-10",
+                "a-02",
+                Some("q-billing"),
+                "+44 7700 902210",
+                37,
+                true,
+            ),
+            "Priya Nair",
+            2,
+            vec![ortiz],
+        ),
         call(
             CallSpec {
                 direction: Direction::Outbound,
@@ -136,9 +200,45 @@ pub fn snapshot(with_my_leg: bool) -> Snapshot {
             3,
             vec![],
         ),
-        call(spec("c-12", "a-07", Some("q-billing"), "+1 555 877 4410", 90, true), "Omar Haddad", 4, vec![bot]),
-        call(spec("c-13", "a-10", Some("q-retention"), "+1 555 300 9921", 3725, true), "Ines Duarte", 5, vec![]),
-        call(spec("c-14", "a-12", Some("q-retention"), "+1 555 610 7788", 12, false), "Zoe Martin", 6, vec![]),
+        call(
+            spec(
+                "c-12",
+                "a-07",
+                Some("q-billing"),
+                "+1 555 877 4410",
+                90,
+                true,
+            ),
+            "Omar Haddad",
+            4,
+            vec![bot],
+        ),
+        call(
+            spec(
+                "c-13",
+                "a-10",
+                Some("q-retention"),
+                "+1 555 300 9921",
+                3725,
+                true,
+            ),
+            "Ines Duarte",
+            5,
+            vec![],
+        ),
+        call(
+            spec(
+                "c-14",
+                "a-12",
+                Some("q-retention"),
+                "+1 555 610 7788",
+                12,
+                false,
+            ),
+            "Zoe Martin",
+            6,
+            vec![],
+        ),
     ];
     for c in &calls {
         if let Some(a) = agents.iter_mut().find(|a| a.id == c.agent_id) {
@@ -182,11 +282,16 @@ pub fn settings() -> AppSettings {
 /// A live app at 80x24 with the fixture floor applied; returns the app and
 /// what connecting produced.
 pub fn live_app(with_my_leg: bool) -> (App, Vec<Effect>) {
-    live_app_as(me(), with_my_leg, (80, 24))
+    connect(settings(), me(), with_my_leg, (80, 24))
 }
 
-pub fn live_app_as(supervisor: Supervisor, with_my_leg: bool, size: (u16, u16)) -> (App, Vec<Effect>) {
-    let mut app = App::new(settings());
+pub fn connect(
+    settings: AppSettings,
+    supervisor: Supervisor,
+    with_my_leg: bool,
+    size: (u16, u16),
+) -> (App, Vec<Effect>) {
+    let mut app = App::new(settings);
     let mut effects = Vec::new();
     for input in [
         Input::Resize(size.0, size.1),
@@ -194,7 +299,9 @@ pub fn live_app_as(supervisor: Supervisor, with_my_leg: bool, size: (u16, u16)) 
             hello: hello(supervisor),
             resumed: false,
         }),
-        Input::Feed(FeedEvent::Message(ServerMessage::Snapshot(snapshot(with_my_leg)))),
+        Input::Feed(FeedEvent::Message(ServerMessage::Snapshot(snapshot(
+            with_my_leg,
+        )))),
         Input::Feed(FeedEvent::Rtt(Duration::from_millis(12))),
     ] {
         effects.extend(app.update(input, NOW));

@@ -3,7 +3,7 @@
 
 use super::commands::Op;
 use super::words;
-use super::{App, Dialog, Effect, FLASH_MS, FlashKind, Level, LegStatus, Link, MyLeg};
+use super::{App, Dialog, Effect, FLASH_MS, FlashKind, LegStatus, Level, Link, MyLeg};
 use crate::audit::RecordKind;
 use crate::feed::FeedEvent;
 use crate::protocol::{
@@ -99,7 +99,9 @@ impl App {
                 latency,
             } => self.on_reply(&req, outcome, latency, now),
             FeedEvent::ProtocolError(error) => {
-                let text = format!("The server sent something this console cannot read ({error}); carrying on.");
+                let text = format!(
+                    "The server sent something this console cannot read ({error}); carrying on."
+                );
                 self.notify(Level::Warn, text, now);
                 Vec::new()
             }
@@ -175,12 +177,16 @@ impl App {
             Change::AgentChanged { agent_id } => self.view.touch(&self.floor, &agent_id),
             Change::CallStarted { agent_id } | Change::CallChanged { agent_id } => {
                 let (call_id, context, flash) = match message {
-                    ServerMessage::CallStarted(ev) => {
-                        (ev.call.id.clone(), Context::plain(), Some(FlashKind::Started))
-                    }
-                    ServerMessage::CallUpdated(ev) => {
-                        (ev.call.id.clone(), Context::plain(), Some(FlashKind::Changed))
-                    }
+                    ServerMessage::CallStarted(ev) => (
+                        ev.call.id.clone(),
+                        Context::plain(),
+                        Some(FlashKind::Started),
+                    ),
+                    ServerMessage::CallUpdated(ev) => (
+                        ev.call.id.clone(),
+                        Context::plain(),
+                        Some(FlashKind::Changed),
+                    ),
                     ServerMessage::LegJoined(ev) => (
                         ev.call_id.clone(),
                         Context {
@@ -220,8 +226,10 @@ impl App {
             }
             Change::CallEnded { agent_id, reason } => {
                 self.view.touch(&self.floor, &agent_id);
-                self.flashes
-                    .insert(agent_id.clone(), (FlashKind::Ended, now.plus_millis(FLASH_MS)));
+                self.flashes.insert(
+                    agent_id.clone(),
+                    (FlashKind::Ended, now.plus_millis(FLASH_MS)),
+                );
                 if let ServerMessage::CallEnded(ev) = message {
                     effects = self.call_ended(&ev.call_id, &agent_id, ev.at, reason, now);
                 }
@@ -242,7 +250,11 @@ impl App {
         };
         let mut record = self.record(RecordKind::CallSeen, call_id, now);
         record.agent_id = Some(call.agent_id.clone());
-        record.agent_name = self.floor.agents.get(&call.agent_id).map(|a| a.name.clone());
+        record.agent_name = self
+            .floor
+            .agents
+            .get(&call.agent_id)
+            .map(|a| a.name.clone());
         self.seen_calls.insert(call_id.to_owned());
         vec![Effect::Audit(record)]
     }
@@ -296,7 +308,10 @@ impl App {
             self.dialog = None;
             self.notify(
                 Level::Info,
-                format!("Call {call_id} has already ended ({}).", end_reason_words(reason)),
+                format!(
+                    "Call {call_id} has already ended ({}).",
+                    end_reason_words(reason)
+                ),
                 now,
             );
         } else if had_leg {
@@ -389,7 +404,9 @@ impl App {
         let mut effects = Vec::new();
         for (leg_id, mode, track, joined_at) in &on_floor {
             match self.mine.get(leg_id).map(|leg| leg.mode) {
-                None => effects.extend(self.leg_appeared(call_id, leg_id, *mode, *track, *joined_at, context, now)),
+                None => effects.extend(
+                    self.leg_appeared(call_id, leg_id, *mode, *track, *joined_at, context, now),
+                ),
                 Some(known) if known != *mode => {
                     effects.extend(self.mode_changed(leg_id, *mode, context.at, now));
                 }
@@ -399,7 +416,9 @@ impl App {
         let gone: Vec<String> = self
             .mine
             .values()
-            .filter(|leg| leg.call_id == call_id && !on_floor.iter().any(|(id, ..)| id == &leg.leg_id))
+            .filter(|leg| {
+                leg.call_id == call_id && !on_floor.iter().any(|(id, ..)| id == &leg.leg_id)
+            })
             .map(|leg| leg.leg_id.clone())
             .collect();
         for leg_id in gone {
@@ -506,8 +525,8 @@ impl App {
         // A mode switch for a leg that is gone will not be confirmed.
         self.pending
             .retain(|_, p| !matches!(&p.op, Op::SetMode { leg_id: id, .. } if id == leg_id));
-        let req =
-            self.pending_for(|p| matches!(&p.op, Op::Disconnect { leg_id: id, .. } if id == leg_id));
+        let req = self
+            .pending_for(|p| matches!(&p.op, Op::Disconnect { leg_id: id, .. } if id == leg_id));
         let mut record = self.record(RecordKind::Left, &leg.call_id, now);
         record.agent_id = Some(leg.agent_id.clone());
         record.agent_name = Some(leg.agent_name.clone());
@@ -526,7 +545,10 @@ impl App {
             (None, Some(reason)) => self.notify(Level::Warn, words::unasked_leave(reason), now),
             (None, None) => self.notify(
                 Level::Warn,
-                format!("Your leg on {} is gone ({}).", leg.call_id, context.left_reason),
+                format!(
+                    "Your leg on {} is gone ({}).",
+                    leg.call_id, context.left_reason
+                ),
                 now,
             ),
         }

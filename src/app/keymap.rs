@@ -141,7 +141,8 @@ impl Key {
     /// Normalises a code and modifiers. For characters, SHIFT is folded into
     /// the character itself; with CONTROL, letters are compared lower-case.
     pub fn new(code: KeyCode, modifiers: KeyModifiers) -> Key {
-        let modifiers = modifiers & (KeyModifiers::SHIFT | KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let modifiers =
+            modifiers & (KeyModifiers::SHIFT | KeyModifiers::CONTROL | KeyModifiers::ALT);
         match code {
             KeyCode::Char(c) => {
                 let shifted = modifiers.contains(KeyModifiers::SHIFT);
@@ -362,7 +363,9 @@ impl Default for KeyMap {
 impl KeyMap {
     /// The default map with the config's `[keys]` table applied: each listed
     /// action gets exactly the keys given (replacing its defaults).
-    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<KeyMap, KeyMapError> {
+    pub fn with_overrides(
+        overrides: &BTreeMap<String, Vec<String>>,
+    ) -> Result<KeyMap, KeyMapError> {
         let mut map = KeyMap::default();
         for (name, key_names) in overrides {
             let action = Action::from_name(name).ok_or_else(|| KeyMapError::UnknownAction {
@@ -449,6 +452,7 @@ impl KeyMap {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -543,9 +547,15 @@ mod tests {
     #[test]
     fn disconnect_and_end_call_may_never_share_a_key() {
         let err = KeyMap::with_overrides(&overrides(&[("end_call", &["d"])])).unwrap_err();
-        assert_eq!(err, KeyMapError::DisconnectSharesEndCall { key: "d".into() });
+        assert_eq!(
+            err,
+            KeyMapError::DisconnectSharesEndCall { key: "d".into() }
+        );
         let err = KeyMap::with_overrides(&overrides(&[("disconnect", &["x", "E"])])).unwrap_err();
-        assert_eq!(err, KeyMapError::DisconnectSharesEndCall { key: "E".into() });
+        assert_eq!(
+            err,
+            KeyMapError::DisconnectSharesEndCall { key: "E".into() }
+        );
         let err = KeyMap::with_overrides(&overrides(&[
             ("disconnect", &["shift-x"]),
             ("end_call", &["X"]),
@@ -564,13 +574,21 @@ mod tests {
     #[test]
     fn unknown_actions_bad_keys_and_reserved_keys_are_clear_errors() {
         let err = KeyMap::with_overrides(&overrides(&[("hangup", &["h"])])).unwrap_err();
-        assert!(err.to_string().contains("unknown action \"hangup\""), "{err}");
+        assert!(
+            err.to_string().contains("unknown action \"hangup\""),
+            "{err}"
+        );
         let err = KeyMap::with_overrides(&overrides(&[("monitor", &["ctrl-"])])).unwrap_err();
         assert!(err.to_string().contains("monitor"), "{err}");
         let err = KeyMap::with_overrides(&overrides(&[("help", &["ctrl-c"])])).unwrap_err();
         assert!(matches!(err, KeyMapError::Reserved { .. }), "{err}");
         let err = KeyMap::with_overrides(&overrides(&[("disconnect", &[])])).unwrap_err();
-        assert_eq!(err, KeyMapError::NoKeys { action: "disconnect" });
+        assert_eq!(
+            err,
+            KeyMapError::NoKeys {
+                action: "disconnect"
+            }
+        );
     }
 
     #[test]
@@ -581,6 +599,11 @@ mod tests {
                 assert_eq!(Key::parse(&key.to_string()), Ok(*key));
             }
         }
-        assert!(Action::ALL.iter().filter(|a| a.dangerous()).eq([&Action::EndCall]));
+        assert!(
+            Action::ALL
+                .iter()
+                .filter(|a| a.dangerous())
+                .eq([&Action::EndCall])
+        );
     }
 }

@@ -234,9 +234,7 @@ impl App {
     fn quit_dialog_key(&mut self, key: &KeyEvent, focus: Button, now: Timestamp) -> Vec<Effect> {
         let quit_again = self.settings.keymap.is(Action::Quit, key);
         match (key.code, focus) {
-            (KeyCode::Char('y' | 'Y'), _) | (KeyCode::Enter, Button::Confirm) => {
-                self.quit_now(now)
-            }
+            (KeyCode::Char('y' | 'Y'), _) | (KeyCode::Enter, Button::Confirm) => self.quit_now(now),
             _ if quit_again => self.quit_now(now),
             (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
                 if let Some(Dialog::Quit { focus, .. }) = &mut self.dialog {

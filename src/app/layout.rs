@@ -97,6 +97,7 @@ pub fn scroll_for(selected: Option<usize>, scroll: usize, page: usize, len: usiz
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -323,7 +323,11 @@ impl App {
             server_second: timers.then(|| server_now.div_euclid(1000)),
             minute: (wide && !self.floor.agents.is_empty()).then(|| server_now.div_euclid(60_000)),
             retry_tenths,
-            flashes: self.flashes.values().filter(|(_, until)| *until > now).count(),
+            flashes: self
+                .flashes
+                .values()
+                .filter(|(_, until)| *until > now)
+                .count(),
             notice: self.notice.as_ref().is_some_and(|n| n.live(now)),
         }
     }
@@ -346,7 +350,9 @@ impl App {
 
     /// My legs still on a call (leaving ones included, confirmed-gone ones not).
     pub fn my_legs(&self) -> impl Iterator<Item = &MyLeg> {
-        self.mine.values().filter(|leg| leg.status != LegStatus::Gone)
+        self.mine
+            .values()
+            .filter(|leg| leg.status != LegStatus::Gone)
     }
 
     /// One of my legs by id, whatever its status (a confirmed-gone leg

@@ -1,6 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::fixture::{self, NOW, ago, live_app, live_app_as};
+use super::fixture::{self, NOW, ago, live_app};
 use super::*;
 use crate::feed::CommandFailure;
 use crate::protocol::*;
@@ -67,7 +67,11 @@ fn select(app: &mut App, agent_id: &str) {
         }
         press(app, [key('j')]);
     }
-    assert_eq!(app.selected_agent(), Some(agent_id), "agent not in the table");
+    assert_eq!(
+        app.selected_agent(),
+        Some(agent_id),
+        "agent not in the table"
+    );
 }
 
 fn message(app: &mut App, message: ServerMessage) -> Vec<Effect> {
@@ -78,7 +82,12 @@ fn next_seq(app: &App) -> u64 {
     app.floor().last_seq.unwrap() + 1
 }
 
-fn reply(app: &mut App, req: &str, outcome: Result<serde_json::Value, CommandFailure>, ms: u64) -> Vec<Effect> {
+fn reply(
+    app: &mut App,
+    req: &str,
+    outcome: Result<serde_json::Value, CommandFailure>,
+    ms: u64,
+) -> Vec<Effect> {
     app.update(
         Input::Feed(FeedEvent::Reply {
             req: req.into(),
@@ -139,7 +148,10 @@ fn connecting_records_each_call_seen_once() {
         })
         .collect();
     assert_eq!(seen, ["c-10", "c-11", "c-12", "c-13", "c-14", "c-9"]);
-    let c9 = audits(&effects).into_iter().find(|r| r.call_id == "c-9").unwrap();
+    let c9 = audits(&effects)
+        .into_iter()
+        .find(|r| r.call_id == "c-9")
+        .unwrap();
     assert_eq!(c9.agent_name.as_deref(), Some("Alex Kim"));
     // The same snapshot again (a reconnect) records nothing new.
     let again = message(&mut app, ServerMessage::Snapshot(fixture::snapshot(false)));
@@ -193,7 +205,12 @@ fn joining_audits_before_sending_and_confirms_with_server_time_and_latency() {
     assert!(leg_joined(&mut app, "c-9", mine).is_empty());
     assert!(app.is_on_call());
     assert!(!app.mic_allowed(), "silent never opens the microphone");
-    let effects = reply(&mut app, "r-1", Ok(serde_json::json!({"leg_id": "l-31", "track": 31})), 40);
+    let effects = reply(
+        &mut app,
+        "r-1",
+        Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
+        40,
+    );
     let [joined] = audits(&effects)[..] else {
         panic!("{effects:?}")
     };
@@ -210,7 +227,15 @@ fn a_reply_before_the_event_also_confirms_the_join() {
     let (mut app, _) = live_app(false);
     select(&mut app, "a-01");
     press(&mut app, [key('w')]);
-    assert!(reply(&mut app, "r-1", Ok(serde_json::json!({"leg_id": "l-31", "track": 31})), 25).is_empty());
+    assert!(
+        reply(
+            &mut app,
+            "r-1",
+            Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
+            25
+        )
+        .is_empty()
+    );
     let effects = leg_joined(&mut app, "c-9", fixture::my_leg());
     assert_eq!(kinds(&effects), [RecordKind::Joined]);
     assert_eq!(audits(&effects)[0].latency_ms, Some(25));
@@ -229,7 +254,11 @@ fn a_refused_join_is_audited_and_explained() {
     assert_eq!(failed.kind, RecordKind::JoinFailed);
     assert_eq!(failed.reason.as_deref(), Some("forbidden"));
     assert_eq!(app.notice(NOW).unwrap().level, Level::Error);
-    assert!(notice_text(&app).contains("outside your teams"), "{}", notice_text(&app));
+    assert!(
+        notice_text(&app).contains("outside your teams"),
+        "{}",
+        notice_text(&app)
+    );
     assert_eq!(app.joining("c-10"), None);
 }
 
@@ -271,7 +300,13 @@ fn a_mode_key_on_my_call_switches_mode_without_leaving() {
 
     // Switching to silent closes the microphone at once.
     let effects = press(&mut app, [key('m')]);
-    assert!(matches!(sends(&effects)[..], [Command::SetMode { mode: Mode::Silent, .. }]));
+    assert!(matches!(
+        sends(&effects)[..],
+        [Command::SetMode {
+            mode: Mode::Silent,
+            ..
+        }]
+    ));
     assert!(!app.mic_allowed());
     // The same mode again sends nothing.
     assert!(press(&mut app, [key('m')]).is_empty());
@@ -327,7 +362,11 @@ fn a_failed_disconnect_is_loud_and_the_leg_stays() {
     let notice = app.notice(NOW).unwrap();
     assert_eq!(notice.level, Level::Error);
     assert!(notice.text.contains("COULD NOT LEAVE"), "{}", notice.text);
-    assert!(notice.text.contains("That leg isn't yours: you can only leave your own leg."));
+    assert!(
+        notice
+            .text
+            .contains("That leg isn't yours: you can only leave your own leg.")
+    );
     assert_eq!(app.my_leg_on("c-9").unwrap().status, LegStatus::On);
     // A later, lesser notice does not push the error aside.
     press(&mut app, [key('s')]);
@@ -343,7 +382,12 @@ fn a_timed_out_disconnect_whose_leg_left_anyway_is_recorded_as_left() {
     press(&mut app, [key('d')]);
     assert!(app.awaiting_leave());
     assert!(leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected).is_empty());
-    let effects = reply(&mut app, "r-1", Err(CommandFailure::Timeout(Duration::from_secs(5))), 5000);
+    let effects = reply(
+        &mut app,
+        "r-1",
+        Err(CommandFailure::Timeout(Duration::from_secs(5))),
+        5000,
+    );
     assert_eq!(kinds(&effects), [RecordKind::Left]);
     assert_eq!(app.notice(NOW).map(|n| n.level), Some(Level::Info));
     assert!(!app.awaiting_leave());
@@ -354,7 +398,13 @@ fn end_call_then_disconnect_twice_never_ends_the_call() {
     let (mut app, _) = live_app(true);
     select(&mut app, "a-01");
     let mut all = press(&mut app, [key('E')]);
-    assert!(matches!(app.dialog(), Some(Dialog::EndCall { focus: Button::Cancel, .. })));
+    assert!(matches!(
+        app.dialog(),
+        Some(Dialog::EndCall {
+            focus: Button::Cancel,
+            ..
+        })
+    ));
     all.extend(press(&mut app, [key('d')]));
     assert_eq!(app.dialog(), None, "disconnect cancels the dialog");
     assert!(all.is_empty(), "and does nothing else: {all:?}");
@@ -408,7 +458,7 @@ fn end_call_is_refused_without_permission_and_offers_no_dialog() {
         can_end_calls: false,
         ..fixture::me()
     };
-    let (mut app, _) = live_app_as(supervisor, false, (80, 24));
+    let (mut app, _) = fixture::connect(fixture::settings(), supervisor, false, (80, 24));
     select(&mut app, "a-01");
     assert!(press(&mut app, [key('E'), key('y'), code(KeyCode::Enter)]).is_empty());
     assert_eq!(app.dialog(), None);
@@ -459,7 +509,9 @@ fn leave_drops_my_leg_even_when_another_call_is_selected() {
     let (mut app, _) = live_app(true);
     select(&mut app, "a-02");
     let effects = press(&mut app, [key('d')]);
-    assert!(matches!(sends(&effects)[..], [Command::Disconnect { leg_id, .. }] if leg_id == "l-31"));
+    assert!(
+        matches!(sends(&effects)[..], [Command::Disconnect { leg_id, .. }] if leg_id == "l-31")
+    );
 }
 
 #[test]
@@ -467,7 +519,10 @@ fn joining_a_second_call_is_refused_with_a_way_out() {
     let (mut app, _) = live_app(true);
     select(&mut app, "a-02");
     assert!(press(&mut app, [key('m')]).is_empty());
-    assert_eq!(notice_text(&app), "You are on call c-9 (Alex Kim): press d to leave it first.");
+    assert_eq!(
+        notice_text(&app),
+        "You are on call c-9 (Alex Kim): press d to leave it first."
+    );
 }
 
 #[test]
@@ -502,7 +557,9 @@ fn quit_asks_first_when_on_a_call_and_leaves_before_quitting() {
     assert!(!app.quitting());
     let effects = press(&mut app, [key('q'), key('y')]);
     assert_eq!(kinds(&effects), [RecordKind::DisconnectRequested]);
-    assert!(matches!(&effects[1], Effect::Send(Command::Disconnect { leg_id, .. }) if leg_id == "l-31"));
+    assert!(
+        matches!(&effects[1], Effect::Send(Command::Disconnect { leg_id, .. }) if leg_id == "l-31")
+    );
     assert_eq!(effects.last(), Some(&Effect::Quit));
     assert!(app.quitting() && app.awaiting_leave());
 }
@@ -565,11 +622,20 @@ fn new_calls_are_seen_once_and_flash() {
     call.id = "c-20".into();
     call.agent_id = "a-03".into();
     let seq = next_seq(&app);
-    let effects = message(&mut app, ServerMessage::CallStarted(CallEvent { seq, call: call.clone() }));
+    let effects = message(
+        &mut app,
+        ServerMessage::CallStarted(CallEvent {
+            seq,
+            call: call.clone(),
+        }),
+    );
     assert_eq!(kinds(&effects), [RecordKind::CallSeen]);
     assert_eq!(app.flash("a-03", NOW), Some(FlashKind::Started));
     let seq = next_seq(&app);
-    let effects = message(&mut app, ServerMessage::CallUpdated(CallEvent { seq, call }));
+    let effects = message(
+        &mut app,
+        ServerMessage::CallUpdated(CallEvent { seq, call }),
+    );
     assert!(effects.is_empty());
     assert_eq!(app.flash("a-03", NOW), Some(FlashKind::Changed));
 }
@@ -633,7 +699,12 @@ fn events_keep_the_cached_order_equal_to_a_full_rebuild() {
     select(&mut app, "a-09");
     // Agents change state, calls start and end: the order is kept up to
     // date one row at a time.
-    let states = [AgentState::Away, AgentState::OnCall, AgentState::Available, AgentState::WrapUp];
+    let states = [
+        AgentState::Away,
+        AgentState::OnCall,
+        AgentState::Available,
+        AgentState::WrapUp,
+    ];
     for round in 0..24usize {
         let id = format!("a-{:02}", round % 12 + 1);
         let mut agent = app.floor().agents[&id].clone();
@@ -656,7 +727,12 @@ fn events_keep_the_cached_order_equal_to_a_full_rebuild() {
     let mut fresh = View::new();
     fresh.set_sort(app.floor(), SortKey::State);
     assert_eq!(incremental, fresh.ids());
-    for sort in [SortKey::LongestCall, SortKey::Queue, SortKey::Agent, SortKey::Team] {
+    for sort in [
+        SortKey::LongestCall,
+        SortKey::Queue,
+        SortKey::Agent,
+        SortKey::Team,
+    ] {
         press(&mut app, [key('s')]);
         let mut fresh = View::new();
         fresh.set_sort(app.floor(), sort);
@@ -702,13 +778,23 @@ fn navigation_keys_and_the_mouse_move_the_selection() {
         })
     };
     // Row 4 is the first agent row at 80x24 (header, queues, border, titles).
-    press(&mut app, [mouse(MouseEventKind::Down(MouseButton::Left), 10, 7)]);
+    press(
+        &mut app,
+        [mouse(MouseEventKind::Down(MouseButton::Left), 10, 7)],
+    );
     assert_eq!(app.selected_index(), Some(3));
     press(&mut app, [mouse(MouseEventKind::ScrollDown, 10, 7)]);
     assert_eq!(app.scroll(), 3);
     assert_eq!(app.selected_index(), Some(3));
-    press(&mut app, [mouse(MouseEventKind::Down(MouseButton::Left), 10, 0)]);
-    assert_eq!(app.selected_index(), Some(3), "a click outside the table selects nothing");
+    press(
+        &mut app,
+        [mouse(MouseEventKind::Down(MouseButton::Left), 10, 0)],
+    );
+    assert_eq!(
+        app.selected_index(),
+        Some(3),
+        "a click outside the table selects nothing"
+    );
 }
 
 #[test]
@@ -717,7 +803,10 @@ fn redraws_only_when_something_visible_changes() {
     assert!(app.needs_redraw(NOW));
     app.mark_drawn(NOW);
     assert!(!app.needs_redraw(NOW));
-    assert!(!app.needs_redraw(NOW.plus_millis(700)), "the second has not turned");
+    assert!(
+        !app.needs_redraw(NOW.plus_millis(700)),
+        "the second has not turned"
+    );
     assert!(app.needs_redraw(NOW.plus_millis(800)), "call timers tick");
     app.update(Input::Tick, NOW.plus_millis(800));
     app.mark_drawn(NOW.plus_millis(800));
@@ -757,7 +846,10 @@ fn a_reconnect_countdown_and_an_audit_failure_show() {
         NOW,
     );
     app.mark_drawn(NOW);
-    assert!(app.needs_redraw(NOW.plus_millis(150)), "the countdown moves");
+    assert!(
+        app.needs_redraw(NOW.plus_millis(150)),
+        "the countdown moves"
+    );
     assert!(notice_text(&app).contains("Connection lost: refused"));
 
     let (mut app, _) = live_app(false);
@@ -799,7 +891,12 @@ fn requests_are_unique() {
         if let [Command::Monitor { req, .. }] = &sends(&effects)[..] {
             reqs.push(req.clone());
         }
-        reply(&mut app, reqs.last().unwrap(), refused(ErrorCode::Unavailable), 5);
+        reply(
+            &mut app,
+            reqs.last().unwrap(),
+            refused(ErrorCode::Unavailable),
+            5,
+        );
     }
     assert_eq!(reqs, ["r-1", "r-2", "r-3"]);
 }

@@ -69,14 +69,31 @@ pub fn queue_name<'a>(floor: &'a Floor, queue_id: &'a str) -> &'a str {
         .map_or(queue_id, |queue| queue.name.as_str())
 }
 
-/// A row's place in the order; the agent id last makes it total.
+/// A row's place in the order: group, text, number, name, then the agent
+/// id to make it total. Sorting 10,000 rows is bound by memory, so the key
+/// leads with inline prefixes of the texts and most comparisons never chase
+/// a pointer. (Comparing prefixes before `number` keeps the order exact:
+/// `number` is only set when `text` is empty.)
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct RowKey {
     group: u8,
-    text: String,
+    text_prefix: u128,
     number: i64,
+    name_prefix: u128,
+    text: String,
     name: String,
     id: String,
+}
+
+/// The first 16 bytes of a string as a number, zero-padded: zero sorts
+/// below every other byte, so comparing prefixes, then the whole strings,
+/// orders exactly as comparing the strings.
+fn prefix(text: &str) -> u128 {
+    let mut out = [0; 16];
+    for (slot, byte) in out.iter_mut().zip(text.bytes()) {
+        *slot = byte;
+    }
+    u128::from_be_bytes(out)
 }
 
 fn row_key(floor: &Floor, agent: &Agent, sort: SortKey) -> RowKey {
@@ -95,11 +112,14 @@ fn row_key(floor: &Floor, agent: &Agent, sort: SortKey) -> RowKey {
             None => (1, String::new(), 0),
         },
     };
+    let name = agent.name.to_lowercase();
     RowKey {
         group,
+        text_prefix: prefix(&text),
         text,
         number,
-        name: agent.name.to_lowercase(),
+        name_prefix: prefix(&name),
+        name,
         id: agent.id.clone(),
     }
 }
@@ -217,5 +237,20 @@ impl View {
 impl Default for View {
     fn default() -> Self {
         View::new()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::prefix;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prefix_then_string_orders_as_the_string(a in ".{0,24}", b in ".{0,24}") {
+            let by_key = (prefix(&a), &a).cmp(&(prefix(&b), &b));
+            prop_assert_eq!(by_key, a.cmp(&b));
+        }
     }
 }

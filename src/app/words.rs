@@ -28,7 +28,9 @@ pub fn error_code(code: ErrorCode, attempt: Attempt) -> &'static str {
     match (code, attempt) {
         (ErrorCode::NotYourLeg, _) => "That leg isn't yours: you can only leave your own leg.",
         (ErrorCode::NotFound, Attempt::Leave) => "The server no longer knows that leg.",
-        (ErrorCode::NotFound, _) => "That call is no longer on the server (it may have just ended).",
+        (ErrorCode::NotFound, _) => {
+            "That call is no longer on the server (it may have just ended)."
+        }
         (ErrorCode::Forbidden, Attempt::EndCall) => "You are not allowed to end calls.",
         (ErrorCode::Forbidden, _) => "That call is outside your teams, so you may not join it.",
         (ErrorCode::BadConfirmation, _) => {
@@ -38,7 +40,9 @@ pub fn error_code(code: ErrorCode, attempt: Attempt) -> &'static str {
         (ErrorCode::Conflict, _) => "The server says the call changed meanwhile: try again.",
         (ErrorCode::RateLimited, _) => "Too many requests: wait a moment and try again.",
         (ErrorCode::Unavailable, _) => "The server cannot do that right now: try again shortly.",
-        (ErrorCode::Invalid, _) => "The server did not understand the request (a version mismatch?).",
+        (ErrorCode::Invalid, _) => {
+            "The server did not understand the request (a version mismatch?)."
+        }
         (ErrorCode::Unknown, _) => "The server refused.",
     }
 }
@@ -109,6 +113,7 @@ pub fn unasked_leave(reason: LegLeftReason) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::protocol::ReplyError;
@@ -120,16 +125,24 @@ mod tests {
             code: ErrorCode::NotYourLeg,
             message: "leg l-3 belongs to sup-2".into(),
         });
-        assert!(failure(&refused, Attempt::Leave)
-            .ends_with("That leg isn't yours: you can only leave your own leg."));
+        assert!(
+            failure(&refused, Attempt::Leave)
+                .ends_with("That leg isn't yours: you can only leave your own leg.")
+        );
         assert_eq!(
             failure(&CommandFailure::Offline, Attempt::Join),
             "Not connected: nothing was sent. Try again when the console is live."
         );
-        let timeout = failure(&CommandFailure::Timeout(Duration::from_secs(5)), Attempt::Leave);
+        let timeout = failure(
+            &CommandFailure::Timeout(Duration::from_secs(5)),
+            Attempt::Leave,
+        );
         assert!(timeout.starts_with("COULD NOT LEAVE"), "{timeout}");
         assert!(timeout.contains("5.0 s"), "{timeout}");
-        assert_eq!(failure_reason(&refused), "not_your_leg: leg l-3 belongs to sup-2");
+        assert_eq!(
+            failure_reason(&refused),
+            "not_your_leg: leg l-3 belongs to sup-2"
+        );
     }
 
     #[test]

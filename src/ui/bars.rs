@@ -12,29 +12,49 @@ use ratatui::widgets::Paragraph;
 const GAP: &str = "   ";
 
 pub fn header(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now: Timestamp) {
-    let mut spans = vec![Span::styled(" floorwalk ▸ ", theme.title())];
+    let settings = app.settings();
+    // Parts in screen order, each with the rank it is dropped in when the
+    // line is too long (0: never).
+    let mut parts: Vec<(u8, Vec<Span>)> =
+        vec![(0, vec![Span::styled(" floorwalk ▸ ", theme.title())])];
     match app.me() {
-        Some(me) if me.teams.is_empty() => spans.push(Span::styled(me.name.clone(), theme.bold())),
         Some(me) => {
-            spans.push(Span::styled(me.name.clone(), theme.bold()));
-            spans.push(Span::raw(format!(" ({})", me.teams.join(", "))));
+            parts.push((0, vec![Span::styled(me.name.clone(), theme.bold())]));
+            if !me.teams.is_empty() {
+                parts.push((2, vec![Span::raw(format!(" ({})", me.teams.join(", ")))]));
+            }
         }
-        None => spans.push(Span::styled("not signed in", theme.dim())),
+        None => parts.push((0, vec![Span::styled("not signed in", theme.dim())])),
     }
-    spans.push(Span::raw(GAP));
-    spans.push(link(app.link(), theme, now));
-    if screen.wide() && !app.settings().server_label.is_empty() {
-        spans.push(Span::styled(
-            format!(" · {}", app.settings().server_label),
-            theme.dim(),
-        ));
+    parts.push((0, vec![Span::raw(GAP), link(app.link(), theme, now)]));
+    if !settings.server_label.is_empty() {
+        let server = format!(" · {}", settings.server_label);
+        parts.push((1, vec![Span::styled(server, theme.dim())]));
     }
-    spans.push(Span::raw(format!("{GAP}audio: {}", app.settings().audio_label)));
-    if let Some(help) = app.settings().keymap.label(Action::Help) {
-        spans.push(Span::raw(GAP));
-        spans.push(Span::styled(help, theme.key()));
-        spans.push(Span::raw(" help"));
+    let audio = format!("{GAP}audio: {}", settings.audio_label);
+    parts.push((3, vec![Span::raw(audio)]));
+    if let Some(help) = settings.keymap.label(Action::Help) {
+        let hint = vec![
+            Span::raw(GAP),
+            Span::styled(help, theme.key()),
+            Span::raw(" help"),
+        ];
+        parts.push((4, hint));
     }
+    let width = |parts: &[(u8, Vec<Span>)]| -> usize {
+        parts
+            .iter()
+            .flat_map(|(_, spans)| spans)
+            .map(Span::width)
+            .sum()
+    };
+    for rank in 1..=4 {
+        if width(&parts) <= usize::from(screen.header.width) {
+            break;
+        }
+        parts.retain(|(r, _)| *r != rank);
+    }
+    let spans: Vec<Span> = parts.into_iter().flat_map(|(_, spans)| spans).collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), screen.header);
 }
 
@@ -44,12 +64,20 @@ fn link(link: &Link, theme: &Theme, now: Timestamp) -> Span<'static> {
         Link::Connecting {
             attempt, retry_at, ..
         } => {
-            let verb = if *attempt <= 1 { "connecting" } else { "reconnecting" };
+            let verb = if *attempt <= 1 {
+                "connecting"
+            } else {
+                "reconnecting"
+            };
             let text = if *retry_at > now {
                 let wait = retry_at.millis_since(now);
                 // Rounded up to the tenth, so it never shows 0.0 while waiting.
                 let tenths = (wait + 99) / 100;
-                format!("◌ {verb} (attempt {attempt}, in {}.{} s)", tenths / 10, tenths % 10)
+                format!(
+                    "◌ {verb} (attempt {attempt}, in {}.{} s)",
+                    tenths / 10,
+                    tenths % 10
+                )
             } else {
                 format!("◌ {verb} (attempt {attempt})…")
             };
@@ -74,18 +102,20 @@ pub fn queues(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
     }
     let mut queues: Vec<_> = app.floor().queues.values().collect();
     queues.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-    let mut spans = vec![Span::styled(" Queues ", theme.bold())];
+    let mut spans = vec![Span::styled(" Queues  ", theme.bold())];
     if queues.is_empty() {
-        spans.push(Span::styled(" none", theme.dim()));
+        spans.push(Span::styled("none", theme.dim()));
     }
-    for queue in queues {
-        spans.push(Span::raw(" "));
+    for (i, queue) in queues.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("  "));
+        }
         spans.push(Span::styled(queue.name.clone(), theme.bold()));
         let mut text = format!(" {} waiting", queue.waiting);
         if queue.waiting > 0 {
             text.push_str(&format!(", longest {}", format::wait(queue.longest_wait_s)));
         }
-        text.push_str(&format!(", SLA {:.0}%  ", queue.sla_percent));
+        text.push_str(&format!(", SLA {:.0}%", queue.sla_percent));
         let style = if queue.waiting > 0 {
             theme.level(Level::Warn)
         } else {
@@ -143,9 +173,9 @@ pub fn hints(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
             Action::Disconnect,
             Action::NextCall,
             Action::Filter,
-            Action::Sort,
-            Action::Help,
             Action::Quit,
+            Action::Help,
+            Action::Sort,
         ]
         .into_iter()
         .filter_map(|action| keymap.label(action).map(|key| (key, action.hint())))

@@ -6,7 +6,7 @@ use crate::app::{Action, App, Button, Dialog};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     match app.dialog() {
@@ -74,17 +74,23 @@ fn buttons<'a>(theme: &Theme, focus: Button, cancel: &str, confirm: &str) -> Lin
 /// the lines (wrapped) if the terminal has it.
 fn boxed(frame: &mut Frame, theme: &Theme, area: Rect, title: &str, lines: Vec<Line>, width: u16) {
     let width = width.min(area.width);
-    let inner_width = usize::from(width.saturating_sub(2)).max(1);
+    let inner_width = usize::from(width.saturating_sub(4)).max(1);
     let wrapped: usize = lines
         .iter()
         .map(|line| line.width().max(1).div_ceil(inner_width))
         .sum();
-    let height = u16::try_from(wrapped + 2).unwrap_or(u16::MAX).min(area.height);
+    let height = u16::try_from(wrapped + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height);
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
-    let block = Block::bordered().title(Line::styled(title.to_owned(), theme.title()));
+    let block = Block::bordered()
+        .padding(Padding::horizontal(1))
+        .title(Line::styled(title.to_owned(), theme.title()));
     frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
         rect,
     );
 }
@@ -105,7 +111,11 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let keymap = &app.settings().keymap;
     let mut lines = Vec::new();
     let row = |keys: String, text: &str, dangerous: bool| {
-        let style = if dangerous { theme.danger() } else { theme.plain() };
+        let style = if dangerous {
+            theme.danger()
+        } else {
+            theme.plain()
+        };
         let mark = if dangerous { "! " } else { "  " };
         Line::from(vec![
             Span::styled(format!("{keys:<14}"), theme.key()),
@@ -113,7 +123,11 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         ])
     };
     for action in Action::ALL {
-        let keys: Vec<String> = keymap.keys(action).iter().map(ToString::to_string).collect();
+        let keys: Vec<String> = keymap
+            .keys(action)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let keys = if keys.is_empty() {
             "(unbound)".to_owned()
         } else {
@@ -122,14 +136,21 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         lines.push(row(keys, action.description(), action.dangerous()));
     }
     lines.push(row("esc".into(), "close a dialog, clear the filter", false));
-    lines.push(row("ctrl-c".into(), "quit at once (leaves your calls first)", false));
-    lines.push(row("mouse".into(), "click selects a row, the wheel scrolls", false));
-    lines.push(Line::default());
+    lines.push(row(
+        "ctrl-c".into(),
+        "quit at once (leaves your calls first)",
+        false,
+    ));
+    lines.push(row(
+        "mouse".into(),
+        "click selects a row, the wheel scrolls",
+        false,
+    ));
     let settings = app.settings();
+    let mut about = format!("audio: {}", settings.audio_label);
     if !settings.server_label.is_empty() {
-        lines.push(Line::styled(format!("server: {}", settings.server_label), theme.dim()));
+        about = format!("server: {} · {about}", settings.server_label);
     }
-    lines.push(Line::styled(format!("audio: {}", settings.audio_label), theme.dim()));
-    lines.push(Line::styled("Any key closes this help.", theme.dim()));
-    boxed(frame, theme, area, " Keys ", lines, 72);
+    lines.push(Line::styled(about, theme.dim()));
+    boxed(frame, theme, area, " Keys · any key closes ", lines, 72);
 }

@@ -50,7 +50,11 @@ pub fn customer_shown(customer: &str, reveal: bool) -> String {
     let keep_prefix = customer.strip_prefix('+').map_or(0, |rest| {
         let code = rest.chars().take_while(char::is_ascii_digit).count();
         let separated = rest[code..].starts_with(|c: char| !c.is_ascii_digit());
-        if separated && code < digits { 1 + code } else { 1 }
+        if separated && code < digits {
+            1 + code
+        } else {
+            1
+        }
     });
     let mut seen_digits = 0;
     customer
@@ -83,6 +87,7 @@ pub fn short_name(name: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -94,12 +94,19 @@ fn empty(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
                 .label(Action::NextCall)
                 .map(|k| format!(" Press {k} for the next call."))
                 .unwrap_or_default();
-            format!(" {} is {}: no call.{next}", agent.name, state_label(agent.state))
+            format!(
+                " {} is {}: no call.{next}",
+                agent.name,
+                state_label(agent.state)
+            )
         }
         None => " No agent selected.".to_owned(),
     };
     let block = Block::bordered().title(Line::styled(" Call ", theme.title()));
-    frame.render_widget(Paragraph::new(Line::styled(text, theme.dim())).block(block), screen.pane);
+    frame.render_widget(
+        Paragraph::new(Line::styled(text, theme.dim())).block(block),
+        screen.pane,
+    );
 }
 
 /// Other supervisors and bots on the call, on one line.
@@ -108,11 +115,9 @@ fn others<'a>(app: &App, theme: &Theme, call: &'a Call) -> Option<Line<'a>> {
     let mut spans = vec![Span::styled(label("also"), theme.dim())];
     for leg in &call.legs {
         let text = match leg.role {
-            Role::Supervisor if leg.user_id.as_deref() != me || me.is_none() => format!(
-                "{} {}",
-                leg.name,
-                shout(leg.mode.unwrap_or(Mode::Silent))
-            ),
+            Role::Supervisor if leg.user_id.as_deref() != me || me.is_none() => {
+                format!("{} {}", leg.name, shout(leg.mode.unwrap_or(Mode::Silent)))
+            }
             Role::Bot => format!("{} (bot)", leg.name),
             _ => continue,
         };
@@ -131,7 +136,10 @@ fn presence<'a>(app: &App, theme: &Theme, call: &Call, server_now: Timestamp) ->
     let mut spans = vec![Span::styled(label("you"), theme.mine())];
     let leave = |spans: &mut Vec<Span<'a>>| {
         spans.push(Span::raw("    "));
-        spans.push(Span::styled(format!("[{}]", key(Action::Disconnect)), theme.key()));
+        spans.push(Span::styled(
+            format!("[{}]", key(Action::Disconnect)),
+            theme.key(),
+        ));
         spans.push(Span::raw(" leave call (the call goes on)"));
     };
     match (app.my_leg_on(&call.id), app.joining(&call.id)) {
@@ -139,7 +147,10 @@ fn presence<'a>(app: &App, theme: &Theme, call: &Call, server_now: Timestamp) ->
             let timer = format::clock(format::elapsed_secs(server_now, leg.joined_at));
             match leg.status {
                 LegStatus::On | LegStatus::Gone => {
-                    spans.push(Span::styled(format!("{:<8}", shout(leg.mode)), theme.mode(leg.mode)));
+                    spans.push(Span::styled(
+                        format!("{:<8}", shout(leg.mode)),
+                        theme.mode(leg.mode),
+                    ));
                     spans.push(Span::raw(format!(" {timer}")));
                     leave(&mut spans);
                 }
@@ -153,12 +164,17 @@ fn presence<'a>(app: &App, theme: &Theme, call: &Call, server_now: Timestamp) ->
                 }
                 LegStatus::Leaving => {
                     spans.push(Span::styled("LEAVING…", theme.mine()));
-                    spans.push(Span::raw("  microphone off, waiting for the server to confirm"));
+                    spans.push(Span::raw(
+                        "  microphone off, waiting for the server to confirm",
+                    ));
                 }
             }
         }
         (None, Some(mode)) => {
-            spans.push(Span::styled(format!("JOINING {}…", shout(mode)), theme.mine()));
+            spans.push(Span::styled(
+                format!("JOINING {}…", shout(mode)),
+                theme.mine(),
+            ));
             spans.push(Span::raw("  waiting for the server"));
         }
         (None, None) => {
@@ -208,7 +224,11 @@ fn transcript<'a>(app: &'a App, theme: &Theme, call: &'a Call, room: usize) -> V
                 None => "(left)".to_owned(),
             };
             let mark = if line.is_final { "" } else { "…" };
-            let style = if line.is_final { theme.plain() } else { theme.dim() };
+            let style = if line.is_final {
+                theme.plain()
+            } else {
+                theme.dim()
+            };
             Line::from(vec![
                 Span::styled(label(&speaker), theme.dim()),
                 Span::styled(format!("“{}{mark}”", line.text), style),

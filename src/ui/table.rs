@@ -101,7 +101,10 @@ pub fn agents(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
     } else {
         format!("{} of {total} ", rows.len())
     }));
-    title.push(Span::styled(format!("· sort: {} ", app.sort().label()), theme.dim()));
+    title.push(Span::styled(
+        format!("· sort: {} ", app.sort().label()),
+        theme.dim(),
+    ));
     if app.filter_editing() || !app.filter().is_empty() {
         let cursor = if app.filter_editing() { "▏" } else { "" };
         title.push(Span::styled(
@@ -115,7 +118,10 @@ pub fn agents(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
         let text = if total == 0 {
             " Waiting for the floor from the server…".to_owned()
         } else {
-            format!(" No agent matches “{}”. Esc clears the filter.", app.filter())
+            format!(
+                " No agent matches “{}”. Esc clears the filter.",
+                app.filter()
+            )
         };
         frame.render_widget(Paragraph::new(text).block(block), screen.table);
         return;
@@ -169,7 +175,10 @@ fn cell<'a>(
 ) -> Cell<'a> {
     const NONE: &str = "—";
     match col {
-        Col::St => Cell::from(Span::styled(state_symbol(agent.state), theme.state(agent.state))),
+        Col::St => Cell::from(Span::styled(
+            state_symbol(agent.state),
+            theme.state(agent.state),
+        )),
         Col::Agent => Cell::from(agent.name.as_str()),
         Col::Team => Cell::from(agent.team.as_str()),
         Col::State => Cell::from(format!(
@@ -187,7 +196,11 @@ fn cell<'a>(
             Some(Direction::Unknown) => "?",
             None => "",
         }),
-        Col::Hold => Cell::from(if call.is_some_and(|c| c.on_hold) { "hold" } else { "" }),
+        Col::Hold => Cell::from(if call.is_some_and(|c| c.on_hold) {
+            "hold"
+        } else {
+            ""
+        }),
         Col::Queue => Cell::from(
             call.and_then(|c| c.queue.as_deref())
                 .map_or(NONE, |q| queue_name(app.floor(), q)),
@@ -200,7 +213,9 @@ fn cell<'a>(
             Some(c) if c.recording => Cell::from(Span::styled("●", theme.recording())),
             _ => Cell::from(""),
         },
-        Col::Supervisors => Cell::from(call.map_or_else(Line::default, |c| supervisors(app, theme, c))),
+        Col::Supervisors => {
+            Cell::from(call.map_or_else(Line::default, |c| supervisors(app, theme, c)))
+        }
     }
 }
 

@@ -36,7 +36,9 @@ impl Theme {
 
     pub fn title(&self) -> Style {
         self.pick(
-            Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
             self.bold(),
         )
     }
