@@ -29,11 +29,31 @@ pub(super) struct Pending {
     pub latency_ms: Option<u64>,
     /// Set when the state event came first: the record waits for the latency.
     pub confirmed: Option<Record>,
+    /// For a join: leave as soon as the leg appears (`d` or quit while joining).
+    pub then_leave: bool,
 }
 
 impl Pending {
-    pub fn is_unanswered_disconnect(&self) -> bool {
-        matches!(self.op, Op::Disconnect { .. }) && self.latency_ms.is_none()
+    fn new(op: Op, call_id: &str, agent_id: &str, agent_name: &str) -> Pending {
+        Pending {
+            op,
+            call_id: call_id.to_owned(),
+            agent_id: agent_id.to_owned(),
+            agent_name: agent_name.to_owned(),
+            latency_ms: None,
+            confirmed: None,
+            then_leave: false,
+        }
+    }
+
+    /// A disconnect not yet answered, or a join that is to be left once it
+    /// lands: either way a leg of mine may still be on the server.
+    pub fn holds_a_leave(&self) -> bool {
+        match self.op {
+            Op::Disconnect { .. } => self.latency_ms.is_none(),
+            Op::Join { .. } => self.then_leave,
+            Op::SetMode { .. } | Op::EndCall => false,
+        }
     }
 
     pub fn joining(&self, call_id: &str) -> Option<Mode> {
@@ -166,14 +186,7 @@ impl App {
         record.mode = Some(mode);
         self.pending.insert(
             req.clone(),
-            Pending {
-                op: Op::Join { mode },
-                call_id: call_id.clone(),
-                agent_id,
-                agent_name,
-                latency_ms: None,
-                confirmed: None,
-            },
+            Pending::new(Op::Join { mode }, &call_id, &agent_id, &agent_name),
         );
         self.dirty = true;
         vec![
@@ -187,17 +200,11 @@ impl App {
             return Vec::new();
         };
         leg.status = LegStatus::Switching { to: mode };
-        let pending = Pending {
-            op: Op::SetMode {
-                leg_id: leg_id.to_owned(),
-                mode,
-            },
-            call_id: leg.call_id.clone(),
-            agent_id: leg.agent_id.clone(),
-            agent_name: leg.agent_name.clone(),
-            latency_ms: None,
-            confirmed: None,
+        let op = Op::SetMode {
+            leg_id: leg_id.to_owned(),
+            mode,
         };
+        let pending = Pending::new(op, &leg.call_id, &leg.agent_id, &leg.agent_name);
         let req = self.next_req();
         self.pending.insert(req.clone(), pending);
         self.notify(Level::Info, format!("Switching to {}…", shout(mode)), now);
@@ -219,11 +226,19 @@ impl App {
             targets.retain(|leg| &leg.call_id == call_id);
         }
         if targets.is_empty() {
-            let text = match self.pending.values().find_map(|p| p.joining(&p.call_id)) {
-                Some(_) => "You are not on a call yet (still joining): press again once joined.",
-                None => "You are not on any call: there is nothing to leave.",
-            };
-            self.notify(Level::Info, text, now);
+            if self.leave_joins_on_arrival() {
+                self.notify(
+                    Level::Info,
+                    "Still joining: you will leave as soon as the leg is up.",
+                    now,
+                );
+            } else {
+                self.notify(
+                    Level::Info,
+                    "You are not on any call: there is nothing to leave.",
+                    now,
+                );
+            }
             return Vec::new();
         }
         if targets.iter().all(|leg| leg.status == LegStatus::Leaving) {
@@ -256,6 +271,19 @@ impl App {
             .collect()
     }
 
+    /// Marks every join in flight to be left the moment its leg appears;
+    /// `false` when there is none.
+    pub(super) fn leave_joins_on_arrival(&mut self) -> bool {
+        let mut any = false;
+        for pending in self.pending.values_mut() {
+            if pending.joining(&pending.call_id).is_some() {
+                pending.then_leave = true;
+                any = true;
+            }
+        }
+        any
+    }
+
     /// Marks the leg as leaving (the microphone stops now) and asks the
     /// server to drop it.
     pub(super) fn disconnect(&mut self, leg_id: &str, now: Timestamp) -> Vec<Effect> {
@@ -273,20 +301,12 @@ impl App {
         record.agent_name = Some(leg.agent_name.clone());
         record.leg_id = Some(leg.leg_id.clone());
         record.mode = Some(leg.mode);
-        self.pending.insert(
-            req.clone(),
-            Pending {
-                op: Op::Disconnect {
-                    leg_id: leg.leg_id.clone(),
-                    mode: leg.mode,
-                },
-                call_id: leg.call_id.clone(),
-                agent_id: leg.agent_id,
-                agent_name: leg.agent_name,
-                latency_ms: None,
-                confirmed: None,
-            },
-        );
+        let op = Op::Disconnect {
+            leg_id: leg.leg_id.clone(),
+            mode: leg.mode,
+        };
+        let pending = Pending::new(op, &leg.call_id, &leg.agent_id, &leg.agent_name);
+        self.pending.insert(req.clone(), pending);
         self.notify(Level::Info, format!("Leaving {}…", leg.call_id), now);
         vec![
             Effect::Audit(record),
@@ -327,14 +347,7 @@ impl App {
         record.agent_name = Some(agent_name.clone());
         self.pending.insert(
             req.clone(),
-            Pending {
-                op: Op::EndCall,
-                call_id: call_id.to_owned(),
-                agent_id,
-                agent_name,
-                latency_ms: None,
-                confirmed: None,
-            },
+            Pending::new(Op::EndCall, call_id, &agent_id, &agent_name),
         );
         self.notify(
             Level::Warn,

@@ -54,10 +54,19 @@ impl App {
                 retry_in,
                 last_error,
             } => {
-                if self.is_live()
-                    && let Some(error) = &last_error
+                let shown = match &self.link {
+                    Link::Connecting { last_error, .. } => last_error.as_ref(),
+                    _ => None,
+                };
+                if let Some(error) = &last_error
+                    && shown != Some(error)
                 {
-                    self.notify(Level::Warn, format!("Connection lost: {error}"), now);
+                    let text = if self.is_live() {
+                        format!("Connection lost: {error}")
+                    } else {
+                        format!("Cannot connect: {error}")
+                    };
+                    self.notify(Level::Warn, text, now);
                 }
                 let retry_ms = i64::try_from(retry_in.as_millis()).unwrap_or(i64::MAX);
                 self.link = Link::Connecting {
@@ -285,25 +294,7 @@ impl App {
             ..Context::plain()
         };
         effects.extend(self.reconcile_call(call_id, &context, now));
-        // A join still waiting on this call can no longer happen.
-        let stale: Vec<String> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.call_id == call_id && p.joining(call_id).is_some())
-            .map(|(req, _)| req.clone())
-            .collect();
-        for req in stale {
-            if let Some(pending) = self.pending.remove(&req) {
-                let mut record = self.record(RecordKind::JoinFailed, call_id, now);
-                record.agent_id = Some(pending.agent_id);
-                record.agent_name = Some(pending.agent_name);
-                if let Op::Join { mode } = pending.op {
-                    record.mode = Some(mode);
-                }
-                record.reason = Some("the call ended while joining".into());
-                effects.push(Effect::Audit(record));
-            }
-        }
+        effects.extend(self.fail_stale_joins(now));
         if matches!(&self.dialog, Some(Dialog::EndCall { call_id: id, .. }) if id == call_id) {
             self.dialog = None;
             self.notify(
@@ -324,6 +315,32 @@ impl App {
                 ),
                 now,
             );
+        }
+        effects
+    }
+
+    /// Joins in flight on calls the floor no longer has can never complete.
+    fn fail_stale_joins(&mut self, now: Timestamp) -> Vec<Effect> {
+        let stale: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| {
+                p.joining(&p.call_id).is_some() && !self.floor.calls.contains_key(&p.call_id)
+            })
+            .map(|(req, _)| req.clone())
+            .collect();
+        let mut effects = Vec::new();
+        for req in stale {
+            if let Some(pending) = self.pending.remove(&req) {
+                let mut record = self.record(RecordKind::JoinFailed, &pending.call_id, now);
+                record.agent_id = Some(pending.agent_id);
+                record.agent_name = Some(pending.agent_name);
+                if let Op::Join { mode } = pending.op {
+                    record.mode = Some(mode);
+                }
+                record.reason = Some("the call ended while joining".into());
+                effects.push(Effect::Audit(record));
+            }
         }
         effects
     }
@@ -375,6 +392,7 @@ impl App {
         for call_id in calls {
             effects.extend(self.reconcile_call(&call_id, &context, now));
         }
+        effects.extend(self.fail_stale_joins(now));
         effects
     }
 
@@ -481,7 +499,15 @@ impl App {
             ),
             now,
         );
-        self.confirm(req, record)
+        let then_leave = req
+            .as_ref()
+            .and_then(|req| self.pending.get(req))
+            .is_some_and(|p| p.then_leave);
+        let mut effects = self.confirm(req, record);
+        if then_leave {
+            effects.extend(self.disconnect(leg_id, now));
+        }
+        effects
     }
 
     fn mode_changed(

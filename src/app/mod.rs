@@ -333,8 +333,10 @@ impl App {
     }
 
     /// Leaves every leg of mine (for quit, SIGTERM, SIGHUP): an audit record
-    /// and a disconnect for each leg not already leaving.
+    /// and a disconnect for each leg not already leaving. A join still in
+    /// flight is left as soon as its leg appears (see [`App::awaiting_leave`]).
     pub fn leave_all(&mut self, now: Timestamp) -> Vec<Effect> {
+        self.leave_joins_on_arrival();
         let legs: Vec<String> = self
             .mine
             .values()
@@ -385,11 +387,12 @@ impl App {
         self.talk_leg().is_some()
     }
 
-    /// Whether a disconnect is still waiting for the server's answer (the
-    /// runtime keeps the feed running on quit until this is false, or a
-    /// short timeout).
+    /// Whether a disconnect is still waiting for the server's answer, or a
+    /// join in flight is still to be left. On quit the runtime keeps feeding
+    /// feed events (and carrying out the effects) until this is false, or a
+    /// short timeout passes.
     pub fn awaiting_leave(&self) -> bool {
-        self.pending.values().any(Pending::is_unanswered_disconnect)
+        self.pending.values().any(Pending::holds_a_leave)
     }
 
     pub fn quitting(&self) -> bool {

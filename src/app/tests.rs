@@ -900,3 +900,95 @@ fn requests_are_unique() {
     }
     assert_eq!(reqs, ["r-1", "r-2", "r-3"]);
 }
+
+#[test]
+fn leaving_while_joining_leaves_the_moment_the_leg_appears() {
+    let (mut app, _) = live_app(false);
+    select(&mut app, "a-01");
+    press(&mut app, [key('w')]);
+    assert!(press(&mut app, [key('d')]).is_empty());
+    assert!(notice_text(&app).contains("as soon as"));
+    assert!(app.awaiting_leave());
+    reply(
+        &mut app,
+        "r-1",
+        Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
+        30,
+    );
+    let effects = leg_joined(&mut app, "c-9", fixture::my_leg());
+    assert_eq!(
+        kinds(&effects),
+        [RecordKind::Joined, RecordKind::DisconnectRequested]
+    );
+    assert!(
+        matches!(effects.last(), Some(Effect::Send(Command::Disconnect { leg_id, .. })) if leg_id == "l-31")
+    );
+    assert!(!app.mic_allowed(), "the microphone never opens");
+    assert!(!effects.iter().any(is_end_call));
+}
+
+#[test]
+fn quitting_while_joining_waits_for_the_leg_to_leave_it() {
+    let (mut app, _) = live_app(false);
+    select(&mut app, "a-01");
+    press(&mut app, [key('m')]);
+    assert_eq!(press(&mut app, [key('q')]), [Effect::Quit]);
+    assert!(
+        app.awaiting_leave(),
+        "the join in flight is still to be left"
+    );
+    let effects = leg_joined(
+        &mut app,
+        "c-9",
+        Leg {
+            mode: Some(Mode::Silent),
+            ..fixture::my_leg()
+        },
+    );
+    assert_eq!(sends(&effects).len(), 1);
+    reply(
+        &mut app,
+        "r-1",
+        Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
+        30,
+    );
+    assert!(app.awaiting_leave(), "the disconnect is unanswered");
+    reply(&mut app, "r-2", Ok(serde_json::json!({})), 30);
+    assert!(!app.awaiting_leave());
+}
+
+#[test]
+fn a_join_whose_call_is_gone_after_a_reconnect_fails_cleanly() {
+    let (mut app, _) = live_app(false);
+    select(&mut app, "a-01");
+    press(&mut app, [key('m')]);
+    let mut snapshot = fixture::snapshot(false);
+    snapshot.seq = 2000;
+    snapshot.calls.retain(|c| c.id != "c-9");
+    let effects = message(&mut app, ServerMessage::Snapshot(snapshot));
+    assert_eq!(
+        kinds(&effects),
+        [RecordKind::CallEnded, RecordKind::JoinFailed]
+    );
+    assert_eq!(app.joining("c-9"), None);
+    // Nothing is left blocking the next join.
+    select(&mut app, "a-02");
+    assert_eq!(sends(&press(&mut app, [key('m')])).len(), 1);
+}
+
+#[test]
+fn connection_errors_are_told_once() {
+    let mut app = App::new(fixture::settings());
+    let connecting = |attempt| {
+        Input::Feed(FeedEvent::Connecting {
+            attempt,
+            retry_in: Duration::from_secs(1),
+            last_error: Some("connection refused".into()),
+        })
+    };
+    app.update(connecting(1), NOW);
+    assert_eq!(notice_text(&app), "Cannot connect: connection refused");
+    app.update(code(KeyCode::Esc), NOW);
+    app.update(connecting(2), NOW);
+    assert_eq!(app.notice(NOW), None, "the same error is not repeated");
+}
