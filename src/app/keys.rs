@@ -209,6 +209,10 @@ impl App {
         if self.settings.keymap.is(Action::Disconnect, key) {
             return cancel(self, now);
         }
+        // The end-call key pressed again never confirms, whatever it is bound to.
+        if self.settings.keymap.is(Action::EndCall, key) {
+            return Vec::new();
+        }
         let confirm = |app: &mut App, now| {
             app.dialog = None;
             app.end_call(call_id, now)

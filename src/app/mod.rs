@@ -15,7 +15,7 @@ mod view;
 mod words;
 
 pub use keymap::{Action, Key, KeyMap, KeyMapError};
-pub use view::{SortKey, queue_name, state_label};
+pub use view::{SortKey, age_minutes, queue_name, state_label};
 pub use words::{Attempt, error_code, failure};
 
 use crate::audit::{Record, RecordKind};
@@ -197,7 +197,7 @@ pub enum FlashKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Visible {
     server_second: Option<i64>,
-    minute: Option<i64>,
+    ages: Option<i64>,
     retry_tenths: Option<i64>,
     flashes: usize,
     notice: bool,
@@ -319,9 +319,19 @@ impl App {
             }
             _ => None,
         };
+        // The wide table shows each agent's minutes in its state: their sum
+        // over the rows on screen changes exactly when one of them does.
+        let ages = wide.then(|| {
+            let end = (self.scroll + self.page()).min(self.view.len());
+            self.view.ids()[self.scroll.min(end)..end]
+                .iter()
+                .filter_map(|id| self.floor.agents.get(id))
+                .map(|agent| age_minutes(Timestamp(server_now), agent.state_since))
+                .sum()
+        });
         Visible {
             server_second: timers.then(|| server_now.div_euclid(1000)),
-            minute: (wide && !self.floor.agents.is_empty()).then(|| server_now.div_euclid(60_000)),
+            ages,
             retry_tenths,
             flashes: self
                 .flashes

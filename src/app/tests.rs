@@ -992,3 +992,51 @@ fn connection_errors_are_told_once() {
     app.update(connecting(2), NOW);
     assert_eq!(app.notice(NOW), None, "the same error is not repeated");
 }
+
+#[test]
+fn the_end_call_key_pressed_twice_never_confirms_whatever_it_is() {
+    for keys in [["y"], ["enter"]] {
+        let overrides = [("end_call".to_string(), keys.map(String::from).to_vec())];
+        let settings = AppSettings {
+            keymap: KeyMap::with_overrides(&overrides.into_iter().collect()).unwrap(),
+            ..fixture::settings()
+        };
+        let (mut app, _) = fixture::connect(settings, fixture::me(), true, (80, 24));
+        select(&mut app, "a-01");
+        let twice = match keys[0] {
+            "y" => [key('y'), key('y')],
+            _ => [code(KeyCode::Enter), code(KeyCode::Enter)],
+        };
+        let effects = press(&mut app, twice);
+        assert!(effects.is_empty(), "{keys:?}: {effects:?}");
+        assert!(
+            matches!(app.dialog(), Some(Dialog::EndCall { .. })),
+            "{keys:?}"
+        );
+    }
+}
+
+#[test]
+fn the_wide_table_redraws_when_an_agents_minutes_in_state_turn() {
+    let mut idle = fixture::snapshot(false);
+    idle.calls.clear();
+    let mut app = App::new(fixture::settings());
+    for input in [
+        Input::Resize(200, 50),
+        Input::Feed(FeedEvent::Connected {
+            hello: fixture::hello(fixture::me()),
+            resumed: false,
+        }),
+        Input::Feed(FeedEvent::Message(ServerMessage::Snapshot(idle))),
+    ] {
+        app.update(input, NOW);
+    }
+    app.mark_drawn(NOW);
+    // Ravi Patel has been available for 42 s, the first to turn 1m, in 18 s.
+    assert!(!app.needs_redraw(NOW.plus_millis(17_999)));
+    assert!(app.needs_redraw(NOW.plus_millis(18_000)));
+    // At 80 columns there is no age column, so nothing to redraw.
+    app.update(Input::Resize(80, 24), NOW);
+    app.mark_drawn(NOW);
+    assert!(!app.needs_redraw(NOW.plus_millis(600_000)));
+}

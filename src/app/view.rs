@@ -2,7 +2,7 @@
 //! date one agent at a time as events arrive, so neither a frame nor an event
 //! re-sorts ten thousand rows.
 
-use crate::protocol::{Agent, AgentState};
+use crate::protocol::{Agent, AgentState, Timestamp};
 use crate::state::Floor;
 use std::cmp::Ordering;
 
@@ -59,6 +59,12 @@ fn state_rank(state: AgentState) -> u8 {
         AgentState::Offline => 4,
         AgentState::Unknown => 5,
     }
+}
+
+/// How long an agent has been in a state, in whole minutes (as shown in
+/// the wide table, which the redraw check must know).
+pub fn age_minutes(now: Timestamp, since: Timestamp) -> i64 {
+    now.millis_since(since).max(0) / 60_000
 }
 
 /// The display name of the queue a call came through.

@@ -152,5 +152,5 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         about = format!("server: {} · {about}", settings.server_label);
     }
     lines.push(Line::styled(about, theme.dim()));
-    boxed(frame, theme, area, " Keys · any key closes ", lines, 72);
+    boxed(frame, theme, area, " Keys · any key closes ", lines, 78);
 }

@@ -24,13 +24,12 @@ pub fn wait(secs: u64) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)
 }
 
-/// How long an agent has been in a state, coarsely: `<1m`, `12m`, `2h05m`.
-pub fn age(ms: i64) -> String {
-    let minutes = ms.max(0) / 60_000;
-    match minutes {
+/// An agent's time in a state, coarsely: `<1m`, `12m`, `2h05m`.
+pub fn age(now: Timestamp, since: Timestamp) -> String {
+    match crate::app::age_minutes(now, since) {
         0 => "<1m".to_owned(),
-        1..=59 => format!("{minutes}m"),
-        _ => format!("{}h{:02}m", minutes / 60, minutes % 60),
+        minutes @ 1..=59 => format!("{minutes}m"),
+        minutes => format!("{}h{:02}m", minutes / 60, minutes % 60),
     }
 }
 
@@ -100,9 +99,13 @@ mod tests {
         assert_eq!(clock(36_000 + 61), "10:01:01");
         assert_eq!(clock(-5), "00:00");
         assert_eq!(wait(42), "0:42");
-        assert_eq!(age(59_999), "<1m");
-        assert_eq!(age(12 * 60_000), "12m");
-        assert_eq!(age(125 * 60_000), "2h05m");
+        let at = |m: i64, s: i64| Timestamp((m * 60 + s) * 1000);
+        assert_eq!(age(at(10, 59), at(10, 0)), "<1m");
+        assert_eq!(age(at(11, 58), at(10, 59)), "<1m");
+        assert_eq!(age(at(11, 59), at(10, 59)), "1m");
+        assert_eq!(age(at(22, 0), at(10, 0)), "12m");
+        assert_eq!(age(at(125, 0), at(0, 0)), "2h05m");
+        assert_eq!(age(at(0, 0), at(5, 0)), "<1m");
     }
 
     #[test]

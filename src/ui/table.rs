@@ -184,7 +184,7 @@ fn cell<'a>(
         Col::State => Cell::from(format!(
             "{} {}",
             state_label(agent.state),
-            format::age(server_now.millis_since(agent.state_since))
+            format::age(server_now, agent.state_since)
         )),
         Col::Call => Cell::from(call.map_or_else(
             || NONE.to_owned(),
