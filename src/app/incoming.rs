@@ -186,23 +186,19 @@ impl App {
             Change::AgentChanged { agent_id } => self.view.touch(&self.floor, &agent_id),
             Change::CallStarted { agent_id } | Change::CallChanged { agent_id } => {
                 let (call_id, context, flash) = match message {
-                    ServerMessage::CallStarted(ev) => (
-                        ev.call.id.clone(),
-                        Context::plain(),
-                        Some(FlashKind::Started),
-                    ),
-                    ServerMessage::CallUpdated(ev) => (
-                        ev.call.id.clone(),
-                        Context::plain(),
-                        Some(FlashKind::Changed),
-                    ),
+                    ServerMessage::CallStarted(ev) => {
+                        (ev.call.id.clone(), Context::plain(), FlashKind::Started)
+                    }
+                    ServerMessage::CallUpdated(ev) => {
+                        (ev.call.id.clone(), Context::plain(), FlashKind::Changed)
+                    }
                     ServerMessage::LegJoined(ev) => (
                         ev.call_id.clone(),
                         Context {
                             at: Some(ev.leg.joined_at),
                             ..Context::plain()
                         },
-                        Some(FlashKind::Changed),
+                        FlashKind::Changed,
                     ),
                     ServerMessage::LegChanged(ev) => (
                         ev.call_id.clone(),
@@ -210,7 +206,7 @@ impl App {
                             at: Some(ev.at),
                             ..Context::plain()
                         },
-                        Some(FlashKind::Changed),
+                        FlashKind::Changed,
                     ),
                     ServerMessage::LegLeft(ev) => (
                         ev.call_id.clone(),
@@ -220,16 +216,14 @@ impl App {
                             left_event: Some(ev.reason),
                             ..Context::plain()
                         },
-                        Some(FlashKind::Changed),
+                        FlashKind::Changed,
                     ),
                     // A transcript line changes the pane, not the row.
                     _ => return effects,
                 };
                 self.view.touch(&self.floor, &agent_id);
-                if let Some(kind) = flash {
-                    self.flashes
-                        .insert(agent_id, (kind, now.plus_millis(FLASH_MS)));
-                }
+                self.flashes
+                    .insert(agent_id, (flash, now.plus_millis(FLASH_MS)));
                 effects.extend(self.see_call(&call_id, now));
                 effects.extend(self.reconcile_call(&call_id, &context, now));
             }
@@ -250,7 +244,7 @@ impl App {
     }
 
     /// `call_seen` the first time this console sees a call.
-    fn see_call(&mut self, call_id: &str, now: Timestamp) -> Vec<crate::app::Effect> {
+    fn see_call(&mut self, call_id: &str, now: Timestamp) -> Vec<Effect> {
         if self.seen_calls.contains(call_id) {
             return Vec::new();
         }

@@ -172,10 +172,6 @@ impl Key {
         Key::new(event.code, event.modifiers)
     }
 
-    pub fn code(self) -> KeyCode {
-        self.code
-    }
-
     pub fn plain(code: KeyCode) -> Key {
         Key::new(code, KeyModifiers::NONE)
     }

@@ -16,7 +16,6 @@ mod words;
 
 pub use keymap::{Action, Key, KeyMap, KeyMapError};
 pub use view::{SortKey, age_minutes, queue_name, state_label};
-pub use words::{Attempt, error_code, failure};
 
 use crate::audit::{Record, RecordKind};
 use crate::feed::{Command, FeedEvent};
