@@ -26,13 +26,20 @@ pub struct Screen {
 impl Screen {
     /// The layout for a terminal area, or `None` when it is too small.
     pub fn new(area: Rect) -> Option<Screen> {
+        Screen::with_message_lines(area, 1)
+    }
+
+    /// The layout with a message area of one or two lines (a long error
+    /// takes two, from the table).
+    pub fn with_message_lines(area: Rect, message_lines: u16) -> Option<Screen> {
         if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
             return None;
         }
+        let message_lines = message_lines.clamp(1, 2);
         let line = |y: u16| Rect::new(area.x, y, area.width, 1);
         // Fixed lines: header, queues, message, hints. The call pane takes
         // about a third of what is left, the table the rest.
-        let body = area.height - 4;
+        let body = area.height - 3 - message_lines;
         let pane_height = (area.height / 3).clamp(7, 12).min(body / 2);
         let table_height = body - pane_height;
         let top = area.y;
@@ -42,8 +49,8 @@ impl Screen {
             queues: line(top + 1),
             table: Rect::new(area.x, top + 2, area.width, table_height),
             pane: Rect::new(area.x, top + 2 + table_height, area.width, pane_height),
-            message: line(top + 2 + body),
-            hints: line(top + 3 + body),
+            message: Rect::new(area.x, top + 2 + body, area.width, message_lines),
+            hints: line(top + 2 + body + message_lines),
         })
     }
 
@@ -103,9 +110,11 @@ mod tests {
 
     #[test]
     fn every_size_has_a_layout_inside_the_area_or_none() {
-        for w in 0..=220u16 {
-            for h in 0..=70u16 {
-                let Some(s) = Screen::for_size(w, h) else {
+        for (w, h, lines) in
+            (0..=220u16).flat_map(|w| (0..=70u16).flat_map(move |h| [(w, h, 1), (w, h, 2)]))
+        {
+            {
+                let Some(s) = Screen::with_message_lines(Rect::new(0, 0, w, h), lines) else {
                     assert!(w < MIN_WIDTH || h < MIN_HEIGHT);
                     continue;
                 };

@@ -7,7 +7,7 @@ use crate::app::{Action, App, Dialog, Level, Link};
 use crate::protocol::Timestamp;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 
 const GAP: &str = "   ";
 
@@ -126,21 +126,37 @@ pub fn queues(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
     frame.render_widget(Paragraph::new(Line::from(spans)), screen.queues);
 }
 
-pub fn message(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now: Timestamp) {
-    let Some(notice) = app.notice(now) else {
-        return;
-    };
+fn notice_line<'a>(app: &'a App, theme: &Theme, now: Timestamp) -> Option<(Line<'a>, Level)> {
+    let notice = app.notice(now)?;
     let mark = match notice.level {
-        Level::Info => " ",
-        Level::Warn => " ! ",
-        Level::Error => " ✖ ",
+        Level::Info => "",
+        Level::Warn => "! ",
+        Level::Error => "✖ ",
     };
     let line = Line::styled(format!("{mark}{}", notice.text), theme.level(notice.level));
-    // Errors fill the whole line, so they cannot be missed.
-    let paragraph = if notice.level == Level::Error {
-        Paragraph::new(line).style(theme.level(Level::Error))
+    Some((line, notice.level))
+}
+
+/// An error too long for one line gets two, so it is read in full.
+pub fn message_lines(app: &App, width: u16, now: Timestamp) -> u16 {
+    match notice_line(app, &Theme::new(false), now) {
+        Some((line, Level::Error)) if line.width() + 1 > usize::from(width) => 2,
+        _ => 1,
+    }
+}
+
+pub fn message(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now: Timestamp) {
+    let Some((line, level)) = notice_line(app, theme, now) else {
+        return;
+    };
+    let paragraph = Paragraph::new(line)
+        .wrap(Wrap { trim: false })
+        .block(Block::new().padding(Padding::left(1)));
+    // Errors fill the whole area, so they cannot be missed.
+    let paragraph = if level == Level::Error {
+        paragraph.style(theme.level(Level::Error))
     } else {
-        Paragraph::new(line)
+        paragraph
     };
     frame.render_widget(paragraph, screen.message);
 }

@@ -24,12 +24,13 @@ pub fn wait(secs: u64) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)
 }
 
-/// An agent's time in a state, coarsely: `<1m`, `12m`, `2h05m`.
+/// An agent's time in a state, coarsely: `<1m`, `12m`, `2h05m`, `14h`.
 pub fn age(now: Timestamp, since: Timestamp) -> String {
     match crate::app::age_minutes(now, since) {
         0 => "<1m".to_owned(),
         minutes @ 1..=59 => format!("{minutes}m"),
-        minutes => format!("{}h{:02}m", minutes / 60, minutes % 60),
+        minutes @ 60..600 => format!("{}h{:02}m", minutes / 60, minutes % 60),
+        minutes => format!("{}h", minutes / 60),
     }
 }
 
@@ -105,6 +106,7 @@ mod tests {
         assert_eq!(age(at(11, 59), at(10, 59)), "1m");
         assert_eq!(age(at(22, 0), at(10, 0)), "12m");
         assert_eq!(age(at(125, 0), at(0, 0)), "2h05m");
+        assert_eq!(age(at(14 * 60 + 5, 0), at(0, 0)), "14h");
         assert_eq!(age(at(0, 0), at(5, 0)), "<1m");
     }
 

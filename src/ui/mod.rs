@@ -20,7 +20,8 @@ use theme::Theme;
 pub fn draw(frame: &mut Frame, app: &App, now: Timestamp) {
     let area = frame.area();
     let theme = Theme::new(app.settings().color);
-    let Some(screen) = Screen::new(area) else {
+    let Some(screen) = Screen::with_message_lines(area, bars::message_lines(app, area.width, now))
+    else {
         let text = format!(
             "floorwalk: terminal too small ({}x{}, needs {MIN_WIDTH}x{MIN_HEIGHT})",
             area.width, area.height

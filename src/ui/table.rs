@@ -53,7 +53,7 @@ fn columns(width: u16) -> Vec<(Col, u16)> {
             (Col::St, 2),
             (Col::Agent, 20),
             (Col::Team, 12),
-            (Col::State, 14),
+            (Col::State, 15),
             (Col::Call, 7),
             (Col::Dir, 3),
             (Col::Hold, 4),
@@ -64,13 +64,13 @@ fn columns(width: u16) -> Vec<(Col, u16)> {
     } else if width >= crate::app::layout::WIDE {
         &[
             (Col::St, 2),
-            (Col::Agent, 16),
+            (Col::Agent, 15),
             (Col::Team, 10),
-            (Col::State, 12),
+            (Col::State, 15),
             (Col::Call, 7),
             (Col::Dir, 3),
             (Col::Hold, 4),
-            (Col::Queue, 10),
+            (Col::Queue, 9),
             (Col::Customer, 15),
             (Col::Rec, 3),
         ]

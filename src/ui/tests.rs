@@ -3,13 +3,14 @@
 use super::draw;
 use crate::app::fixture::{self, NOW, ago, live_app};
 use crate::app::{App, AppSettings, Input};
-use crate::feed::FeedEvent;
+use crate::feed::{CommandFailure, FeedEvent};
 use crate::protocol::{ServerMessage, Transcript};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
+use std::time::Duration;
 
 fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -177,4 +178,26 @@ fn too_small_says_so() {
     let screen = text(&render(&app, 20, 5));
     assert!(screen.contains("floorwalk: terminal"), "{screen}");
     assert!(screen.contains("too small (20x5"), "{screen}");
+}
+
+#[test]
+fn a_failed_leave_is_loud_and_the_leg_stays() {
+    let (mut app, _) = live_app(true);
+    press(&mut app, "d");
+    insta::assert_snapshot!("leaving_80x24", text(&render(&app, 80, 24)));
+    let timeout = Duration::from_secs(5);
+    app.update(
+        Input::Feed(FeedEvent::Reply {
+            req: "r-1".into(),
+            outcome: Err(CommandFailure::Timeout(timeout)),
+            latency: timeout,
+        }),
+        NOW,
+    );
+    let terminal = render(&app, 80, 24);
+    insta::assert_snapshot!("leave_failed_80x24", text(&terminal));
+    // The error takes two full-width lines.
+    let buffer = terminal.backend().buffer();
+    assert_eq!(buffer[(79, 21)].bg, Color::Red);
+    assert_eq!(buffer[(79, 22)].bg, Color::Red);
 }
