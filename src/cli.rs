@@ -138,7 +138,6 @@ async fn run_console(
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         server_label: server_label(&url),
         audio_label: format!("audio: {audio_out} (not yet playing)"),
-        warnings: config.warnings().to_vec(),
     };
     let feed = FeedOptions {
         url,

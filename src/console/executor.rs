@@ -4,8 +4,8 @@
 use crate::app::{Effect, Input};
 use crate::audit::Journal;
 use crate::feed::{CommandFailure, FeedEvent, FeedHandle};
-use std::time::Duration;
 use std::sync::mpsc;
+use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// A batch of effects from one update step.

@@ -31,6 +31,8 @@ pub struct ConsoleOptions {
     pub feed: FeedOptions,
     pub app: AppSettings,
     pub journal: Option<Journal>,
+    /// Shown on the message line at start (configuration and feed warnings).
+    pub warnings: Vec<String>,
 }
 
 /// Why the console stopped.
@@ -45,9 +47,17 @@ pub enum Exit {
 pub async fn run(options: ConsoleOptions) -> anyhow::Result<Exit> {
     let (feed, feed_events) = feed::spawn(options.feed).context("cannot start the connection")?;
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
-    let result = Runtime::new(options.app, feed.clone(), options.journal, feed_events)?
-        .run(&mut guard)
-        .await;
+    let mut runtime = Runtime::new(options.app, feed.clone(), options.journal, feed_events)?;
+    let warnings: Vec<String> = options
+        .warnings
+        .iter()
+        .chain(feed.warnings())
+        .cloned()
+        .collect();
+    if !warnings.is_empty() {
+        runtime.app.warn(warnings.join(" · "), Timestamp::now());
+    }
+    let result = runtime.run(&mut guard).await;
     feed.shutdown();
     drop(guard);
     result
@@ -170,7 +180,7 @@ fn draw(guard: &mut TerminalGuard, app: &mut App, now: Timestamp) -> anyhow::Res
     crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(|frame| crate::ui::draw(frame, app, now))?;
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
-    app.drawn(now);
+    app.mark_drawn(now);
     Ok(())
 }
 

@@ -1,0 +1,605 @@
+//! The key map as data: every action with its keys, a description and a
+//! `dangerous` flag. The hint bar and the help overlay are generated from it,
+//! so they always show the keys actually bound.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// Something the supervisor can ask for with a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Filter,
+    Sort,
+    Monitor,
+    Whisper,
+    Barge,
+    Disconnect,
+    EndCall,
+    NextCall,
+    PrevCall,
+    Help,
+    Quit,
+}
+
+impl Action {
+    /// Every action, in the order the help overlay lists them.
+    pub const ALL: [Action; 17] = [
+        Action::Monitor,
+        Action::Whisper,
+        Action::Barge,
+        Action::Disconnect,
+        Action::EndCall,
+        Action::NextCall,
+        Action::PrevCall,
+        Action::Filter,
+        Action::Sort,
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::Help,
+        Action::Quit,
+    ];
+
+    /// The name used in the config file's `[keys]` table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Filter => "filter",
+            Action::Sort => "sort",
+            Action::Monitor => "monitor",
+            Action::Whisper => "whisper",
+            Action::Barge => "barge",
+            Action::Disconnect => "disconnect",
+            Action::EndCall => "end_call",
+            Action::NextCall => "next_call",
+            Action::PrevCall => "prev_call",
+            Action::Help => "help",
+            Action::Quit => "quit",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// What the action does, for the help overlay.
+    pub fn description(self) -> &'static str {
+        match self {
+            Action::Up => "select the row above",
+            Action::Down => "select the row below",
+            Action::PageUp => "one page up",
+            Action::PageDown => "one page down",
+            Action::Top => "first row",
+            Action::Bottom => "last row",
+            Action::Filter => "filter by agent, team, queue or state",
+            Action::Sort => "change the sort order",
+            Action::Monitor => "listen silently (nobody hears you)",
+            Action::Whisper => "coach the agent (only the agent hears you)",
+            Action::Barge => "join the conversation (agent and customer hear you)",
+            Action::Disconnect => "leave the call: drops only your leg, the call goes on",
+            Action::EndCall => "END THE CALL FOR EVERYONE (asks to confirm)",
+            Action::NextCall => "next active call",
+            Action::PrevCall => "previous active call",
+            Action::Help => "this help",
+            Action::Quit => "quit (leaves your calls first)",
+        }
+    }
+
+    /// The short label of the hint bar.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::PageUp => "page up",
+            Action::PageDown => "page down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Filter => "filter",
+            Action::Sort => "sort",
+            Action::Monitor => "monitor",
+            Action::Whisper => "whisper",
+            Action::Barge => "barge",
+            Action::Disconnect => "leave",
+            Action::EndCall => "end call",
+            Action::NextCall => "next",
+            Action::PrevCall => "prev",
+            Action::Help => "help",
+            Action::Quit => "quit",
+        }
+    }
+
+    /// Whether the action affects other people irreversibly.
+    pub fn dangerous(self) -> bool {
+        matches!(self, Action::EndCall)
+    }
+}
+
+/// One key with its modifiers, normalised so that a parsed key name and the
+/// event crossterm reports compare equal (`E` arrives as 'E' with SHIFT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    code: KeyCode,
+    modifiers: KeyModifiers,
+}
+
+impl Key {
+    /// Normalises a code and modifiers. For characters, SHIFT is folded into
+    /// the character itself; with CONTROL, letters are compared lower-case.
+    pub fn new(code: KeyCode, modifiers: KeyModifiers) -> Key {
+        let modifiers =
+            modifiers & (KeyModifiers::SHIFT | KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match code {
+            KeyCode::Char(c) => {
+                let shifted = modifiers.contains(KeyModifiers::SHIFT);
+                let mut c = if shifted { c.to_ascii_uppercase() } else { c };
+                let modifiers = modifiers - KeyModifiers::SHIFT;
+                if modifiers.contains(KeyModifiers::CONTROL) {
+                    c = c.to_ascii_lowercase();
+                }
+                Key {
+                    code: KeyCode::Char(c),
+                    modifiers,
+                }
+            }
+            KeyCode::Tab if modifiers.contains(KeyModifiers::SHIFT) => Key {
+                code: KeyCode::BackTab,
+                modifiers: modifiers - KeyModifiers::SHIFT,
+            },
+            KeyCode::BackTab => Key {
+                code,
+                modifiers: modifiers - KeyModifiers::SHIFT,
+            },
+            _ => Key { code, modifiers },
+        }
+    }
+
+    pub fn from_event(event: &KeyEvent) -> Key {
+        Key::new(event.code, event.modifiers)
+    }
+
+    pub fn plain(code: KeyCode) -> Key {
+        Key::new(code, KeyModifiers::NONE)
+    }
+
+    /// Parses a key name: "d", "E", "space", "enter", "esc", "tab", "up",
+    /// "pgdn", "f2", "ctrl-c", "alt-x", "shift-tab".
+    pub fn parse(text: &str) -> Result<Key, String> {
+        let mut rest = text.trim();
+        if rest.is_empty() {
+            return Err("an empty key name".into());
+        }
+        let mut modifiers = KeyModifiers::NONE;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let prefix = ["ctrl-", "control-", "alt-", "shift-"]
+                .into_iter()
+                .find(|p| lower.starts_with(p) && rest.len() > p.len());
+            match prefix {
+                Some(p) => {
+                    modifiers |= match p {
+                        "alt-" => KeyModifiers::ALT,
+                        "shift-" => KeyModifiers::SHIFT,
+                        _ => KeyModifiers::CONTROL,
+                    };
+                    rest = &rest[p.len()..];
+                }
+                None => break,
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => KeyCode::Char(c),
+            _ => named_code(&rest.to_ascii_lowercase())
+                .ok_or_else(|| format!("{text:?} is not a key name (try \"d\", \"E\", \"space\", \"enter\", \"f2\", \"ctrl-x\")"))?,
+        };
+        Ok(Key::new(code, modifiers))
+    }
+}
+
+fn named_code(name: &str) -> Option<KeyCode> {
+    Some(match name {
+        "space" | "spc" => KeyCode::Char(' '),
+        "enter" | "return" | "ret" => KeyCode::Enter,
+        "esc" | "escape" => KeyCode::Esc,
+        "tab" => KeyCode::Tab,
+        "backtab" => KeyCode::BackTab,
+        "backspace" | "bs" => KeyCode::Backspace,
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "pgup" | "pageup" | "page_up" => KeyCode::PageUp,
+        "pgdn" | "pgdown" | "pagedown" | "page_down" => KeyCode::PageDown,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        "insert" | "ins" => KeyCode::Insert,
+        "delete" | "del" => KeyCode::Delete,
+        "minus" => KeyCode::Char('-'),
+        _ => {
+            let n: u8 = name.strip_prefix('f')?.parse().ok()?;
+            if !(1..=24).contains(&n) {
+                return None;
+            }
+            KeyCode::F(n)
+        }
+    })
+}
+
+impl fmt::Display for Key {
+    /// The name a supervisor would type in the config, e.g. "ctrl-c", "E", "pgdn".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            f.write_str("ctrl-")?;
+        }
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            f.write_str("alt-")?;
+        }
+        if self.modifiers.contains(KeyModifiers::SHIFT) {
+            f.write_str("shift-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("enter"),
+            KeyCode::Esc => f.write_str("esc"),
+            KeyCode::Tab => f.write_str("tab"),
+            KeyCode::BackTab => f.write_str("shift-tab"),
+            KeyCode::Backspace => f.write_str("backspace"),
+            KeyCode::Up => f.write_str("up"),
+            KeyCode::Down => f.write_str("down"),
+            KeyCode::Left => f.write_str("left"),
+            KeyCode::Right => f.write_str("right"),
+            KeyCode::PageUp => f.write_str("pgup"),
+            KeyCode::PageDown => f.write_str("pgdn"),
+            KeyCode::Home => f.write_str("home"),
+            KeyCode::End => f.write_str("end"),
+            KeyCode::Insert => f.write_str("insert"),
+            KeyCode::Delete => f.write_str("delete"),
+            KeyCode::F(n) => write!(f, "f{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// Why a `[keys]` table was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyMapError {
+    #[error("unknown action {name:?} in [keys] (known: {known})")]
+    UnknownAction { name: String, known: String },
+    #[error("[keys] {action}: {reason}")]
+    BadKey { action: String, reason: String },
+    #[error(
+        "[keys] disconnect and end_call share the key {key:?}: leaving a call must never be one key away from ending it"
+    )]
+    DisconnectSharesEndCall { key: String },
+    #[error("[keys] the key {key:?} is bound to both {first} and {second}")]
+    KeyBoundTwice {
+        key: String,
+        first: &'static str,
+        second: &'static str,
+    },
+    #[error("[keys] {action} needs at least one key")]
+    NoKeys { action: &'static str },
+    #[error("[keys] {action}: {key:?} is reserved ({why})")]
+    Reserved {
+        action: &'static str,
+        key: String,
+        why: &'static str,
+    },
+}
+
+/// Action → keys. Always valid: no key is bound to two actions, and
+/// disconnect and quit always have a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMap {
+    bindings: BTreeMap<Action, Vec<Key>>,
+}
+
+/// Ctrl-C always quits (leaving first) and Esc always closes or cancels, so
+/// neither can be rebound.
+fn reserved(key: Key) -> Option<&'static str> {
+    if key == Key::new(KeyCode::Char('c'), KeyModifiers::CONTROL) {
+        Some("ctrl-c always quits, leaving your calls first")
+    } else if key == Key::plain(KeyCode::Esc) {
+        Some("esc always closes dialogs and clears the filter")
+    } else {
+        None
+    }
+}
+
+impl Default for KeyMap {
+    fn default() -> Self {
+        let keys = |names: &[&str]| -> Vec<Key> {
+            names.iter().filter_map(|n| Key::parse(n).ok()).collect()
+        };
+        let bindings = Action::ALL
+            .into_iter()
+            .map(|action| {
+                let names: &[&str] = match action {
+                    Action::Up => &["up", "k"],
+                    Action::Down => &["down", "j"],
+                    Action::PageUp => &["pgup"],
+                    Action::PageDown => &["pgdn"],
+                    Action::Top => &["g", "home"],
+                    Action::Bottom => &["G", "end"],
+                    Action::Filter => &["/"],
+                    Action::Sort => &["s"],
+                    Action::Monitor => &["m"],
+                    Action::Whisper => &["w"],
+                    Action::Barge => &["b"],
+                    Action::Disconnect => &["d"],
+                    Action::EndCall => &["E"],
+                    Action::NextCall => &["n"],
+                    Action::PrevCall => &["p"],
+                    Action::Help => &["?"],
+                    Action::Quit => &["q"],
+                };
+                (action, keys(names))
+            })
+            .collect();
+        KeyMap { bindings }
+    }
+}
+
+impl KeyMap {
+    /// The default map with the config's `[keys]` table applied: each listed
+    /// action gets exactly the keys given (replacing its defaults).
+    pub fn with_overrides(
+        overrides: &BTreeMap<String, Vec<String>>,
+    ) -> Result<KeyMap, KeyMapError> {
+        let mut map = KeyMap::default();
+        for (name, key_names) in overrides {
+            let action = Action::from_name(name).ok_or_else(|| KeyMapError::UnknownAction {
+                name: name.clone(),
+                known: Action::ALL.map(Action::name).join(", "),
+            })?;
+            let keys = key_names
+                .iter()
+                .map(|k| {
+                    Key::parse(k).map_err(|reason| KeyMapError::BadKey {
+                        action: name.clone(),
+                        reason,
+                    })
+                })
+                .collect::<Result<Vec<Key>, KeyMapError>>()?;
+            map.bindings.insert(action, keys);
+        }
+        map.validate()?;
+        Ok(map)
+    }
+
+    fn validate(&self) -> Result<(), KeyMapError> {
+        for action in [Action::Disconnect, Action::Quit] {
+            if self.keys(action).is_empty() {
+                return Err(KeyMapError::NoKeys {
+                    action: action.name(),
+                });
+            }
+        }
+        let mut owner: HashMap<Key, Action> = HashMap::new();
+        for (&action, keys) in &self.bindings {
+            for &key in keys {
+                if let Some(why) = reserved(key) {
+                    return Err(KeyMapError::Reserved {
+                        action: action.name(),
+                        key: key.to_string(),
+                        why,
+                    });
+                }
+                match owner.insert(key, action) {
+                    Some(other) if other != action => {
+                        let pair = [other, action];
+                        if pair.contains(&Action::Disconnect) && pair.contains(&Action::EndCall) {
+                            return Err(KeyMapError::DisconnectSharesEndCall {
+                                key: key.to_string(),
+                            });
+                        }
+                        return Err(KeyMapError::KeyBoundTwice {
+                            key: key.to_string(),
+                            first: other.name(),
+                            second: action.name(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The keys bound to an action (possibly none).
+    pub fn keys(&self, action: Action) -> &[Key] {
+        self.bindings.get(&action).map_or(&[], Vec::as_slice)
+    }
+
+    /// The action a key event asks for, if any.
+    pub fn action_for(&self, event: &KeyEvent) -> Option<Action> {
+        let key = Key::from_event(event);
+        self.bindings
+            .iter()
+            .find(|(_, keys)| keys.contains(&key))
+            .map(|(&action, _)| action)
+    }
+
+    /// Whether the event is one of the action's keys.
+    pub fn is(&self, action: Action, event: &KeyEvent) -> bool {
+        self.keys(action).contains(&Key::from_event(event))
+    }
+
+    /// The first key of an action as text, for hints ("d"); `None` if unbound.
+    pub fn label(&self, action: Action) -> Option<String> {
+        self.keys(action).first().map(Key::to_string)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn overrides(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        pairs
+            .iter()
+            .map(|(a, ks)| (a.to_string(), ks.iter().map(|k| k.to_string()).collect()))
+            .collect()
+    }
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn parses_key_names() {
+        let cases: &[(&str, KeyCode, KeyModifiers)] = &[
+            ("d", KeyCode::Char('d'), KeyModifiers::NONE),
+            ("E", KeyCode::Char('E'), KeyModifiers::NONE),
+            ("space", KeyCode::Char(' '), KeyModifiers::NONE),
+            ("Enter", KeyCode::Enter, KeyModifiers::NONE),
+            ("esc", KeyCode::Esc, KeyModifiers::NONE),
+            ("tab", KeyCode::Tab, KeyModifiers::NONE),
+            ("up", KeyCode::Up, KeyModifiers::NONE),
+            ("pgdn", KeyCode::PageDown, KeyModifiers::NONE),
+            ("f2", KeyCode::F(2), KeyModifiers::NONE),
+            ("ctrl-c", KeyCode::Char('c'), KeyModifiers::CONTROL),
+            ("alt-x", KeyCode::Char('x'), KeyModifiers::ALT),
+            ("-", KeyCode::Char('-'), KeyModifiers::NONE),
+            ("ctrl--", KeyCode::Char('-'), KeyModifiers::CONTROL),
+        ];
+        for (name, code, mods) in cases {
+            assert_eq!(Key::parse(name), Ok(Key::new(*code, *mods)), "{name}");
+        }
+        assert_eq!(Key::parse("shift-e"), Key::parse("E"));
+        assert_eq!(Key::parse("shift-tab"), Ok(Key::plain(KeyCode::BackTab)));
+    }
+
+    #[test]
+    fn unparseable_keys_are_errors() {
+        for bad in ["", "  ", "f0", "f99", "hyper-x", "ctrl-", "enterr"] {
+            assert!(Key::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn shifted_letters_match_as_crossterm_reports_them() {
+        let map = KeyMap::default();
+        let shifted = press(KeyCode::Char('E'), KeyModifiers::SHIFT);
+        assert_eq!(map.action_for(&shifted), Some(Action::EndCall));
+        // Some terminals report the lower-case letter with SHIFT.
+        let lower_shift = press(KeyCode::Char('e'), KeyModifiers::SHIFT);
+        assert_eq!(map.action_for(&lower_shift), Some(Action::EndCall));
+        let bare_upper = press(KeyCode::Char('E'), KeyModifiers::NONE);
+        assert_eq!(map.action_for(&bare_upper), Some(Action::EndCall));
+        assert_eq!(
+            map.action_for(&press(KeyCode::Char('e'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            map.action_for(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            map.action_for(&press(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+            Some(Action::Help)
+        );
+        assert_eq!(
+            map.action_for(&press(KeyCode::Char('d'), KeyModifiers::NONE)),
+            Some(Action::Disconnect)
+        );
+        assert_eq!(
+            map.action_for(&press(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+            None
+        );
+    }
+
+    #[test]
+    fn overrides_replace_an_actions_keys() {
+        let map = KeyMap::with_overrides(&overrides(&[("disconnect", &["x", "f9"])])).unwrap();
+        assert_eq!(map.label(Action::Disconnect).as_deref(), Some("x"));
+        assert_eq!(
+            map.action_for(&press(KeyCode::F(9), KeyModifiers::NONE)),
+            Some(Action::Disconnect)
+        );
+        assert_eq!(
+            map.action_for(&press(KeyCode::Char('d'), KeyModifiers::NONE)),
+            None
+        );
+    }
+
+    #[test]
+    fn disconnect_and_end_call_may_never_share_a_key() {
+        let err = KeyMap::with_overrides(&overrides(&[("end_call", &["d"])])).unwrap_err();
+        assert_eq!(
+            err,
+            KeyMapError::DisconnectSharesEndCall { key: "d".into() }
+        );
+        let err = KeyMap::with_overrides(&overrides(&[("disconnect", &["x", "E"])])).unwrap_err();
+        assert_eq!(
+            err,
+            KeyMapError::DisconnectSharesEndCall { key: "E".into() }
+        );
+        let err = KeyMap::with_overrides(&overrides(&[
+            ("disconnect", &["shift-x"]),
+            ("end_call", &["X"]),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, KeyMapError::DisconnectSharesEndCall { .. }));
+        assert!(err.to_string().contains("disconnect and end_call"));
+    }
+
+    #[test]
+    fn any_shared_key_is_refused() {
+        let err = KeyMap::with_overrides(&overrides(&[("sort", &["m"])])).unwrap_err();
+        assert!(matches!(err, KeyMapError::KeyBoundTwice { .. }), "{err}");
+    }
+
+    #[test]
+    fn unknown_actions_bad_keys_and_reserved_keys_are_clear_errors() {
+        let err = KeyMap::with_overrides(&overrides(&[("hangup", &["h"])])).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown action \"hangup\""),
+            "{err}"
+        );
+        let err = KeyMap::with_overrides(&overrides(&[("monitor", &["ctrl-"])])).unwrap_err();
+        assert!(err.to_string().contains("monitor"), "{err}");
+        let err = KeyMap::with_overrides(&overrides(&[("help", &["ctrl-c"])])).unwrap_err();
+        assert!(matches!(err, KeyMapError::Reserved { .. }), "{err}");
+        let err = KeyMap::with_overrides(&overrides(&[("disconnect", &[])])).unwrap_err();
+        assert_eq!(
+            err,
+            KeyMapError::NoKeys {
+                action: "disconnect"
+            }
+        );
+    }
+
+    #[test]
+    fn labels_round_trip_through_the_parser() {
+        let map = KeyMap::default();
+        for action in Action::ALL {
+            for key in map.keys(action) {
+                assert_eq!(Key::parse(&key.to_string()), Ok(*key));
+            }
+        }
+        assert!(
+            Action::ALL
+                .iter()
+                .filter(|a| a.dangerous())
+                .eq([&Action::EndCall])
+        );
+    }
+}

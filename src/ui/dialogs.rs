@@ -1,0 +1,156 @@
+//! Dialogs over the dashboard: help, end call, quit.
+
+use super::format;
+use super::theme::Theme;
+use crate::app::{Action, App, Button, Dialog};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    match app.dialog() {
+        None => {}
+        Some(Dialog::Help) => help(frame, app, theme, area),
+        Some(Dialog::EndCall {
+            call_id,
+            agent_name,
+            customer,
+            focus,
+        }) => {
+            let customer = format::customer_shown(customer, app.settings().reveal_customer_numbers);
+            let leave = app
+                .settings()
+                .keymap
+                .label(Action::Disconnect)
+                .unwrap_or_default();
+            let lines = vec![
+                Line::styled(
+                    format!("Call {call_id} · {agent_name} · customer {customer}"),
+                    theme.bold(),
+                ),
+                Line::default(),
+                Line::from(vec![
+                    Span::raw("This "),
+                    Span::styled("ENDS THE CALL FOR EVERYONE", theme.danger()),
+                    Span::raw(": the customer, the agent and every supervisor on it are cut off."),
+                ]),
+                Line::raw(format!("To leave only yourself, cancel and press {leave}.")),
+                Line::default(),
+                buttons(theme, *focus, "Cancel", "END CALL FOR EVERYONE"),
+            ];
+            boxed(frame, theme, area, " End call for everyone? ", lines, 64);
+        }
+        Some(Dialog::Quit { calls, focus }) => {
+            let calls = calls.join(", ");
+            let lines = vec![
+                Line::styled(format!("Leave call {calls} and quit?"), theme.bold()),
+                Line::raw("Your leg is dropped; the call goes on."),
+                Line::default(),
+                buttons(theme, *focus, "Stay", "Leave and quit"),
+            ];
+            boxed(frame, theme, area, " Quit ", lines, 48);
+        }
+    }
+}
+
+fn buttons<'a>(theme: &Theme, focus: Button, cancel: &str, confirm: &str) -> Line<'a> {
+    let button = |text: &str, focused: bool, style| {
+        if focused {
+            Span::styled(format!("▶ {text} ◀"), theme.selected().patch(style))
+        } else {
+            Span::styled(format!("[ {text} ]"), style)
+        }
+    };
+    Line::from(vec![
+        Span::raw("  "),
+        button(cancel, focus == Button::Cancel, theme.bold()),
+        Span::raw("     "),
+        button(confirm, focus == Button::Confirm, theme.danger()),
+    ])
+}
+
+/// A bordered box in the middle of `area`, cleared underneath, with room for
+/// the lines (wrapped) if the terminal has it.
+fn boxed(frame: &mut Frame, theme: &Theme, area: Rect, title: &str, lines: Vec<Line>, width: u16) {
+    let width = width.min(area.width);
+    let inner_width = usize::from(width.saturating_sub(4)).max(1);
+    let wrapped: usize = lines
+        .iter()
+        .map(|line| line.width().max(1).div_ceil(inner_width))
+        .sum();
+    let height = u16::try_from(wrapped + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height);
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .padding(Padding::horizontal(1))
+        .title(Line::styled(title.to_owned(), theme.title()));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
+}
+
+/// The `?` overlay, generated from the live key map.
+fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let keymap = &app.settings().keymap;
+    let mut lines = Vec::new();
+    let row = |keys: String, text: &str, dangerous: bool| {
+        let style = if dangerous {
+            theme.danger()
+        } else {
+            theme.plain()
+        };
+        let mark = if dangerous { "! " } else { "  " };
+        Line::from(vec![
+            Span::styled(format!("{keys:<14}"), theme.key()),
+            Span::styled(format!("{mark}{text}"), style),
+        ])
+    };
+    for action in Action::ALL {
+        let keys: Vec<String> = keymap
+            .keys(action)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let keys = if keys.is_empty() {
+            "(unbound)".to_owned()
+        } else {
+            keys.join(" ")
+        };
+        lines.push(row(keys, action.description(), action.dangerous()));
+    }
+    lines.push(row("esc".into(), "close a dialog, clear the filter", false));
+    lines.push(row(
+        "ctrl-c".into(),
+        "quit at once (leaves your calls first)",
+        false,
+    ));
+    lines.push(row(
+        "mouse".into(),
+        "click selects a row, the wheel scrolls",
+        false,
+    ));
+    let settings = app.settings();
+    let mut about = format!("audio: {}", settings.audio_label);
+    if !settings.server_label.is_empty() {
+        about = format!("server: {} · {about}", settings.server_label);
+    }
+    lines.push(Line::styled(about, theme.dim()));
+    boxed(frame, theme, area, " Keys · any key closes ", lines, 78);
+}
