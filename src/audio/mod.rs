@@ -4,7 +4,10 @@
 //! Pure parts (`jitter`, `mix`, `ptt`, `codec`) take time and data as
 //! arguments; the I/O lives in `output`, `input`, `device` and `engine`.
 
+pub mod codec;
 pub mod jitter;
+pub mod mix;
+pub mod signal;
 
 use std::time::Duration;
 
