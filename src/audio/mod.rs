@@ -7,6 +7,7 @@
 pub mod codec;
 pub mod jitter;
 pub mod mix;
+pub mod ptt;
 pub mod signal;
 
 use std::time::Duration;
