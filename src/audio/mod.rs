@@ -4,6 +4,7 @@
 //! Pure parts (`jitter`, `mix`, `ptt`, `codec`) take time and data as
 //! arguments; the I/O lives in `output`, `input`, `device` and `engine`.
 
+pub mod assets;
 pub mod codec;
 pub mod jitter;
 pub mod mix;
