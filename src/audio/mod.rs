@@ -5,10 +5,16 @@
 //! arguments; the I/O lives in `output`, `input`, `device` and `engine`.
 
 pub mod assets;
+pub mod capture;
+pub mod clock;
 pub mod codec;
+pub mod input;
 pub mod jitter;
 pub mod mix;
+pub mod output;
+pub mod playback;
 pub mod ptt;
+pub mod resample;
 pub mod signal;
 
 use std::time::Duration;
