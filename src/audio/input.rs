@@ -3,6 +3,7 @@
 
 use super::FRAME_SAMPLES;
 use super::clock::Pacer;
+use super::output::Endpoint;
 use super::resample::{Resampler, downmix};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -114,6 +115,22 @@ impl Source for WavSource {
 
     fn describe(&self) -> String {
         format!("wav:{}", self.path.display())
+    }
+}
+
+/// Opens a microphone; `None` for [`Endpoint::None`].
+pub fn open_input(endpoint: &Endpoint) -> Result<Option<Box<dyn Source>>, InputError> {
+    match endpoint {
+        Endpoint::None => Ok(None),
+        Endpoint::Wav(path) => Ok(Some(Box::new(WavSource::open(path.clone())?))),
+        #[cfg(feature = "audio-device")]
+        Endpoint::Default => Ok(Some(Box::new(super::device::DeviceSource::open(None)?))),
+        #[cfg(feature = "audio-device")]
+        Endpoint::Device(name) => Ok(Some(Box::new(super::device::DeviceSource::open(Some(
+            name,
+        ))?))),
+        #[cfg(not(feature = "audio-device"))]
+        Endpoint::Default | Endpoint::Device(_) => Err(InputError::NoDeviceSupport),
     }
 }
 

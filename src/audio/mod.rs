@@ -8,6 +8,9 @@ pub mod assets;
 pub mod capture;
 pub mod clock;
 pub mod codec;
+#[cfg(feature = "audio-device")]
+pub mod device;
+pub mod engine;
 pub mod input;
 pub mod jitter;
 pub mod mix;
@@ -25,3 +28,41 @@ pub const SAMPLE_RATE: u32 = 48_000;
 pub const FRAME_SAMPLES: u32 = 960;
 /// The frame duration.
 pub const FRAME_DURATION: Duration = Duration::from_millis(20);
+
+/// One audio device, as `floorwalk devices` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// What `device:NAME` takes (for ALSA the PCM name, e.g. `default`).
+    pub name: String,
+    pub description: String,
+    pub output: bool,
+    pub input: bool,
+    pub default_output: bool,
+    pub default_input: bool,
+}
+
+/// The devices found, and why there are none when there are none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeviceList {
+    pub devices: Vec<DeviceInfo>,
+    pub note: Option<String>,
+}
+
+/// Lists the audio devices (outputs and inputs). Never fails: without an
+/// audio system the list is empty and `note` says why.
+pub fn list_devices() -> DeviceList {
+    #[cfg(feature = "audio-device")]
+    {
+        device::list_devices()
+    }
+    #[cfg(not(feature = "audio-device"))]
+    {
+        DeviceList {
+            devices: Vec::new(),
+            note: Some(
+                "this floorwalk was built without audio device support (feature audio-device)"
+                    .to_owned(),
+            ),
+        }
+    }
+}

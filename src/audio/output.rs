@@ -206,5 +206,22 @@ impl Sink for WavSink {
     }
 }
 
+/// Opens an output for a mix of `channels` channels.
+pub fn open_output(endpoint: &Endpoint, channels: usize) -> Result<Box<dyn Sink>, OutputError> {
+    match endpoint {
+        Endpoint::None => Ok(Box::new(NullSink::new(channels))),
+        Endpoint::Wav(path) => Ok(Box::new(WavSink::create(path.clone(), channels)?)),
+        #[cfg(feature = "audio-device")]
+        Endpoint::Default => Ok(Box::new(super::device::DeviceSink::open(None, channels)?)),
+        #[cfg(feature = "audio-device")]
+        Endpoint::Device(name) => Ok(Box::new(super::device::DeviceSink::open(
+            Some(name),
+            channels,
+        )?)),
+        #[cfg(not(feature = "audio-device"))]
+        Endpoint::Default | Endpoint::Device(_) => Err(OutputError::NoDeviceSupport),
+    }
+}
+
 #[cfg(test)]
 mod tests;

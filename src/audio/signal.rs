@@ -61,9 +61,10 @@ pub fn correlation(a: &[f32], b: &[f32]) -> f32 {
     (ab / (aa * bb).sqrt()) as f32
 }
 
-/// The best correlation of `b` against `a` over lags `0..max_lag` (b later).
+/// Where `a` best matches inside `b`, over lags `0..max_lag` (b later):
+/// the lag and the correlation there.
 pub fn best_correlation(a: &[f32], b: &[f32], max_lag: usize) -> (usize, f32) {
-    let n = a.len().min(b.len()).saturating_sub(max_lag);
+    let n = a.len().min(b.len().saturating_sub(max_lag));
     (0..max_lag)
         .map(|lag| (lag, correlation(&a[..n], &b[lag..lag + n])))
         .fold((0, f32::MIN), |best, c| if c.1 > best.1 { c } else { best })
