@@ -3,7 +3,7 @@
 //! per process and environment variables are process-global, so each test
 //! re-runs this binary for itself with `ALSA_CONFIG_PATH` set.
 #![cfg(all(feature = "audio-device", target_os = "linux"))]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use floorwalk::audio::device::{DeviceSink, DeviceSource};
 use floorwalk::audio::input::Source;
@@ -171,4 +171,55 @@ fn the_microphone_reads_the_device() {
     let (lag, c) = best_correlation(&frame[..480], &tone, 480);
     assert!(c > 0.99 && lag == 0, "{c} at {lag}");
     drop(source);
+}
+
+#[test]
+fn the_engine_plays_and_captures_through_the_device() {
+    use floorwalk::audio::engine::{AudioConfig, AudioEngine, AudioEvent};
+    use floorwalk::audio::output::Endpoint;
+
+    if in_child("the_engine_plays_and_captures_through_the_device").is_some() {
+        return;
+    }
+    let wait = |channels: &mut floorwalk::audio::engine::AudioChannels| {
+        let start = Instant::now();
+        loop {
+            if let Ok(event) = channels.events.try_recv() {
+                return event;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "no event");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    let (audio, mut channels) = AudioEngine::start(AudioConfig {
+        output: Endpoint::Default,
+        input: Endpoint::Default,
+        ..AudioConfig::default()
+    });
+    match wait(&mut channels) {
+        AudioEvent::OutputReady { description } => assert!(description.starts_with("default")),
+        other => panic!("{other:?}"),
+    }
+    audio.set_transmit(Some(44));
+    match wait(&mut channels) {
+        AudioEvent::InputReady { description } => assert!(description.starts_with("default")),
+        other => panic!("{other:?}"),
+    }
+    let start = Instant::now();
+    let frame = loop {
+        if let Ok(frame) = channels.upstream.try_recv() {
+            break frame;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nothing upstream"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let header = floorwalk::protocol::AudioFrame::decode(&frame)
+        .unwrap()
+        .header;
+    assert_eq!(header.track, 44);
+    assert!(header.spurt_start());
+    audio.shutdown();
 }
