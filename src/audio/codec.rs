@@ -111,12 +111,6 @@ impl Decoder {
         self.inner.decode_float(&[], out, false)?;
         Ok(())
     }
-
-    /// Forgets the stream (after a long silence or a new speaker).
-    pub fn reset(&mut self) -> Result<(), CodecError> {
-        self.inner.reset_state()?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

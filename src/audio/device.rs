@@ -139,8 +139,8 @@ fn find_device(
 struct Shared {
     /// Samples the callback moved.
     moved: AtomicU64,
-    /// Samples the callback wanted but the ring did not have (or had no
-    /// room for).
+    /// Output: samples the callback wanted but the ring did not have.
+    /// Input: samples the ring had no room for.
     starved: AtomicU64,
     failed: AtomicBool,
     reason: OnceLock<String>,
@@ -291,11 +291,6 @@ impl DeviceSink {
         }
         Err(OutputError::Device(format!("{label}: {last_error}")))
     }
-
-    /// Samples the device could not be given in time (underruns).
-    pub fn starved_samples(&self) -> u64 {
-        self.shared.starved.load(Ordering::Relaxed)
-    }
 }
 
 fn build_output<T>(
@@ -410,6 +405,10 @@ impl Sink for DeviceSink {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    fn starved_samples(&self) -> u64 {
+        self.shared.starved.load(Ordering::Relaxed)
     }
 }
 
@@ -555,6 +554,10 @@ impl Source for DeviceSource {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    fn dropped_samples(&self) -> u64 {
+        self.shared.starved.load(Ordering::Relaxed)
     }
 }
 

@@ -113,6 +113,10 @@ pub struct EngineStats {
     pub frames_sent: u64,
     /// Upstream frames dropped because the feed did not keep up.
     pub upstream_dropped: u64,
+    /// Output samples the device wanted but did not get in time.
+    pub output_starved_samples: u64,
+    /// Microphone samples lost because they were not read in time.
+    pub input_dropped_samples: u64,
 }
 
 /// The meters as atomics: the engine threads store, the UI loads, nobody
@@ -449,6 +453,7 @@ impl PlaybackThread {
                 flush_alsa_log();
                 if let Ok(mut stats) = self.shared.stats.try_lock() {
                     stats.output = sink.describe();
+                    stats.output_starved_samples = sink.starved_samples();
                     stats.tracks = playback.stats();
                     stats.frames_in = frames_in;
                     stats.frames_rejected = frames_rejected;
@@ -573,7 +578,12 @@ impl CaptureThread {
                             Err(e) => tracing::debug!("audio encode: {e}"),
                         }
                     }
-                    Ok(false) => break,
+                    Ok(false) => {
+                        if let Ok(mut stats) = self.shared.stats.try_lock() {
+                            stats.input_dropped_samples = src.dropped_samples();
+                        }
+                        break;
+                    }
                     Err(e) => {
                         self.fail(e.to_string());
                         source = None;

@@ -29,6 +29,10 @@ pub trait Source: Send {
     /// When to look again at the latest.
     fn next_deadline(&self) -> Option<Duration>;
     fn describe(&self) -> String;
+    /// Samples lost because they were not read in time (overruns).
+    fn dropped_samples(&self) -> u64 {
+        0
+    }
 }
 
 /// Reads a whole WAV file as 48 kHz mono f32 samples, converting the sample

@@ -79,6 +79,10 @@ pub trait Sink: Send {
     fn next_deadline(&self) -> Option<Duration>;
     /// A short description for the status line.
     fn describe(&self) -> String;
+    /// Samples the device wanted but did not get in time (underruns).
+    fn starved_samples(&self) -> u64 {
+        0
+    }
 }
 
 /// Plays nothing, in real time.

@@ -134,11 +134,6 @@ impl Playback {
         Ok(())
     }
 
-    pub fn set_layout(&mut self, layout: Layout) {
-        self.mixer.layout = layout;
-        self.mix = vec![0.0; FRAME_SAMPLES as usize * layout.channels()];
-    }
-
     pub fn set_gains(&mut self, gains: Gains) {
         self.mixer.gains = gains;
     }

@@ -61,26 +61,6 @@ pub fn downmix(interleaved: &[f32], channels: usize, out: &mut Vec<f32>) {
     );
 }
 
-/// Spreads `from`-channel interleaved audio over `to` channels: mono is
-/// copied to every channel, stereo to the first two (or averaged to mono).
-pub fn remix(input: &[f32], from: usize, to: usize, out: &mut Vec<f32>) {
-    let (from, to) = (from.max(1), to.max(1));
-    for frame in input.chunks_exact(from) {
-        if to == 1 {
-            out.push(frame.iter().sum::<f32>() / from as f32);
-        } else {
-            for c in 0..to {
-                out.push(
-                    frame
-                        .get(c)
-                        .copied()
-                        .unwrap_or(if from == 1 { frame[0] } else { 0.0 }),
-                );
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,7 +86,7 @@ mod tests {
     }
 
     #[test]
-    fn identity_and_channel_changes() {
+    fn identity_and_downmix() {
         let mut r = Resampler::new(48_000, 48_000);
         let mut out = Vec::new();
         r.process(&[0.1, 0.2], &mut out);
@@ -114,11 +94,5 @@ mod tests {
         let mut mono = Vec::new();
         downmix(&[0.2, 0.4, 1.0, 0.0], 2, &mut mono);
         assert_eq!(mono, vec![0.3, 0.5]);
-        let mut stereo = Vec::new();
-        remix(&[0.1, 0.2], 1, 2, &mut stereo);
-        assert_eq!(stereo, vec![0.1, 0.1, 0.2, 0.2]);
-        let mut back = Vec::new();
-        remix(&stereo, 2, 1, &mut back);
-        assert_eq!(back, vec![0.1, 0.2]);
     }
 }
