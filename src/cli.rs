@@ -147,12 +147,13 @@ async fn run_console(
         command_timeout: config.command_timeout(),
         audio_in: None,
     };
-    let exit = console::run(ConsoleOptions {
-        feed,
-        app: settings,
-        journal: Some(journal),
-    })
-    .await?;
+    let warnings = config.warnings().to_vec();
+    for warning in &warnings {
+        eprintln!("floorwalk: warning: {warning}");
+        tracing::warn!("{warning}");
+    }
+    let options = ConsoleOptions { feed, app: settings, journal: Some(journal), warnings };
+    let exit = console::run(options).await?;
     tracing::info!(?exit, "console stopped");
     Ok(match exit {
         Exit::Quit => ExitCode::SUCCESS,
