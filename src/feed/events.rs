@@ -8,14 +8,22 @@ use std::time::Duration;
 pub enum FeedEvent {
     /// Not connected; the next attempt starts after `retry_in`.
     /// `attempt` counts from 1 since the last good connection.
-    Connecting { attempt: u32, retry_in: Duration, last_error: Option<String> },
+    Connecting {
+        attempt: u32,
+        retry_in: Duration,
+        last_error: Option<String>,
+    },
     /// The server said hello and the feed subscribed (fresh or resuming).
     Connected { hello: Hello, resumed: bool },
     /// A snapshot, a state event (contiguous by `seq`: the feed resumes over
     /// gaps itself) or a notice.
     Message(ServerMessage),
     /// The reply to a command sent with [`FeedHandle`], matched by `req`.
-    Reply { req: String, outcome: Result<serde_json::Value, CommandFailure>, latency: Duration },
+    Reply {
+        req: String,
+        outcome: Result<serde_json::Value, CommandFailure>,
+        latency: Duration,
+    },
     /// Round-trip time measured by WebSocket ping/pong.
     Rtt(Duration),
     /// A frame the feed could not understand; the connection carries on.

@@ -43,40 +43,77 @@ pub enum ParseError {
 }
 
 /// Parses a text frame from the server.
+///
+/// The `type` is read first and the body then parsed straight into its
+/// struct: serde's internally tagged enums would buffer the whole message
+/// first, which doubles the cost of a 10,000-call snapshot.
 pub fn parse_server(text: &str) -> Result<Parsed<ServerMessage>, ParseError> {
-    parse_tagged(text)
+    use ServerMessage as M;
+    let kind = message_type(text)?;
+    let message = match kind.as_str() {
+        "hello" => M::Hello(body(text)?),
+        "snapshot" => M::Snapshot(body(text)?),
+        "agent" => M::Agent(body(text)?),
+        "queue" => M::Queue(body(text)?),
+        "call_started" => M::CallStarted(body(text)?),
+        "call_updated" => M::CallUpdated(body(text)?),
+        "call_ended" => M::CallEnded(body(text)?),
+        "leg_joined" => M::LegJoined(body(text)?),
+        "leg_changed" => M::LegChanged(body(text)?),
+        "leg_left" => M::LegLeft(body(text)?),
+        "transcript" => M::Transcript(body(text)?),
+        "reply" => M::Reply(body(text)?),
+        "notice" => M::Notice(body(text)?),
+        _ => return unknown(text, kind),
+    };
+    Ok(Parsed::Known(message))
 }
 
 /// Parses a text frame from a console.
 pub fn parse_client(text: &str) -> Result<Parsed<ClientMessage>, ParseError> {
-    parse_tagged(text)
+    let kind = message_type(text)?;
+    const KNOWN: [&str; 5] = ["subscribe", "monitor", "set_mode", "disconnect", "end_call"];
+    if !KNOWN.contains(&kind.as_str()) {
+        return unknown(text, kind);
+    }
+    body(text).map(Parsed::Known)
 }
 
-fn parse_tagged<T: serde::de::DeserializeOwned>(text: &str) -> Result<Parsed<T>, ParseError> {
+/// The `type` of a JSON object, checking the size limit first.
+fn message_type(text: &str) -> Result<String, ParseError> {
     if text.len() > MAX_TEXT_FRAME {
         return Err(ParseError::TooLarge(text.len()));
     }
-    match serde_json::from_str::<T>(text) {
-        Ok(message) => Ok(Parsed::Known(message)),
-        Err(err) => {
-            // Tell an unknown `type` (fine, ignored) from a broken known one.
-            #[derive(serde::Deserialize)]
-            struct Tag {
-                #[serde(rename = "type")]
-                kind: Option<String>,
-            }
-            let tag: Tag =
-                serde_json::from_str(text).map_err(|_| ParseError::Malformed(err.to_string()))?;
-            let kind = tag.kind.ok_or(ParseError::MissingType)?;
-            if serde_json::from_value::<T>(serde_json::json!({ "type": kind }))
-                .is_err_and(|e| e.to_string().starts_with("unknown variant"))
-            {
-                Ok(Parsed::Unknown { kind })
-            } else {
-                Err(ParseError::Malformed(err.to_string()))
-            }
-        }
+    // Fast path for the common layout where `type` is the first key.
+    if let Some(rest) = text.trim_start().strip_prefix("{\"type\":\"")
+        && let Some(end) = rest.find('"')
+        && !rest[..end].contains('\\')
+    {
+        return Ok(rest[..end].to_owned());
     }
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        #[serde(rename = "type")]
+        kind: Option<serde_json::Value>,
+    }
+    let tag: Tag = serde_json::from_str(text).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    match tag.kind {
+        Some(serde_json::Value::String(kind)) => Ok(kind),
+        Some(other) => Err(ParseError::Malformed(format!(
+            "\"type\" must be a string, not {other}"
+        ))),
+        None => Err(ParseError::MissingType),
+    }
+}
+
+/// A message of a type this build does not know, once it is known to be JSON.
+fn unknown<T>(text: &str, kind: String) -> Result<Parsed<T>, ParseError> {
+    body::<serde::de::IgnoredAny>(text)?;
+    Ok(Parsed::Unknown { kind })
+}
+
+fn body<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ParseError> {
+    serde_json::from_str(text).map_err(|e| ParseError::Malformed(e.to_string()))
 }
 
 /// Serialises a message to its text frame.

@@ -279,6 +279,7 @@ fn unknown_types_and_fields_are_ignored() {
 fn bad_input_is_an_error_never_a_panic() {
     let cases = [
         "",
+        r#"{"type":"weather","sky":"#,
         "{",
         "null",
         "[1,2]",

@@ -107,8 +107,11 @@ async fn connection(
     // Best effort: small frames should not wait for Nagle.
     let _ = stream.set_nodelay(true);
     let mut who = None;
+    // The error type is tungstenite's callback contract.
+    #[allow(clippy::result_large_err)]
     let check = |request: &HttpRequest, response: Response| {
-        let (response, account) = check_upgrade(&ctx.accounts, request, response)?;
+        let (response, account) =
+            check_upgrade(&ctx.accounts, request, response).map_err(Refusal::into_response)?;
         who = Some(account.clone());
         Ok(response)
     };
@@ -138,12 +141,9 @@ pub fn check_upgrade<'a>(
     accounts: &'a [Account],
     request: &HttpRequest,
     mut response: Response,
-) -> Result<(Response, &'a Account), ErrorResponse> {
+) -> Result<(Response, &'a Account), Refusal> {
     if request.uri().path() != PATH {
-        return Err(refusal(
-            StatusCode::NOT_FOUND,
-            format!("no such endpoint; use {PATH}"),
-        ));
+        return Err(Refusal::NotFound);
     }
     let token = request
         .headers()
@@ -154,13 +154,10 @@ pub fn check_upgrade<'a>(
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
     let Some(token) = token else {
-        return Err(refusal(
-            StatusCode::UNAUTHORIZED,
-            "missing bearer token".into(),
-        ));
+        return Err(Refusal::NoToken);
     };
     let Some(account) = accounts.iter().find(|a| same_secret(&a.token, token)) else {
-        return Err(refusal(StatusCode::UNAUTHORIZED, "unknown token".into()));
+        return Err(Refusal::BadToken);
     };
     let offered = request
         .headers()
@@ -178,16 +175,42 @@ pub fn check_upgrade<'a>(
     Ok((response, account))
 }
 
-fn refusal(status: StatusCode, text: String) -> ErrorResponse {
-    let mut response = ErrorResponse::new(Some(text));
-    *response.status_mut() = status;
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"floorwalk\""),
-        );
+/// Why an upgrade is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NotFound,
+    NoToken,
+    BadToken,
+}
+
+impl Refusal {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Refusal::NotFound => StatusCode::NOT_FOUND,
+            Refusal::NoToken | Refusal::BadToken => StatusCode::UNAUTHORIZED,
+        }
     }
-    response
+
+    fn text(self) -> String {
+        match self {
+            Refusal::NotFound => format!("no such endpoint; use {PATH}"),
+            Refusal::NoToken => "missing bearer token".into(),
+            Refusal::BadToken => "unknown token".into(),
+        }
+    }
+
+    /// The HTTP answer, sent instead of the upgrade.
+    fn into_response(self) -> ErrorResponse {
+        let mut response = ErrorResponse::new(Some(self.text()));
+        *response.status_mut() = self.status();
+        if self.status() == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"floorwalk\""),
+            );
+        }
+        response
+    }
 }
 
 /// Compares tokens without stopping at the first difference.
@@ -539,7 +562,7 @@ mod tests {
         let response = create_response(&req).unwrap();
         check_upgrade(&accounts, &req, response)
             .map(|(response, account)| (response, account.id.clone()))
-            .map_err(|e| e.status())
+            .map_err(Refusal::status)
     }
 
     #[test]
@@ -590,7 +613,9 @@ mod tests {
         let accounts = demo_accounts();
         let req = request(PATH, &[]);
         let response = create_response(&req).unwrap();
-        let refused = check_upgrade(&accounts, &req, response).unwrap_err();
+        let refused = check_upgrade(&accounts, &req, response)
+            .unwrap_err()
+            .into_response();
         assert_eq!(refused.body().as_deref(), Some("missing bearer token"));
         assert!(refused.headers().contains_key(header::WWW_AUTHENTICATE));
     }

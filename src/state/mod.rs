@@ -73,7 +73,7 @@ pub enum Change {
 impl Floor {
     /// Applies a server message, enforcing `seq` order: duplicates are
     /// ignored and gaps are reported without applying.
-    pub fn apply(&mut self, message: &ServerMessage) -> Applied {
+    pub fn apply(&mut self, message: ServerMessage) -> Applied {
         if let ServerMessage::Snapshot(snapshot) = message {
             self.replace(snapshot);
             return Applied::Changed(Change::Everything);
@@ -95,30 +95,33 @@ impl Floor {
     }
 
     /// Replaces the whole floor with a snapshot.
-    pub fn replace(&mut self, snapshot: &Snapshot) {
+    pub fn replace(&mut self, snapshot: Snapshot) {
         self.agents = snapshot
             .agents
-            .iter()
-            .map(|a| (a.id.clone(), a.clone()))
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
             .collect();
         self.queues = snapshot
             .queues
-            .iter()
-            .map(|q| (q.id.clone(), q.clone()))
+            .into_iter()
+            .map(|q| (q.id.clone(), q))
             .collect();
         self.calls.clear();
         self.call_by_agent.clear();
-        self.transcripts
-            .retain(|call_id, _| snapshot.calls.iter().any(|c| &c.id == call_id));
-        for call in &snapshot.calls {
-            self.put_call(call.clone());
+        self.calls.reserve(snapshot.calls.len());
+        self.call_by_agent.reserve(snapshot.calls.len());
+        for call in snapshot.calls {
+            self.put_call(call);
         }
+        let calls = &self.calls;
+        self.transcripts
+            .retain(|call_id, _| calls.contains_key(call_id));
         self.last_seq = Some(snapshot.seq);
     }
 
     /// Applies an event's content regardless of `seq`. Events carry whole
     /// objects, so applying one twice leaves the same floor as applying it once.
-    pub fn apply_event(&mut self, message: &ServerMessage) -> Change {
+    pub fn apply_event(&mut self, message: ServerMessage) -> Change {
         match message {
             ServerMessage::Agent(ev) => {
                 self.agents.insert(ev.agent.id.clone(), ev.agent.clone());
@@ -149,7 +152,7 @@ impl Floor {
             },
             ServerMessage::LegJoined(ev) => self.edit_call(&ev.call_id, |call| {
                 call.legs.retain(|leg| leg.id != ev.leg.id);
-                call.legs.push(ev.leg.clone());
+                call.legs.push(ev.leg);
             }),
             ServerMessage::LegChanged(ev) => self.edit_call(&ev.call_id, |call| {
                 if let Some(leg) = call.legs.iter_mut().find(|leg| leg.id == ev.leg_id) {
@@ -178,9 +181,9 @@ impl Floor {
                     lines.pop_back();
                 }
                 lines.push_back(TranscriptLine {
-                    leg_id: ev.leg_id.clone(),
+                    leg_id: ev.leg_id,
                     at: ev.at,
-                    text: ev.text.clone(),
+                    text: ev.text,
                     is_final: ev.is_final,
                 });
                 while lines.len() > TRANSCRIPT_LINES {

@@ -7,7 +7,7 @@ fn replay(text: &str) -> (Floor, Vec<Applied>) {
     let mut outcomes = Vec::new();
     for line in text.lines() {
         if let Ok(Parsed::Known(message)) = parse_server(line) {
-            outcomes.push(floor.apply(&message));
+            outcomes.push(floor.apply(message));
         }
     }
     (floor, outcomes)
@@ -28,7 +28,7 @@ fn fixture_replay_builds_the_expected_floor() {
     // My leg joined, switched to whisper and left: the call keeps its parties.
     assert!(c9.supervisor_legs().next().is_none());
     assert_eq!(c9.legs.len(), 2);
-    assert!(floor.calls.get("c-7").is_none(), "c-7 ended");
+    assert!(!floor.calls.contains_key("c-7"), "c-7 ended");
     assert!(floor.call_of_agent("a-2").is_none());
     assert_eq!(floor.agents["a-2"].state, AgentState::WrapUp);
     assert_eq!(floor.queues["billing"].waiting, 2);
@@ -63,13 +63,13 @@ fn gaps_and_duplicates_are_reported_not_applied() {
         })
         .collect();
     let mut floor = Floor::default();
-    assert_eq!(floor.apply(&messages[1]), Applied::NoBase);
-    floor.apply(&messages[0]);
-    floor.apply(&messages[1]);
+    assert_eq!(floor.apply(messages[1].clone()), Applied::NoBase);
+    floor.apply(messages[0].clone());
+    floor.apply(messages[1].clone());
     let before = floor.clone();
-    assert_eq!(floor.apply(&messages[1]), Applied::Duplicate);
+    assert_eq!(floor.apply(messages[1].clone()), Applied::Duplicate);
     assert_eq!(
-        floor.apply(&messages[4]),
+        floor.apply(messages[4].clone()),
         Applied::Gap {
             last_seq: 101,
             got: 104
@@ -90,7 +90,7 @@ fn my_legs_are_found_by_user_id() {
         .collect();
     assert_eq!(mine, vec![("c-9".to_string(), "l-31".to_string())]);
     assert!(floor.find_leg("l-31").is_some());
-    floor.apply_event(&ServerMessage::CallEnded(CallEnded {
+    floor.apply_event(ServerMessage::CallEnded(CallEnded {
         seq: 0,
         call_id: "c-9".into(),
         at: Timestamp(0),
@@ -258,7 +258,7 @@ fn stream(ops: &[Op]) -> Vec<ServerMessage> {
 fn apply_all<'a>(messages: impl IntoIterator<Item = &'a ServerMessage>) -> Floor {
     let mut floor = Floor::default();
     for m in messages {
-        floor.apply(m);
+        floor.apply(m.clone());
     }
     floor
 }
@@ -289,19 +289,19 @@ proptest! {
         // the server replays from an earlier point, overlapping what was applied.
         let mut floor = apply_all(&clean[..cut]);
         if let Some(next) = clean.get(cut + 1) {
-            let gap = matches!(floor.apply(next), Applied::Gap { .. });
+            let gap = matches!(floor.apply(next.clone()), Applied::Gap { .. });
             prop_assert!(gap);
         }
         for m in &clean[cut.saturating_sub(overlap)..] {
-            floor.apply(m);
+            floor.apply(m.clone());
         }
         prop_assert_eq!(&floor, &want);
         // A fresh snapshot of the floor at `cut`, then the rest, also agrees.
         let snap = ServerMessage::Snapshot(apply_all(&clean[..cut]).snapshot());
         let mut from_snapshot = Floor::default();
-        from_snapshot.apply(&snap);
+        from_snapshot.apply(snap);
         for m in &clean[cut..] {
-            from_snapshot.apply(m);
+            from_snapshot.apply(m.clone());
         }
         prop_assert_eq!(from_snapshot.calls, want.calls);
         prop_assert_eq!(from_snapshot.agents, want.agents);
@@ -313,9 +313,9 @@ proptest! {
         let mut once = Floor::default();
         let mut twice = Floor::default();
         for m in &clean {
-            once.apply_event(m);
-            twice.apply_event(m);
-            twice.apply_event(m);
+            once.apply_event(m.clone());
+            twice.apply_event(m.clone());
+            twice.apply_event(m.clone());
         }
         prop_assert_eq!(once.calls, twice.calls);
         prop_assert_eq!(once.agents, twice.agents);

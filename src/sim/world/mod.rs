@@ -990,7 +990,7 @@ impl World {
     // ----- plumbing -----
 
     fn emit(&mut self, team: usize, message: ServerMessage) {
-        self.floor.apply_event(&message);
+        self.floor.apply_event(message.clone());
         self.out.push(WorldEvent { team, message });
     }
 
