@@ -46,8 +46,11 @@ const COMMANDS_PER_SEC: f64 = 10.0;
 /// Subscribes each cost a snapshot or a replay, so they are scarcer.
 const SUBSCRIBE_BURST: u32 = 5;
 const SUBSCRIBES_PER_SEC: f64 = 1.0;
-/// How long a closing connection waits for the console's side of the close.
+/// How long a closing connection may take to drain what the console still
+/// sends, at most; it stops earlier once the console goes quiet for
+/// `CLOSE_QUIET` (its answer to our close frame is the last thing it sends).
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+const CLOSE_QUIET: Duration = Duration::from_millis(150);
 
 /// What every connection task needs.
 pub struct Context {
@@ -516,8 +519,10 @@ impl<'a> Session<'a> {
 }
 
 /// Sends a close frame, then reads and discards whatever the console still
-/// sends (possibly the rest of an oversized frame) until it closes or goes
-/// quiet, so the socket is not reset under the close frame.
+/// sends (the rest of an oversized frame, its own close frame) until it
+/// closes or goes quiet, so the socket is not reset under our close frame.
+/// Raw bytes, not frames: after an oversized header the frame reader is
+/// out of step with the stream.
 async fn close(ws: &mut WebSocketStream<TcpStream>, code: CloseCode, reason: &'static str) {
     let frame = CloseFrame {
         code,
@@ -529,9 +534,11 @@ async fn close(ws: &mut WebSocketStream<TcpStream>, code: CloseCode, reason: &'s
     let deadline = Instant::now() + CLOSE_GRACE;
     let socket = ws.get_mut();
     let mut sink = vec![0u8; 64 * 1024];
-    while let Ok(Ok(read)) = tokio::time::timeout_at(deadline, socket.read(&mut sink)).await {
-        if read == 0 {
-            break;
+    loop {
+        let quiet = (Instant::now() + CLOSE_QUIET).min(deadline);
+        match tokio::time::timeout_at(quiet, socket.read(&mut sink)).await {
+            Ok(Ok(read)) if read > 0 => {}
+            _ => break,
         }
     }
 }
