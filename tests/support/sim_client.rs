@@ -133,7 +133,12 @@ impl Client {
 
     /// Reads until a message matches, returning it.
     pub async fn until(&mut self, mut wanted: impl FnMut(&ServerMessage) -> bool) -> ServerMessage {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the awaited message never came"
+            );
             let message = self.next().await;
             if wanted(&message) {
                 return message;
