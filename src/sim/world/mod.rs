@@ -55,11 +55,13 @@ const CONSOLE_TRACK_BASE: u32 = 1 << 30;
 /// A call answered within this many seconds counts towards the SLA.
 const SLA_SECS: i64 = 20;
 /// How many answered or abandoned calls the SLA figure covers.
-const SLA_SAMPLE: usize = 100;
+const SLA_SAMPLE: usize = 400;
 /// Mean of the random part of a call's length, on top of `min_call_secs`.
 const EXTRA_CALL_MEAN_SECS: f64 = 100.0;
 const EXTRA_CALL_MAX_SECS: f64 = 360.0;
 const MEAN_WRAP_UP_SECS: f64 = 22.0;
+/// The offered load a team drifts back to, relative to its staffing.
+const NORMAL_LOAD: f64 = 0.88;
 /// The share of agents on shift (not away or logged off) the arrival rate
 /// is sized for.
 const STAFFED: f64 = 0.88;
@@ -106,7 +108,7 @@ struct Team {
     waiting: VecDeque<Caller>,
     /// Recent outcomes: answered within the SLA or not.
     outcomes: VecDeque<bool>,
-    /// Offered load relative to staffing, drifting around 0.9.
+    /// Offered load relative to staffing, drifting around `NORMAL_LOAD`.
     load: f64,
     /// The chance that an idle agent dials out.
     outbound: f64,
@@ -234,7 +236,7 @@ impl World {
                 available_count: 0,
                 waiting: VecDeque::new(),
                 outcomes: (0..SLA_SAMPLE).map(|_| rng.random_bool(0.9)).collect(),
-                load: rng.random_range(0.8..0.95),
+                load: rng.random_range(0.85..1.05),
                 outbound: match id.as_str() {
                     "sales" => 0.5,
                     "retention" => 0.3,
@@ -416,7 +418,15 @@ impl World {
         self.tick += 1;
         if self.tick % (10 * TICKS_PER_SEC) == 0 {
             for team in &mut self.teams {
-                team.load = (team.load + self.rng.random_range(-0.04..0.04)).clamp(0.7, 1.08);
+                // Drifts back towards a normal day, with now and then a surge
+                // (an outage, a mailing) that queues calls up for a while.
+                let surge = if self.rng.random_bool(1.0 / 120.0) {
+                    0.35
+                } else {
+                    0.0
+                };
+                let drift = 0.1 * (NORMAL_LOAD - team.load) + self.rng.random_range(-0.06..0.06);
+                team.load = (team.load + drift + surge).clamp(0.75, 1.4);
             }
         }
         while let Some(Reverse((due, _, timer))) = self.timers.peek().copied() {
@@ -493,9 +503,22 @@ impl World {
                     self.agent_timer(a, idle);
                 }
             }
-            AgentState::WrapUp | AgentState::Away | AgentState::Offline => {
-                self.become_available(a);
+            AgentState::WrapUp => {
+                // A break or the end of a shift starts after a call, mostly.
+                let roll: f64 = self.rng.random();
+                if roll < 0.05 {
+                    let rest = self.secs(60.0, 300.0);
+                    self.set_agent(a, AgentState::Away, None);
+                    self.agent_timer(a, rest);
+                } else if roll < 0.06 {
+                    let rest = self.secs(300.0, 1200.0);
+                    self.set_agent(a, AgentState::Offline, None);
+                    self.agent_timer(a, rest);
+                } else {
+                    self.become_available(a);
+                }
             }
+            AgentState::Away | AgentState::Offline => self.become_available(a),
             AgentState::OnCall | AgentState::Unknown => {}
         }
     }
@@ -551,9 +574,7 @@ impl World {
         let handle_secs = self.min_call_ticks as f64 / TICKS_PER_SEC as f64
             + EXTRA_CALL_MEAN_SECS
             + MEAN_WRAP_UP_SECS;
-        let outbound = self.teams[team].outbound;
-        let per_tick =
-            staffed * self.teams[team].load * (1.0 - outbound) / handle_secs / TICKS_PER_SEC as f64;
+        let per_tick = staffed * self.teams[team].load / handle_secs / TICKS_PER_SEC as f64;
         for _ in 0..poisson(&mut self.rng, per_tick) {
             self.add_caller(team, self.tick);
         }
