@@ -270,6 +270,7 @@ impl Hub {
                 let outcome = world.end_call(who, &call_id, &confirm);
                 (req, outcome)
             }
+            // `handle` routes subscribes to `subscribe`; they get no reply.
             ClientMessage::Subscribe { .. } => return,
         };
         if let Err(refused) = &outcome {

@@ -33,10 +33,13 @@
 //! - Subscribes are rate-limited separately from commands; an excess
 //!   subscribe is answered with a `notice` and ignored.
 //!
-//! The simulator carries no audio yet: upstream frames are checked and
-//! dropped, and [`SimOptions::record_dir`] is accepted but writes nothing.
-//! Every leg already has its own `track` ([`world::World::tracks_of`]) for
-//! the media engine to key on.
+//! The simulator carries no audio yet: upstream frames are checked against
+//! the limits and dropped, and [`SimOptions::record_dir`] is accepted but
+//! writes nothing. The seam for it: every leg already has its own `track`;
+//! every join, mode change and leave passes through
+//! [`world::World::take_events`] in the hub, where a media engine would
+//! follow the routing; and upstream frames arrive decoded in the connection
+//! task, which knows the sender.
 
 pub mod accounts;
 mod hub;

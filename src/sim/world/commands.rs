@@ -266,12 +266,4 @@ impl World {
         }
         legs.len()
     }
-
-    /// How many live legs a supervisor's consoles hold.
-    pub fn legs_held_by(&self, supervisor_id: &str) -> usize {
-        self.console_legs
-            .values()
-            .filter(|leg| leg.owner == supervisor_id)
-            .count()
-    }
 }

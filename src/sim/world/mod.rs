@@ -19,9 +19,10 @@
 //! Per-tick work is proportional to what happens in that tick (timers live in
 //! a heap), not to the number of agents.
 //!
-//! Audio seam: every leg has a `track`, and [`World::tracks_of`] names the
-//! tracks of a call; a media engine that plays and records calls keys its
-//! per-track sources and the record-dir WAV writers on those numbers.
+//! Audio seam: every leg has its own `track`, and every leg that joins,
+//! switches mode or leaves passes through [`World::take_events`]; a media
+//! engine that plays and records calls follows those events to route its
+//! per-track sources and open the record-dir WAV writers.
 
 mod commands;
 
@@ -358,16 +359,6 @@ impl World {
         self.start.plus_millis(self.tick * TICK_MS)
     }
 
-    /// How many ticks have passed.
-    pub fn ticks(&self) -> i64 {
-        self.tick
-    }
-
-    /// The team names, by index.
-    pub fn team_names(&self) -> impl Iterator<Item = &str> {
-        self.teams.iter().map(|t| t.id.as_str())
-    }
-
     /// The events produced since the last call, oldest first.
     pub fn take_events(&mut self) -> Vec<WorldEvent> {
         std::mem::take(&mut self.out)
@@ -404,13 +395,6 @@ impl World {
     /// The whole floor, every team, at `seq` 0.
     pub fn full_snapshot(&self) -> Snapshot {
         self.snapshot(&vec![true; self.teams.len()], 0)
-    }
-
-    /// The audio tracks of a call, by role, for a media engine; `None` if
-    /// the call is not live.
-    pub fn tracks_of(&self, call_id: &str) -> Option<Vec<(Role, u32)>> {
-        let call = self.floor.calls.get(call_id)?;
-        Some(call.legs.iter().map(|leg| (leg.role, leg.track)).collect())
     }
 
     /// Advances the world by one tick.

@@ -392,14 +392,14 @@ fn expired_leases_remove_only_that_supervisors_legs() {
         .leg_id;
     w.monitor(&dana, &calls[1].id, Mode::Whisper).unwrap();
     w.take_events();
-    assert_eq!(w.legs_held_by("sup-1"), 2);
+    assert_eq!(w.floor.legs_of("sup-1").count(), 2);
     assert_eq!(w.expire_lease("sup-1"), 2);
     let events = w.take_events();
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| matches!(&e.message, ServerMessage::LegLeft(l) if l.reason == LegLeftReason::LeaseExpired)));
     assert!(w.floor.find_leg(&hers).is_none());
     assert!(w.floor.find_leg(&other).is_some());
-    assert_eq!(w.legs_held_by("sup-1"), 0);
+    assert_eq!(w.floor.legs_of("sup-1").count(), 0);
 }
 
 #[test]
