@@ -1,1 +1,225 @@
-//! (being written)
+//! The simulator: a protocol-v1 server that behaves like a busy contact
+//! center, for `floorwalk demo`, `floorwalk sim` and the end-to-end tests.
+//!
+//! [`start`] binds a loopback port and returns at once with a [`SimHandle`].
+//! Behind it:
+//!
+//! - [`world`]: the floor itself, pure and deterministic for a seed, moved on
+//!   in fixed ticks of 100 ms. Agents in several teams take inbound calls
+//!   from their team's queue, dial out, hold, wrap up, take breaks and log
+//!   off; most calls are recorded, some carry a transcript bot, and
+//!   simulated supervisors drop in and out. Customers' numbers are masked by
+//!   the server (`+1 ••• ••• 0134`).
+//! - [`stream`]: one event stream per supervisor account (only that
+//!   supervisor's teams), numbered by exactly 1, with a replay window so a
+//!   console that reconnects gets just what it missed.
+//! - `hub`: the one task that owns the world and the streams, runs commands
+//!   and enforces leases.
+//! - `server`: the sockets: upgrade checks (404 for another path, 401 for a
+//!   bad token, before the upgrade), the `floorwalk.v1` subprotocol, frame
+//!   limits (close 1009), heartbeats, rate limits.
+//! - [`accounts`]: the supervisors who may connect (see [`demo_accounts`]
+//!   for the built-in ones).
+//!
+//! Choices the contract leaves open, made here:
+//!
+//! - When a call ends, each supervisor leg on it first leaves with reason
+//!   `call_ended`, then `call_ended` removes the call with its other legs.
+//! - A command's events are sent before its reply.
+//! - Session ids are new for every simulator run; a supervisor's session
+//!   lasts as long as the run, across any number of reconnects.
+//! - Console supervisor legs get track numbers from 2^30 up, apart from the
+//!   world's own legs.
+//! - Subscribes are rate-limited separately from commands; an excess
+//!   subscribe is answered with a `notice` and ignored.
+//!
+//! The simulator carries no audio yet: upstream frames are checked against
+//! the limits and dropped, and [`SimOptions::record_dir`] is accepted but
+//! writes nothing. The seam for it: every leg already has its own `track`;
+//! every join, mode change and leave passes through
+//! [`world::World::take_events`] in the hub, where a media engine would
+//! follow the routing; and upstream frames arrive decoded in the connection
+//! task, which knows the sender.
+
+pub mod accounts;
+mod hub;
+mod limits;
+pub mod names;
+mod script;
+mod server;
+pub mod stream;
+mod wire;
+pub mod world;
+
+pub use accounts::{Account, demo_accounts, load_accounts};
+
+use crate::protocol::{PATH, Snapshot, Timestamp};
+use anyhow::{Context as _, bail};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// The most agents one simulator staffs.
+pub const MAX_AGENTS: usize = 100_000;
+
+/// How to run a simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Where to listen; loopback only (port 0 picks a free port).
+    pub listen: SocketAddr,
+    pub agents: usize,
+    /// One seed, one floor: same names, teams and story.
+    pub seed: u64,
+    /// Who may connect.
+    pub accounts: Vec<Account>,
+    /// How long a supervisor's legs outlive their last console.
+    pub lease_ms: u64,
+    /// How often the server pings each console.
+    pub heartbeat_ms: u64,
+    /// Where per-call WAV recordings will go once the simulator carries
+    /// audio; accepted but unused for now.
+    pub record_dir: Option<PathBuf>,
+    /// The shortest call, in seconds (calls run a few minutes beyond it).
+    pub min_call_secs: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            agents: 60,
+            seed: 1,
+            accounts: demo_accounts(),
+            lease_ms: 15_000,
+            heartbeat_ms: 5_000,
+            record_dir: None,
+            min_call_secs: 20,
+        }
+    }
+}
+
+impl SimOptions {
+    fn check(&self) -> anyhow::Result<()> {
+        if !self.listen.ip().is_loopback() {
+            bail!(
+                "the simulator serves plain ws:// and listens on loopback only, not {}",
+                self.listen
+            );
+        }
+        if self.agents > MAX_AGENTS {
+            bail!("at most {MAX_AGENTS} agents, not {}", self.agents);
+        }
+        if self.lease_ms < 100 {
+            bail!("lease_ms must be at least 100, not {}", self.lease_ms);
+        }
+        if self.heartbeat_ms < 10 {
+            bail!(
+                "heartbeat_ms must be at least 10, not {}",
+                self.heartbeat_ms
+            );
+        }
+        accounts::validate_accounts(&self.accounts)
+    }
+}
+
+/// A running simulator.
+pub struct SimHandle {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    hub: mpsc::Sender<hub::Request>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimHandle {
+    /// The console's server URL, e.g. `ws://127.0.0.1:40123/v1/supervisor`.
+    pub fn url(&self) -> String {
+        format!("ws://{}{PATH}", self.addr)
+    }
+
+    /// The whole floor as the simulator holds it, every team (`seq` 0).
+    pub async fn world_snapshot(&self) -> anyhow::Result<Snapshot> {
+        let (reply, answer) = oneshot::channel();
+        self.hub
+            .send(hub::Request::WorldSnapshot { reply })
+            .await
+            .context("the simulator has stopped")?;
+        answer.await.context("the simulator has stopped")
+    }
+
+    /// Stops accepting, closes every console (code 1001) and waits for the
+    /// tasks to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks.drain(..) {
+            // A task that panicked has nothing left to clean up.
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        // Dropping the handle stops the simulator too (the tasks watch this).
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Binds, spawns the simulator's tasks and returns at once.
+pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
+    opts.check()?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    if let Some(dir) = &opts.record_dir {
+        tracing::warn!(dir = %dir.display(), "the simulator does not record audio yet; no WAV files will be written");
+    }
+    let teams = world::team_list(
+        opts.accounts
+            .iter()
+            .flat_map(|a| a.teams.iter().map(String::as_str)),
+    );
+    let world = world::World::new(&world::WorldConfig {
+        agents: opts.agents,
+        seed: opts.seed,
+        min_call_secs: opts.min_call_secs,
+        teams,
+        start: Timestamp::now(),
+    });
+    let timing = hub::Timing {
+        heartbeat: Duration::from_millis(opts.heartbeat_ms),
+        lease: Duration::from_millis(opts.lease_ms),
+    };
+    let hub = hub::Hub::new(world, &opts.accounts, timing, stream::Retention::default());
+    let (requests, inbox) = mpsc::channel(1024);
+    let (shutdown, watching) = watch::channel(false);
+    let ctx = Arc::new(server::Context {
+        accounts: opts.accounts,
+        hub: requests.clone(),
+        heartbeat: timing.heartbeat,
+        lease: timing.lease,
+    });
+    let tasks = vec![
+        tokio::spawn(hub.run(inbox, watching.clone())),
+        tokio::spawn(server::accept_loop(listener, ctx, watching)),
+    ];
+    tracing::info!(%addr, agents = opts.agents, seed = opts.seed, "simulator listening");
+    Ok(SimHandle {
+        addr,
+        hub: requests,
+        shutdown,
+        tasks,
+    })
+}

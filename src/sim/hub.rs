@@ -1,0 +1,381 @@
+//! The hub: one task that owns the world and every supervisor's stream.
+//!
+//! Connections talk to it over a channel; it ticks the world, numbers each
+//! event per stream, fans events out to subscribed consoles, runs commands,
+//! and removes the legs of supervisors whose consoles stayed away for the
+//! lease. Owning everything in one task keeps the order of events, replies
+//! and snapshots exact without locks.
+//!
+//! Order on the wire: a command's events go out before its reply, so by the
+//! time a console reads `ok` its floor already shows the change.
+//!
+//! A console that cannot keep up (its outbox of [`OUTBOX`] messages is full)
+//! is dropped rather than allowed to grow memory without bound; it resumes
+//! from its last `seq` when it reconnects.
+
+use super::accounts::Account;
+use super::stream::{Resume, Retention, Stream};
+use super::wire::WireEvent;
+use super::world::{CommandError, Principal, World};
+use crate::protocol::{
+    ClientMessage, Hello, PROTOCOL_VERSION, Reply, ServerMessage, Snapshot, Supervisor, to_text,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// How many messages may wait for one console before it counts as too slow.
+pub const OUTBOX: usize = 16_384;
+
+pub type ConnId = u64;
+
+/// What the hub sends a connection.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Text(Utf8Bytes),
+    /// Replayed events, written in one go.
+    Batch(Vec<Utf8Bytes>),
+}
+
+/// What a connection asks of the hub.
+#[derive(Debug)]
+pub enum Request {
+    /// A console passed the handshake; the hub answers with its id and hello.
+    Connect {
+        account: Account,
+        outbox: mpsc::Sender<Outgoing>,
+        reply: oneshot::Sender<Registration>,
+    },
+    /// A `subscribe` or a command from the console.
+    Client {
+        conn: ConnId,
+        message: ClientMessage,
+    },
+    /// The connection ended; `last_heard` is when the console last sent
+    /// anything, from which its lease runs.
+    Gone { conn: ConnId, last_heard: Instant },
+    /// The whole floor, for tests and tools.
+    WorldSnapshot { reply: oneshot::Sender<Snapshot> },
+}
+
+#[derive(Debug)]
+pub struct Registration {
+    pub conn: ConnId,
+    pub hello: Utf8Bytes,
+}
+
+/// Timing the hub hands out and enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub heartbeat: Duration,
+    pub lease: Duration,
+}
+
+struct Desk {
+    supervisor: Supervisor,
+    principal: Principal,
+    stream: Stream,
+    subscribers: Vec<ConnId>,
+    /// Open connections of this supervisor.
+    live: usize,
+    /// When the legs go, if no console comes back before.
+    lease_ends: Option<Instant>,
+}
+
+struct Conn {
+    desk: usize,
+    outbox: mpsc::Sender<Outgoing>,
+}
+
+pub struct Hub {
+    world: World,
+    desks: Vec<Desk>,
+    desk_by_id: HashMap<String, usize>,
+    conns: HashMap<ConnId, Conn>,
+    next_conn: ConnId,
+    timing: Timing,
+    /// Connections to drop once the current fan-out is done.
+    too_slow: Vec<ConnId>,
+}
+
+impl Hub {
+    /// One desk (stream) per account, made up front so that every stream
+    /// starts with the world and its session lives as long as the process.
+    pub fn new(world: World, accounts: &[Account], timing: Timing, retention: Retention) -> Self {
+        let nonce = process_nonce();
+        let desks: Vec<Desk> = accounts
+            .iter()
+            .enumerate()
+            .map(|(n, account)| {
+                let principal = world.principal(account);
+                let session = format!("s-{:016x}", splitmix(nonce ^ n as u64));
+                Desk {
+                    supervisor: account.supervisor(),
+                    stream: Stream::new(session, principal.teams.clone(), retention),
+                    principal,
+                    subscribers: Vec::new(),
+                    live: 0,
+                    lease_ends: None,
+                }
+            })
+            .collect();
+        let desk_by_id = desks
+            .iter()
+            .enumerate()
+            .map(|(n, desk)| (desk.supervisor.id.clone(), n))
+            .collect();
+        Self {
+            world,
+            desks,
+            desk_by_id,
+            conns: HashMap::new(),
+            next_conn: 1,
+            timing,
+            too_slow: Vec::new(),
+        }
+    }
+
+    /// Runs until `shutdown` fires or every sender is gone.
+    pub async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<Request>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let tick = Duration::from_millis(super::world::TICK_MS.unsigned_abs());
+        let mut ticker = tokio::time::interval(tick);
+        // Fixed ticks: a late tick is caught up, never skipped, so world time
+        // keeps pace with the wall clock.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => self.tick(Instant::now()),
+                request = requests.recv() => match request {
+                    Some(request) => self.handle(request),
+                    None => break,
+                },
+                _ = shutdown.changed() => break,
+            }
+        }
+    }
+
+    pub fn tick(&mut self, now: Instant) {
+        self.world.step();
+        for d in 0..self.desks.len() {
+            let desk = &mut self.desks[d];
+            if desk.live == 0 && desk.lease_ends.is_some_and(|end| end <= now) {
+                desk.lease_ends = None;
+                let gone = self.world.expire_lease(&desk.supervisor.id);
+                if gone > 0 {
+                    tracing::info!(supervisor = %desk.supervisor.id, legs = gone, "lease expired");
+                }
+            }
+        }
+        self.publish(now);
+    }
+
+    pub fn handle(&mut self, request: Request) {
+        let now = Instant::now();
+        match request {
+            Request::Connect {
+                account,
+                outbox,
+                reply,
+            } => {
+                let Some(&d) = self.desk_by_id.get(&account.id) else {
+                    tracing::warn!(supervisor = %account.id, "connect for an unknown account");
+                    return;
+                };
+                let conn = self.next_conn;
+                self.next_conn += 1;
+                let desk = &mut self.desks[d];
+                desk.live += 1;
+                desk.lease_ends = None;
+                let hello = ServerMessage::Hello(Hello {
+                    protocol: PROTOCOL_VERSION,
+                    server: format!("floorwalk-sim/{}", env!("CARGO_PKG_VERSION")),
+                    session: desk.stream.session().to_string(),
+                    now: self.world.now(),
+                    heartbeat_ms: millis(self.timing.heartbeat),
+                    lease_ms: millis(self.timing.lease),
+                    supervisor: desk.supervisor.clone(),
+                });
+                self.conns.insert(conn, Conn { desk: d, outbox });
+                let hello = Utf8Bytes::from(to_text(&hello));
+                if reply.send(Registration { conn, hello }).is_err() {
+                    self.forget(conn, now);
+                }
+            }
+            Request::Client {
+                conn,
+                message: ClientMessage::Subscribe { session, last_seq },
+            } => self.subscribe(conn, session.as_deref(), last_seq),
+            Request::Client { conn, message } => self.command(conn, message, now),
+            Request::Gone { conn, last_heard } => self.forget(conn, last_heard),
+            Request::WorldSnapshot { reply } => {
+                // The asker may have given up; nothing to do then.
+                let _ = reply.send(self.world.full_snapshot());
+            }
+        }
+        self.drop_too_slow(now);
+    }
+
+    fn subscribe(&mut self, conn: ConnId, session: Option<&str>, last_seq: Option<u64>) {
+        let Some(d) = self.conns.get(&conn).map(|c| c.desk) else {
+            return;
+        };
+        let desk = &mut self.desks[d];
+        let outgoing = match desk.stream.resume(session, last_seq) {
+            Resume::Replay(texts) => {
+                Outgoing::Batch(texts.into_iter().map(Utf8Bytes::from).collect())
+            }
+            Resume::Snapshot => {
+                let snapshot = self
+                    .world
+                    .snapshot(desk.stream.teams(), desk.stream.last_seq());
+                Outgoing::Text(to_text(&ServerMessage::Snapshot(snapshot)).into())
+            }
+        };
+        if !desk.subscribers.contains(&conn) {
+            desk.subscribers.push(conn);
+        }
+        self.send(conn, outgoing);
+    }
+
+    fn command(&mut self, conn: ConnId, command: ClientMessage, now: Instant) {
+        let Some(d) = self.conns.get(&conn).map(|c| c.desk) else {
+            return;
+        };
+        let who = &self.desks[d].principal;
+        let world = &mut self.world;
+        let (req, outcome): (String, Result<serde_json::Value, CommandError>) = match command {
+            ClientMessage::Monitor { req, call_id, mode } => {
+                let outcome = world.monitor(who, &call_id, mode).map(|r| json(&r));
+                (req, outcome)
+            }
+            ClientMessage::SetMode { req, leg_id, mode } => {
+                let outcome = world.set_mode(who, &leg_id, mode);
+                (req, outcome)
+            }
+            ClientMessage::Disconnect { req, leg_id } => {
+                let outcome = world.disconnect(who, &leg_id).map(|r| json(&r));
+                (req, outcome)
+            }
+            ClientMessage::EndCall {
+                req,
+                call_id,
+                confirm,
+            } => {
+                let outcome = world.end_call(who, &call_id, &confirm);
+                (req, outcome)
+            }
+            // `handle` routes subscribes to `subscribe`; they get no reply.
+            ClientMessage::Subscribe { .. } => return,
+        };
+        if let Err(refused) = &outcome {
+            tracing::debug!(supervisor = %who.id, %req, %refused, "command refused");
+        }
+        self.publish(now);
+        let reply = match outcome {
+            Ok(result) => Reply::ok(req, result),
+            Err(e) => Reply::err(req, e.code, e.message),
+        };
+        let text = to_text(&ServerMessage::Reply(reply));
+        self.send(conn, Outgoing::Text(text.into()));
+    }
+
+    /// Numbers the world's new events per stream and sends them to the
+    /// streams' subscribers.
+    fn publish(&mut self, now: Instant) {
+        for event in self.world.take_events() {
+            let wire = match WireEvent::new(&event.message) {
+                Ok(wire) => Arc::new(wire),
+                Err(e) => {
+                    tracing::error!(%e, "the world produced a non-state event");
+                    continue;
+                }
+            };
+            for desk in &mut self.desks {
+                if !desk.stream.sees(event.team) {
+                    continue;
+                }
+                let seq = desk.stream.push(Arc::clone(&wire), now);
+                if desk.subscribers.is_empty() {
+                    continue;
+                }
+                let text = Utf8Bytes::from(wire.render(seq));
+                for conn in &desk.subscribers {
+                    if !offer(&self.conns, *conn, Outgoing::Text(text.clone())) {
+                        self.too_slow.push(*conn);
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, outgoing: Outgoing) {
+        if !offer(&self.conns, conn, outgoing) {
+            self.too_slow.push(conn);
+        }
+    }
+
+    fn drop_too_slow(&mut self, now: Instant) {
+        while let Some(conn) = self.too_slow.pop() {
+            if self.conns.contains_key(&conn) {
+                tracing::warn!(conn, "console fell behind; dropping it so it resumes");
+                self.forget(conn, now);
+            }
+        }
+    }
+
+    /// Removes a connection. Dropping its outbox closes it. If it was the
+    /// supervisor's last console, the lease starts running from `last_heard`.
+    fn forget(&mut self, conn: ConnId, last_heard: Instant) {
+        let Some(Conn { desk: d, .. }) = self.conns.remove(&conn) else {
+            return;
+        };
+        let desk = &mut self.desks[d];
+        desk.subscribers.retain(|c| *c != conn);
+        desk.live -= 1;
+        if desk.live == 0 {
+            let end = last_heard + self.timing.lease;
+            desk.lease_ends = Some(desk.lease_ends.map_or(end, |e| e.max(end)));
+        }
+    }
+}
+
+/// Hands a message to a connection's outbox without waiting. False when the
+/// outbox is full or the connection is gone.
+fn offer(conns: &HashMap<ConnId, Conn>, conn: ConnId, outgoing: Outgoing) -> bool {
+    conns
+        .get(&conn)
+        .is_some_and(|c| c.outbox.try_send(outgoing).is_ok())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Differs between processes and between simulators in one process, so
+/// session ids name one run of one simulator.
+fn process_nonce() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STARTED: AtomicU64 = AtomicU64::new(0);
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let nth = STARTED.fetch_add(1, Ordering::Relaxed);
+    splitmix(u64::from(std::process::id()) ^ (time.as_nanos() as u64) ^ splitmix(nth))
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
