@@ -22,6 +22,9 @@ pub struct DemoArgs {
     /// Seed of the simulation: the same seed gives the same contact center.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The shortest simulated call, in seconds.
+    #[arg(long, default_value_t = 20)]
+    min_call_secs: u64,
     #[command(flatten)]
     audio: AudioArgs,
 }
@@ -66,6 +69,9 @@ pub struct SimArgs {
     /// Write what each call's customer and agent heard, as WAV files.
     #[arg(long)]
     record_dir: Option<PathBuf>,
+    /// The shortest simulated call, in seconds.
+    #[arg(long, default_value_t = 20)]
+    min_call_secs: u64,
 }
 
 #[derive(Args)]
@@ -91,6 +97,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             agents: args.agents,
             seed: args.seed,
             accounts: accounts.clone(),
+            min_call_secs: args.min_call_secs,
             ..sim::SimOptions::default()
         };
         let simulator = sim::start(options)
@@ -152,7 +159,12 @@ async fn run_console(
         eprintln!("floorwalk: warning: {warning}");
         tracing::warn!("{warning}");
     }
-    let options = ConsoleOptions { feed, app: settings, journal: Some(journal), warnings };
+    let options = ConsoleOptions {
+        feed,
+        app: settings,
+        journal: Some(journal),
+        warnings,
+    };
     let exit = console::run(options).await?;
     tracing::info!(?exit, "console stopped");
     Ok(match exit {
@@ -181,6 +193,7 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         accounts,
         lease_ms: args.lease_ms,
         record_dir: args.record_dir,
+        min_call_secs: args.min_call_secs,
         ..sim::SimOptions::default()
     };
     runtime()?.block_on(async {

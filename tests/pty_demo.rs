@@ -16,7 +16,9 @@ fn demo_monitor_whisper_leave_end_call_dialog_and_quit() {
 
     let screen = app.wait_for_text("● live", START);
     assert!(screen.contains("Agents"), "{screen}");
-    app.wait_for("an agent on a call", STEP, |s| s.contains("billing") && s.contains(':'));
+    app.wait_for("an agent on a call", STEP, |s| {
+        s.contains("billing") && s.contains(':')
+    });
 
     // Select the next active call and listen silently.
     app.send("n");
@@ -24,7 +26,10 @@ fn demo_monitor_whisper_leave_end_call_dialog_and_quit() {
     app.send("m");
     app.wait_for_text("SILENT", STEP);
     let screen = app.wait_for_text("[d] leave call", STEP);
-    assert!(screen.contains("you:silent"), "my presence shows in the table:\n{screen}");
+    assert!(
+        screen.contains("you:silent"),
+        "my presence shows in the table:\n{screen}"
+    );
 
     // Switch to whisper without leaving.
     app.send("w");
@@ -34,7 +39,9 @@ fn demo_monitor_whisper_leave_end_call_dialog_and_quit() {
     // Leave: my presence goes, the call stays.
     app.send("d");
     let screen = app.wait_for("my presence to disappear", STEP, |s| {
-        !s.contains("you:whisper") && !s.contains("[d] leave call") && s.contains("not on this call")
+        !s.contains("you:whisper")
+            && !s.contains("[d] leave call")
+            && s.contains("not on this call")
     });
     assert!(screen.contains("Call c-"), "the call goes on:\n{screen}");
 
@@ -43,11 +50,16 @@ fn demo_monitor_whisper_leave_end_call_dialog_and_quit() {
     let screen = app.wait_for_text("End call for everyone?", STEP);
     assert!(screen.contains("Call c-"), "{screen}");
     app.send("\x1b");
-    app.wait_for("the dialog to close", STEP, |s| !s.contains("End call for everyone?"));
+    app.wait_for("the dialog to close", STEP, |s| {
+        !s.contains("End call for everyone?")
+    });
 
     app.send("q");
     assert_eq!(app.wait_exit(STEP), 0);
-    assert!(app.terminal_restored(), "alternate screen, cursor or mouse left on");
+    assert!(
+        app.terminal_restored(),
+        "alternate screen, cursor or mouse left on"
+    );
 
     // The journal recorded the presence.
     let journal_dir = home.path().join("data/floorwalk/demo-audit");
@@ -55,8 +67,17 @@ fn demo_monitor_whisper_leave_end_call_dialog_and_quit() {
         .unwrap()
         .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
         .collect();
-    for kind in ["join_requested", "joined", "mode_changed", "disconnect_requested", "left"] {
-        assert!(journal.contains(&format!("\"kind\":\"{kind}\"")), "no {kind} in:\n{journal}");
+    for kind in [
+        "join_requested",
+        "joined",
+        "mode_changed",
+        "disconnect_requested",
+        "left",
+    ] {
+        assert!(
+            journal.contains(&format!("\"kind\":\"{kind}\"")),
+            "no {kind} in:\n{journal}"
+        );
     }
 }
 
@@ -79,5 +100,8 @@ fn quitting_while_on_a_call_asks_then_leaves_first() {
         .unwrap()
         .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
         .collect();
-    assert!(journal.contains("\"kind\":\"left\""), "the leg was left before quitting:\n{journal}");
+    assert!(
+        journal.contains("\"kind\":\"left\""),
+        "the leg was left before quitting:\n{journal}"
+    );
 }

@@ -31,7 +31,12 @@ impl PtyApp {
     ) -> Self {
         let pty = native_pty_system();
         let pair = pty
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .expect("open a pty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_floorwalk"));
         cmd.args(args);
@@ -61,7 +66,13 @@ impl PtyApp {
                 r.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        Self { parser, raw, writer, child, _master: pair.master }
+        Self {
+            parser,
+            raw,
+            writer,
+            child,
+            _master: pair.master,
+        }
     }
 
     pub fn screen_text(&self) -> String {
@@ -89,7 +100,9 @@ impl PtyApp {
     }
 
     pub fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("write to pty");
+        self.writer
+            .write_all(keys.as_bytes())
+            .expect("write to pty");
         self.writer.flush().expect("flush pty");
     }
 
@@ -109,7 +122,10 @@ impl PtyApp {
             }
             if start.elapsed() > limit {
                 let _ = self.child.kill();
-                panic!("floorwalk did not exit; the screen shows:\n{}", self.screen_text());
+                panic!(
+                    "floorwalk did not exit; the screen shows:\n{}",
+                    self.screen_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
