@@ -105,3 +105,30 @@ fn quitting_while_on_a_call_asks_then_leaves_first() {
         "the leg was left before quitting:\n{journal}"
     );
 }
+
+/// An SSH session dying sends SIGHUP; SIGTERM is a polite kill. Either way
+/// the console leaves my leg first and restores the terminal.
+#[test]
+fn hangup_and_terminate_leave_the_call_first() {
+    for signal in ["-HUP", "-TERM"] {
+        let home = tempfile::tempdir().unwrap();
+        let mut app = PtyApp::spawn(&["demo", "--min-call-secs", "120"], home.path(), 80, 24);
+        app.wait_for_text("● live", START);
+        app.send("n");
+        app.wait_for_text("Call c-", STEP);
+        app.send("w");
+        app.wait_for_text("you:whisper", STEP);
+        let pid = app.pid().expect("pid").to_string();
+        let killed = std::process::Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(killed.success());
+        app.wait_exit(STEP);
+        assert!(app.terminal_restored(), "{signal}: terminal not restored");
+        let journal_dir = home.path().join("data/floorwalk/demo-audit");
+        let journal: String = std::fs::read_dir(&journal_dir)
+            .unwrap()
+            .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+            .collect();
+        assert!(journal.contains("\"kind\":\"disconnect_requested\""), "{signal}:\n{journal}");
+        assert!(journal.contains("\"kind\":\"left\""), "{signal}: leg not left:\n{journal}");
+    }
+}

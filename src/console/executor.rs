@@ -11,22 +11,43 @@ use tokio::sync::mpsc::UnboundedSender;
 /// A batch of effects from one update step.
 pub type Batch = Vec<Effect>;
 
-/// Starts the executor thread. It owns the journal; failures come back to
-/// the app as `Input::AuditFailed`.
-pub fn start(
-    mut journal: Option<Journal>,
-    feed: FeedHandle,
-    back: UnboundedSender<Input>,
-) -> std::io::Result<mpsc::Sender<Batch>> {
-    let (tx, rx) = mpsc::channel::<Batch>();
-    std::thread::Builder::new()
-        .name("effects".into())
-        .spawn(move || {
+/// The thread that carries out effects, in the order they were queued.
+pub struct Executor {
+    queue: mpsc::Sender<Batch>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Executor {
+    /// Starts the executor thread. It owns the journal; failures come back to
+    /// the app as `Input::AuditFailed`.
+    pub fn start(
+        mut journal: Option<Journal>,
+        feed: FeedHandle,
+        back: UnboundedSender<Input>,
+    ) -> std::io::Result<Self> {
+        let (queue, rx) = mpsc::channel::<Batch>();
+        let thread = std::thread::Builder::new().name("effects".into()).spawn(move || {
             for batch in rx {
                 run_batch(batch, journal.as_mut(), &feed, &back);
             }
         })?;
-    Ok(tx)
+        Ok(Self { queue, thread })
+    }
+
+    pub fn queue(&self, batch: Batch) {
+        if self.queue.send(batch).is_err() {
+            tracing::error!("the effects thread stopped");
+        }
+    }
+
+    /// Carries out everything still queued (the last journal records
+    /// included) and stops the thread.
+    pub fn finish(self) {
+        drop(self.queue);
+        if self.thread.join().is_err() {
+            tracing::error!("the effects thread panicked");
+        }
+    }
 }
 
 fn run_batch(

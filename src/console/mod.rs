@@ -67,7 +67,7 @@ struct Runtime {
     app: App,
     feed: FeedHandle,
     feed_events: mpsc::Receiver<FeedEvent>,
-    effects: std::sync::mpsc::Sender<executor::Batch>,
+    effects: executor::Executor,
     results: mpsc::UnboundedReceiver<Input>,
 }
 
@@ -79,7 +79,7 @@ impl Runtime {
         feed_events: mpsc::Receiver<FeedEvent>,
     ) -> anyhow::Result<Self> {
         let (back, results) = mpsc::unbounded_channel();
-        let effects = executor::start(journal, feed.clone(), back)?;
+        let effects = executor::Executor::start(journal, feed.clone(), back)?;
         Ok(Self {
             app: App::new(settings),
             feed,
@@ -147,8 +147,8 @@ impl Runtime {
     }
 
     fn execute(&mut self, effects: Vec<Effect>) {
-        if !effects.is_empty() && self.effects.send(effects).is_err() {
-            tracing::error!("the effects thread stopped");
+        if !effects.is_empty() {
+            self.effects.queue(effects);
         }
     }
 
@@ -159,7 +159,7 @@ impl Runtime {
         let effects = self.app.leave_all(Timestamp::now());
         self.execute(effects);
         let deadline = tokio::time::Instant::now() + LEAVE_BUDGET;
-        while self.app.is_on_call() {
+        while self.app.awaiting_leave() {
             tokio::select! {
                 Some(event) = self.feed_events.recv() => self.handle(Input::Feed(event)),
                 _ = tokio::time::sleep_until(deadline) => {
@@ -169,6 +169,8 @@ impl Runtime {
             }
         }
         self.feed.shutdown();
+        // The journal's last records (the legs just left) reach the disk.
+        self.effects.finish();
         Ok(exit)
     }
 }
