@@ -119,7 +119,10 @@ fn hangup_and_terminate_leave_the_call_first() {
         app.send("w");
         app.wait_for_text("you:whisper", STEP);
         let pid = app.pid().expect("pid").to_string();
-        let killed = std::process::Command::new("kill").args([signal, &pid]).status().unwrap();
+        let killed = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
         assert!(killed.success());
         app.wait_exit(STEP);
         assert!(app.terminal_restored(), "{signal}: terminal not restored");
@@ -128,7 +131,13 @@ fn hangup_and_terminate_leave_the_call_first() {
             .unwrap()
             .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
             .collect();
-        assert!(journal.contains("\"kind\":\"disconnect_requested\""), "{signal}:\n{journal}");
-        assert!(journal.contains("\"kind\":\"left\""), "{signal}: leg not left:\n{journal}");
+        assert!(
+            journal.contains("\"kind\":\"disconnect_requested\""),
+            "{signal}:\n{journal}"
+        );
+        assert!(
+            journal.contains("\"kind\":\"left\""),
+            "{signal}: leg not left:\n{journal}"
+        );
     }
 }

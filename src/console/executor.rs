@@ -26,11 +26,13 @@ impl Executor {
         back: UnboundedSender<Input>,
     ) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::channel::<Batch>();
-        let thread = std::thread::Builder::new().name("effects".into()).spawn(move || {
-            for batch in rx {
-                run_batch(batch, journal.as_mut(), &feed, &back);
-            }
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("effects".into())
+            .spawn(move || {
+                for batch in rx {
+                    run_batch(batch, journal.as_mut(), &feed, &back);
+                }
+            })?;
         Ok(Self { queue, thread })
     }
 
