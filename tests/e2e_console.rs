@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! End to end without a terminal: the console's own pieces (feed, app,
 //! journal) against the simulator over a real WebSocket on loopback, driven
 //! by the supervisor's keys. Then the journal it wrote feeds the report.
