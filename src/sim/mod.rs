@@ -121,6 +121,13 @@ impl SimOptions {
                 self.heartbeat_ms
             );
         }
+        if self.heartbeat_ms >= self.lease_ms {
+            bail!(
+                "heartbeat_ms ({}) must be shorter than lease_ms ({}): consoles that only answer pings would lose their legs",
+                self.heartbeat_ms,
+                self.lease_ms
+            );
+        }
         accounts::validate_accounts(&self.accounts)
     }
 }
@@ -222,4 +229,33 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         shutdown,
         tasks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        SimOptions::default().check().unwrap();
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_a_reason() {
+        type Spoil = fn(&mut SimOptions);
+        let cases: [(Spoil, &str); 6] = [
+            (|o| o.listen = "0.0.0.0:0".parse().unwrap(), "loopback only"),
+            (|o| o.agents = MAX_AGENTS + 1, "at most"),
+            (|o| o.lease_ms = 10, "lease_ms must be at least"),
+            (|o| o.heartbeat_ms = 0, "heartbeat_ms must be at least"),
+            (|o| o.heartbeat_ms = o.lease_ms, "shorter than lease_ms"),
+            (|o| o.accounts.clear(), "no supervisors"),
+        ];
+        for (spoil, expected) in cases {
+            let mut opts = SimOptions::default();
+            spoil(&mut opts);
+            let err = opts.check().unwrap_err().to_string();
+            assert!(err.contains(expected), "{err:?} lacks {expected:?}");
+        }
+    }
 }

@@ -335,7 +335,11 @@ impl<'a> Session<'a> {
                     }
                 }
                 outgoing = inbox.recv() => {
-                    let Some(outgoing) = outgoing else { break End::TooSlow };
+                    let Some(outgoing) = outgoing else {
+                        // The hub lets go of a console that fell behind, and
+                        // of everyone when it stops.
+                        break if *shutdown.borrow() { End::Shutdown } else { End::TooSlow };
+                    };
                     if session.write(outgoing).await.is_err() {
                         break End::Peer;
                     }
