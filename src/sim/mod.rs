@@ -10,7 +10,7 @@
 //!   off; most calls are recorded, some carry a transcript bot, and
 //!   simulated supervisors drop in and out. Customers' numbers are masked by
 //!   the server (`+1 ••• ••• 0134`).
-//! - [`stream`]: one event stream per supervisor account (only that
+//! - `stream`: one event stream per supervisor account (only that
 //!   supervisor's teams), numbered by exactly 1, with a replay window so a
 //!   console that reconnects gets just what it missed.
 //! - `hub`: the one task that owns the world and the streams, runs commands
@@ -44,10 +44,10 @@
 pub mod accounts;
 mod hub;
 mod limits;
-pub mod names;
+mod names;
 mod script;
 mod server;
-pub mod stream;
+mod stream;
 mod wire;
 pub mod world;
 
