@@ -5,14 +5,21 @@ use std::collections::{BTreeSet, HashSet};
 
 const START: Timestamp = Timestamp::from_millis(1_795_252_443_000);
 
+fn library() -> Arc<Library> {
+    Arc::new(Library::embedded().unwrap())
+}
+
 fn world(agents: usize, seed: u64, min_call_secs: u64) -> World {
-    World::new(&WorldConfig {
-        agents,
-        seed,
-        min_call_secs,
-        teams: team_list([]),
-        start: START,
-    })
+    World::new(
+        &WorldConfig {
+            agents,
+            seed,
+            min_call_secs,
+            teams: team_list([]),
+            start: START,
+        },
+        library(),
+    )
 }
 
 fn kind(message: &ServerMessage) -> &'static str {
@@ -431,13 +438,16 @@ fn extra_teams_from_accounts_are_staffed() {
     let teams = team_list(["billing", "collections", "collections"]);
     assert_eq!(teams.len(), 6);
     assert_eq!(teams[5], "collections");
-    let w = World::new(&WorldConfig {
-        agents: 12,
-        seed: 1,
-        min_call_secs: 20,
-        teams,
-        start: START,
-    });
+    let w = World::new(
+        &WorldConfig {
+            agents: 12,
+            seed: 1,
+            min_call_secs: 20,
+            teams,
+            start: START,
+        },
+        library(),
+    );
     assert_eq!(
         w.full_snapshot()
             .agents
@@ -467,4 +477,30 @@ fn an_empty_floor_still_ticks() {
     let mut w = world(0, 1, 20);
     run(&mut w, 100);
     assert!(w.full_snapshot().agents.is_empty());
+}
+
+#[test]
+fn on_call_agents_are_on_call_since_their_call_started() {
+    let mut w = world(300, 5, 20);
+    for round in 0..3 {
+        let snapshot = w.full_snapshot();
+        let mut checked = 0;
+        for agent in &snapshot.agents {
+            if agent.state != AgentState::OnCall {
+                continue;
+            }
+            let call = snapshot
+                .calls
+                .iter()
+                .find(|c| Some(&c.id) == agent.call_id.as_ref())
+                .expect("an on-call agent's call is live");
+            assert_eq!(
+                agent.state_since, call.started_at,
+                "round {round}: {agent:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 50, "only {checked} agents on calls");
+        run(&mut w, 600);
+    }
 }
