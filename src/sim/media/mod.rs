@@ -298,11 +298,6 @@ impl Media {
         }
     }
 
-    /// Upstream frames dropped so far.
-    pub fn drops(&self) -> Drops {
-        self.drops
-    }
-
     /// Finishes every recording (the simulator is stopping).
     pub async fn close(self) {
         let Some(recorder) = self.recorder else {
@@ -312,5 +307,135 @@ impl Media {
         if let Ok(Err(_)) = tokio::task::spawn_blocking(move || thread.join()).await {
             tracing::warn!("the recording thread panicked");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Mode, Role, Timestamp};
+    use crate::sim::accounts::demo_accounts;
+    use crate::sim::world::{WorldConfig, team_list};
+
+    struct Bench {
+        world: World,
+        media: Media,
+        sent: Vec<(String, FrameHeader)>,
+    }
+
+    impl Bench {
+        fn new() -> Self {
+            let library = Arc::new(Library::embedded().unwrap());
+            let config = WorldConfig {
+                agents: 50,
+                seed: 3,
+                min_call_secs: 3600,
+                teams: team_list([]),
+                start: Timestamp::from_millis(0),
+            };
+            Self {
+                world: World::new(&config, Arc::clone(&library)),
+                media: Media::new(library, 3, None),
+                sent: Vec::new(),
+            }
+        }
+
+        fn follow(&mut self) {
+            for event in self.world.take_events() {
+                self.media.follow(&event.message, &self.world);
+            }
+        }
+
+        fn ticks(&mut self, n: usize) {
+            for _ in 0..n {
+                self.media.tick(&mut |to, bytes| {
+                    let header = AudioFrame::decode(&bytes).unwrap().header;
+                    self.sent.push((to.to_string(), header));
+                });
+            }
+        }
+
+        fn upstream(&mut self, from: &str, track: u32) {
+            let frame = AudioFrame {
+                header: FrameHeader {
+                    track,
+                    ..FrameHeader::default()
+                },
+                opus: &[0xf8, 0xff, 0xfe],
+            };
+            let bytes = Bytes::from(frame.encode().unwrap());
+            self.media.upstream(from, bytes, &mut |to, bytes| {
+                let header = AudioFrame::decode(&bytes).unwrap().header;
+                self.sent.push((to.to_string(), header));
+            });
+        }
+    }
+
+    #[test]
+    fn only_joined_calls_play_and_only_to_their_consoles() {
+        let mut bench = Bench::new();
+        let accounts = demo_accounts();
+        let (dana, amara) = (
+            bench.world.principal(&accounts[0]),
+            bench.world.principal(&accounts[2]),
+        );
+        bench.ticks(100);
+        assert!(bench.sent.is_empty(), "nobody listens yet");
+
+        let call = bench.world.snapshot(&dana.teams, 0).calls[0].clone();
+        let parties = [Role::Agent, Role::Customer].map(|r| call.leg_with_role(r).unwrap().track);
+        let dana_leg = bench.world.monitor(&dana, &call.id, Mode::Silent).unwrap();
+        let amara_leg = bench.world.monitor(&amara, &call.id, Mode::Silent).unwrap();
+        bench.follow();
+        bench.ticks(500);
+        assert!(
+            bench.sent.len() > 300,
+            "{} frames in 10 s",
+            bench.sent.len()
+        );
+        for who in ["sup-1", "sup-3"] {
+            let tracks: std::collections::BTreeSet<u32> = bench
+                .sent
+                .iter()
+                .filter(|(to, _)| to == who)
+                .map(|(_, h)| h.track)
+                .collect();
+            assert_eq!(tracks, parties.into_iter().collect(), "{who}");
+        }
+
+        // Silent and foreign frames are counted and go nowhere.
+        bench.sent.clear();
+        bench.upstream("sup-1", dana_leg.track);
+        bench.upstream("sup-1", amara_leg.track);
+        bench.upstream("sup-1", parties[0]);
+        assert!(bench.sent.is_empty());
+        assert_eq!(
+            bench.media.drops,
+            Drops {
+                not_yours: 2,
+                silent: 1
+            }
+        );
+
+        // A whisper reaches the other supervisor, on the sender's track.
+        bench
+            .world
+            .set_mode(&dana, &dana_leg.leg_id, Mode::Whisper)
+            .unwrap();
+        bench.follow();
+        bench.upstream("sup-1", dana_leg.track);
+        assert_eq!(bench.sent.len(), 1);
+        assert_eq!(bench.sent[0].0, "sup-3");
+        assert_eq!(bench.sent[0].1.track, dana_leg.track);
+
+        // Once both have left, nothing plays.
+        bench.world.disconnect(&dana, &dana_leg.leg_id).unwrap();
+        bench.world.disconnect(&amara, &amara_leg.leg_id).unwrap();
+        bench.follow();
+        bench.sent.clear();
+        bench.ticks(200);
+        bench.upstream("sup-1", dana_leg.track);
+        assert!(bench.sent.is_empty());
+        assert!(bench.media.playing.is_empty());
     }
 }
