@@ -55,6 +55,8 @@ pub const DEFAULT_TEAMS: [&str; 5] = ["billing", "retention", "sales", "support"
 /// legs, so a console joining or leaving never shifts the world's numbering.
 const CONSOLE_TRACK_BASE: u32 = 1 << 30;
 
+/// The share of calls with a transcript bot.
+const TRANSCRIBED: f64 = 0.2;
 /// A call answered within this many seconds counts towards the SLA.
 const SLA_SECS: i64 = 20;
 /// How many answered or abandoned calls the SLA figure covers.
@@ -725,7 +727,10 @@ impl World {
         let team = self.agents[a].team;
         let started_at = self.ago(elapsed);
         let recording = self.rng.random_bool(0.85);
-        let transcribed = self.rng.random_bool(0.4);
+        // Transcripts follow the whole conversation (an event every 1.7 s
+        // or so), so a fifth of the calls carry the bot: at 10,000 agents
+        // that is about 700 transcript events a second.
+        let transcribed = self.rng.random_bool(TRANSCRIBED);
         let mut legs = vec![
             self.world_leg(Role::Customer, None, "Customer".into(), started_at),
             self.world_leg(
