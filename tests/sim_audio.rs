@@ -427,3 +427,69 @@ async fn an_impaired_network_loses_and_reorders_frames() {
     assert!(late > 0, "nothing came out of order");
     sim.shutdown().await;
 }
+
+/// CPU time (user + system) of a process so far, in seconds (Linux).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (in parentheses): utime and stime are
+    // the 12th and 13th.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // In clock ticks: USER_HZ, 100 a second on Linux.
+    ticks / 100.0
+}
+
+/// Measures the standalone simulator's CPU with 20 monitored calls (and
+/// recording), against the same simulator with none. Prints, asserts
+/// nothing about speed: `cargo test --release --test sim_audio -- --ignored
+/// --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement, run by hand"]
+async fn measure_the_cpu_of_twenty_monitored_calls() {
+    use tokio::io::AsyncBufReadExt;
+    const SPAN: Duration = Duration::from_secs(20);
+    for record in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_floorwalk"));
+        command.args(["sim", "--listen", "127.0.0.1:0", "--min-call-secs", "3600"]);
+        if record {
+            command.arg("--record-dir").arg(dir.path());
+        }
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let pid = child.id().unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next_line().await.unwrap().unwrap();
+        let addr: std::net::SocketAddr = first
+            .trim_start_matches("listening on ws://")
+            .trim_end_matches(floorwalk::protocol::PATH)
+            .parse()
+            .unwrap();
+        let mut amara = Client::subscribed_at(addr, AMARA).await;
+
+        let before = cpu_seconds(pid);
+        amara.pump(SPAN).await;
+        let idle = (cpu_seconds(pid) - before) / SPAN.as_secs_f64();
+
+        let mut calls: Vec<String> = amara.floor.calls.keys().cloned().collect();
+        calls.sort_by_key(|id| (id.len(), id.clone()));
+        for call in calls.iter().take(20) {
+            monitor(&mut amara, call, "silent").await;
+        }
+        let frames = amara.audio.len();
+        let before = cpu_seconds(pid);
+        amara.pump(SPAN).await;
+        let busy = (cpu_seconds(pid) - before) / SPAN.as_secs_f64();
+        let per_sec = (amara.audio.len() - frames) as f64 / SPAN.as_secs_f64();
+        println!(
+            "record-dir {record}: idle {:.2}% of a core; 20 monitored calls {:.2}% ({per_sec:.0} frames/s to the console)",
+            idle * 100.0,
+            busy * 100.0
+        );
+        child.kill().await.ok();
+    }
+}

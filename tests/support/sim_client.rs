@@ -46,7 +46,16 @@ pub async fn upgrade(
     token: Option<&str>,
     path: &str,
 ) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
-    let url = format!("ws://{}{path}", sim.addr);
+    upgrade_at(sim.addr, token, path).await
+}
+
+/// The raw upgrade to a server at `addr` (a simulator in another process).
+pub async fn upgrade_at(
+    addr: std::net::SocketAddr,
+    token: Option<&str>,
+    path: &str,
+) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
+    let url = format!("ws://{addr}{path}");
     let mut request = url.into_client_request().unwrap();
     if let Some(token) = token {
         request
@@ -84,7 +93,11 @@ pub struct Heard {
 impl Client {
     /// Connects and reads `hello`.
     pub async fn connect(sim: &SimHandle, token: &str) -> Client {
-        let (mut ws, _) = upgrade(sim, Some(token), PATH).await.unwrap();
+        Client::connect_at(sim.addr, token).await
+    }
+
+    pub async fn connect_at(addr: std::net::SocketAddr, token: &str) -> Client {
+        let (mut ws, _) = upgrade_at(addr, Some(token), PATH).await.unwrap();
         let hello = match read(&mut ws).await {
             ServerMessage::Hello(hello) => hello,
             other => panic!("expected hello, got {other:?}"),
@@ -102,7 +115,11 @@ impl Client {
 
     /// Connects, subscribes fresh, and applies the snapshot.
     pub async fn subscribed(sim: &SimHandle, token: &str) -> Client {
-        let mut client = Client::connect(sim, token).await;
+        Client::subscribed_at(sim.addr, token).await
+    }
+
+    pub async fn subscribed_at(addr: std::net::SocketAddr, token: &str) -> Client {
+        let mut client = Client::connect_at(addr, token).await;
         client.subscribe(None, None).await;
         match client.next().await {
             ServerMessage::Snapshot(_) => {}

@@ -189,6 +189,8 @@ impl Recorder {
 }
 
 type Wav = hound::WavWriter<std::io::BufWriter<std::fs::File>>;
+/// A second of both ears fits in the write buffers.
+const WRITE_BUFFER: usize = 128 * 1024;
 
 struct Files {
     customer: Wav,
@@ -246,10 +248,14 @@ fn create(dir: &Path, call: &str) -> Result<Files, hound::Error> {
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
+    let create = |path: PathBuf| {
+        let file = std::fs::File::create(path)?;
+        hound::WavWriter::new(std::io::BufWriter::with_capacity(WRITE_BUFFER, file), spec)
+    };
     let [customer, agent] = paths(dir, call);
     Ok(Files {
-        customer: hound::WavWriter::create(customer, spec)?,
-        agent: hound::WavWriter::create(agent, spec)?,
+        customer: create(customer)?,
+        agent: create(agent)?,
         frames: 0,
     })
 }
@@ -257,9 +263,13 @@ fn create(dir: &Path, call: &str) -> Result<Files, hound::Error> {
 impl Files {
     fn write(&mut self, customer: &[i16], agent: &[i16]) -> Result<(), hound::Error> {
         for (wav, samples) in [(&mut self.customer, customer), (&mut self.agent, agent)] {
-            for &sample in samples {
-                wav.write_sample(sample)?;
+            // The spec is 16-bit integer, as this writer needs, and it takes
+            // exactly the frame it was made for.
+            let mut writer = wav.get_i16_writer(FRAME_SAMPLES);
+            for n in 0..FRAME {
+                writer.write_sample(samples.get(n).copied().unwrap_or(0));
             }
+            writer.flush()?;
         }
         self.frames += 1;
         if self.frames % FLUSH_EVERY == 0 {
