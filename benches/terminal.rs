@@ -2,8 +2,10 @@
 //!
 //! 1. The bytes written through the real crossterm backend while 1,000 calls
 //!    tick once a second (what an SSH link to a jump host carries), against
-//!    the cells that actually changed between frames, with and without the
-//!    synchronized-update sequences the console puts around each frame.
+//!    the cells that actually changed between frames: ratatui as it is, with
+//!    synchronized-update brackets around every frame, and through the
+//!    console's `CompactWriter` (cheap relative cursor moves, no-op resets
+//!    dropped, brackets only around large frames), which is what ships.
 //! 2. The CPU of an idle console's tick: `update(Tick)` plus `needs_redraw`.
 //!
 //! Run with `cargo bench --bench terminal`. The byte counts are exact and
@@ -11,6 +13,7 @@
 
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use floorwalk::app::{App, AppSettings, Input};
+use floorwalk::console::CompactWriter;
 use floorwalk::feed::FeedEvent;
 use floorwalk::protocol::*;
 use floorwalk::sim::names;
@@ -45,8 +48,9 @@ fn main() -> io::Result<()> {
     );
     let mut runs = Vec::new();
     for size in SIZES {
-        for synchronized in [false, true] {
-            runs.push(wire_run(size, synchronized)?);
+        // The console ships the compact writer, which brackets large frames itself.
+        for (synchronized, compact) in [(false, false), (true, false), (false, true)] {
+            runs.push(wire_run(size, synchronized, compact)?);
         }
     }
     print_wire_table(&runs);
@@ -226,7 +230,29 @@ impl Write for Wire {
     }
 }
 
-type WireTerminal = Terminal<CrosstermBackend<Wire>>;
+/// Straight to the wire, or through the console's byte-saving writer.
+enum Output {
+    Plain(Wire),
+    Compact(CompactWriter<Wire>),
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Plain(wire) => wire.write(buf),
+            Output::Compact(writer) => writer.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Plain(wire) => wire.flush(),
+            Output::Compact(writer) => writer.flush(),
+        }
+    }
+}
+
+type WireTerminal = Terminal<CrosstermBackend<Output>>;
 
 /// The bytes of some output, by what they do.
 #[derive(Debug, Default, Clone, Copy)]
@@ -361,6 +387,7 @@ fn draw(
 struct WireRun {
     size: (u16, u16),
     synchronized: bool,
+    compact: bool,
     frames: u64,
     /// Frames drawn between two timer seconds (an age in the wide table
     /// rolling over on its own millisecond).
@@ -373,12 +400,18 @@ struct WireRun {
     draw_median: Duration,
 }
 
-fn wire_run(size: (u16, u16), synchronized: bool) -> io::Result<WireRun> {
+fn wire_run(size: (u16, u16), synchronized: bool, compact: bool) -> io::Result<WireRun> {
     let mut app = app(size, true);
     let viewport = Viewport::Fixed(Rect::new(0, 0, size.0, size.1));
     let wire = Wire::default();
     let mut terminal = Terminal::with_options(
-        CrosstermBackend::new(wire.clone()),
+        CrosstermBackend::new(if compact {
+            let writer = CompactWriter::new(wire.clone());
+            writer.set_width(size.0);
+            Output::Compact(writer)
+        } else {
+            Output::Plain(wire.clone())
+        }),
         TerminalOptions { viewport },
     )?;
     let (mut shown, first, _) = draw(&mut terminal, &wire, &mut app, NOW, synchronized)?;
@@ -386,6 +419,7 @@ fn wire_run(size: (u16, u16), synchronized: bool) -> io::Result<WireRun> {
     let mut run = WireRun {
         size,
         synchronized,
+        compact,
         frames: 0,
         between_seconds: 0,
         first_frame_bytes: first.len() as u64,
@@ -466,8 +500,12 @@ fn print_table(head: &[&str], rows: &[Vec<String>]) {
 }
 
 fn run_label(run: &WireRun) -> [String; 2] {
-    let sync = if run.synchronized { "sync" } else { "plain" };
-    [size_label(run.size), sync.into()]
+    let output = match (run.synchronized, run.compact) {
+        (_, true) => "compact",
+        (true, false) => "sync",
+        (false, false) => "plain",
+    };
+    [size_label(run.size), output.into()]
 }
 
 fn print_wire_table(runs: &[WireRun]) {
