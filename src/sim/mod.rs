@@ -50,7 +50,8 @@ mod hub;
 pub mod impair;
 mod limits;
 mod media;
-mod names;
+/// Believable names and masked numbers, also for benchmarks that want a real-looking floor.
+pub mod names;
 mod server;
 mod stream;
 mod wire;
