@@ -197,6 +197,7 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         heartbeat_ms: (args.lease_ms / 3).clamp(10, 5_000),
         record_dir: args.record_dir,
         min_call_secs: args.min_call_secs,
+        impair: sim::Impairment::default(),
     };
     runtime()?.block_on(async {
         let simulator = sim::start(options)
