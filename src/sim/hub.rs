@@ -16,7 +16,8 @@
 //! The hub also drives the media engine: world events reach it before they
 //! go out, its 20 ms tick runs here, and consoles' audio frames come in as
 //! requests. So audio follows the events exactly: after a console reads
-//! `leg_left` it gets no more audio of that call.
+//! `leg_left` it gets no more audio of that call (unless a configured
+//! impairment delays frames sent before, as a network would).
 
 use super::accounts::Account;
 use super::impair::Impairment;
@@ -198,7 +199,7 @@ impl Hub {
     }
 
     /// One 20 ms frame of every playing call.
-    pub fn audio_tick(&mut self, now: Instant) {
+    fn audio_tick(&mut self, now: Instant) {
         let (media, mut post) = self.split(now);
         media.tick(&mut |to, frame| post.send(to, frame));
         self.drop_too_slow(now);
