@@ -77,6 +77,10 @@ pub struct SimArgs {
     /// The shortest simulated call, in seconds.
     #[arg(long, default_value_t = 20)]
     min_call_secs: u64,
+    /// How many times faster than a real floor calls, waits and breaks go
+    /// by (for load tests); the clock stays real.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
 }
 
 #[derive(Args)]
@@ -199,6 +203,7 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         lease_ms: args.lease_ms,
         record_dir: args.record_dir,
         min_call_secs: args.min_call_secs,
+        speed: args.speed,
         ..sim::SimOptions::default()
     };
     runtime()?.block_on(async {
@@ -357,17 +362,17 @@ fn init_stderr_logging() {
 }
 
 /// `FLOORWALK_LOG` (default `info`), never tracing the transport, whose
-/// trace output would include the token.
+/// trace output would include the token. The cap is a filter of its own,
+/// not a directive added to the user's: a directive loses to a more
+/// specific one (`tungstenite::handshake=trace`), and would also turn the
+/// transport's debug logs on when the user asked for less.
 fn log_filter<S>() -> impl Filter<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     let wanted = std::env::var("FLOORWALK_LOG").unwrap_or_else(|_| "info".into());
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(format!("{wanted},{}", feed::QUIET_TRANSPORT_LOGS))
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // The directives above lose to more specific ones the user may give
-    // (`tungstenite::handshake=trace`), so the cap is also enforced here.
+    let filter = tracing_subscriber::EnvFilter::try_new(wanted)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     filter.and(filter_fn(|meta| !is_transport_trace(meta)))
 }
 
