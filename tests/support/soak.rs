@@ -197,13 +197,15 @@ fn probe_key(app: &mut PtyApp) -> Option<f64> {
     took
 }
 
-/// The next active call, `m` until the join shows, then `d`.
+/// The next active call, `m` until the join shows, then `d`. A call that
+/// ends between the keys makes the join fail (or leaves no call selected):
+/// that counts as missed, without waiting out the limit.
 fn probe_join(app: &mut PtyApp) -> Option<f64> {
     app.send("n");
-    time_until(app, |s| s.contains("Call c-"))?;
+    time_until(app, |s| s.contains("[m] listen"))?;
     app.send("m");
     let took = time_until(app, |s| {
-        s.contains("SILENT") || s.contains("Could not join")
+        s.contains("SILENT") || s.contains("Could not join") || s.contains("is not on a call")
     });
     let joined = app.screen_text().contains("SILENT");
     app.send("d");
