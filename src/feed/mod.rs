@@ -14,6 +14,7 @@ mod sequence;
 mod target;
 mod tls;
 
+pub use backoff::Reconnect;
 pub use events::*;
 
 use crate::config::Secret;
@@ -136,6 +137,14 @@ impl FeedHandle {
 /// Errors come before any socket is opened; afterwards everything is
 /// reported as [`FeedEvent`]s on the returned receiver.
 pub fn spawn(options: FeedOptions) -> Result<(FeedHandle, mpsc::Receiver<FeedEvent>), FeedError> {
+    spawn_with(options, Reconnect::default())
+}
+
+/// [`spawn`] with other reconnect delays.
+pub fn spawn_with(
+    options: FeedOptions,
+    reconnect: Reconnect,
+) -> Result<(FeedHandle, mpsc::Receiver<FeedEvent>), FeedError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| FeedError::NoRuntime)?;
     let (target, insecure) = target::check(&options.url, options.allow_insecure_remote)?;
     let mut authorization =
@@ -173,6 +182,7 @@ pub fn spawn(options: FeedOptions) -> Result<(FeedHandle, mpsc::Receiver<FeedEve
         },
         online.clone(),
         options.command_timeout,
+        reconnect,
     );
     runtime.spawn(feed.run());
     let handle = FeedHandle {

@@ -1,7 +1,7 @@
 //! The feed task: connect, say hello, subscribe, pass events on, answer
 //! commands, keep the connection alive, and reconnect when it dies.
 
-use super::backoff::Backoff;
+use super::backoff::{Backoff, Reconnect};
 use super::connect::{DialError, Dialer, Socket};
 use super::pending::Pending;
 use super::sequence::{Sequencer, Verdict};
@@ -140,6 +140,7 @@ impl Feed {
         ch: Channels,
         online: Arc<AtomicBool>,
         command_timeout: Duration,
+        reconnect: Reconnect,
     ) -> Self {
         // Jitter only needs to differ between consoles, not be secret.
         let seed = std::time::SystemTime::now()
@@ -152,7 +153,7 @@ impl Feed {
             online,
             command_timeout,
             sequencer: Sequencer::default(),
-            backoff: Backoff::default(),
+            backoff: Backoff::new(reconnect),
             rng: SmallRng::seed_from_u64(seed),
         }
     }
