@@ -94,6 +94,7 @@ fn day21_overall() -> Figures {
         back_to_back_joins: 1,
         legs_without_end: 1,
         lease_expired_legs: 1,
+        closed_after_crash: 0,
         unmatched_records: 1,
     }
 }
@@ -240,6 +241,7 @@ fn the_csv_parses_back_to_the_same_figures() {
             back_to_back_joins: n("back_to_back_joins"),
             legs_without_end: n("legs_without_end"),
             lease_expired_legs: n("lease_expired_legs"),
+            closed_after_crash: n("closed_after_crash"),
             unmatched_records: n("unmatched_records"),
         }
     };

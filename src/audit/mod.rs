@@ -1,7 +1,7 @@
 //! The audit journal (append-only JSON Lines, crash-safe) and its reports.
 //!
 //! `journal` writes, `read` reads back (flagging torn and unparseable lines),
-//! `report` is the pure arithmetic from records to figures, `render` prints a
+//! `recover` finds the legs a crash left open, `report` is the pure arithmetic from records to figures, `render` prints a
 //! report as a table, CSV or JSON, and `cli` is `floorwalk report`.
 //! `docs/audit.md` states the format, the guarantees and every formula.
 
@@ -11,6 +11,7 @@ mod error;
 mod journal;
 mod read;
 mod record;
+mod recover;
 mod render;
 mod report;
 
@@ -20,6 +21,7 @@ pub use error::AuditError;
 pub use journal::{Journal, default_dir};
 pub use read::{Loaded, Problem, ProblemKind, parse_journal, read_dir};
 pub use record::*;
+pub use recover::{OpenLeg, RECOVER_DAYS, Recovery, open_legs, recover};
 pub use render::{CSV_COLUMNS, Source, format_percent, render_csv, render_json, render_table};
 pub use report::{
     AgentFigures, Anomaly, AnomalyKind, Figures, Filter, Report, build_report, format_duration,

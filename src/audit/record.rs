@@ -29,7 +29,17 @@ pub enum RecordKind {
     EndCallRequested,
     /// The server refused or never answered an end call.
     EndCallFailed,
+    /// At start, a leg the journal left open (the console stopped without
+    /// recording its end, a crash say), checked against the server's first
+    /// snapshot: `reason` is [`STILL_LIVE`] (it stays open, its `left` comes
+    /// later) or [`UNKNOWN_AFTER_CRASH`] (gone; when and why is unknown).
+    Reconciled,
 }
+
+/// `reconciled`: the server still has the leg.
+pub const STILL_LIVE: &str = "still_live";
+/// `reconciled`: the server no longer has the leg.
+pub const UNKNOWN_AFTER_CRASH: &str = "unknown_after_crash";
 
 impl RecordKind {
     /// The name on the journal line.
@@ -46,6 +56,7 @@ impl RecordKind {
             RecordKind::Left => "left",
             RecordKind::EndCallRequested => "end_call_requested",
             RecordKind::EndCallFailed => "end_call_failed",
+            RecordKind::Reconciled => "reconciled",
         }
     }
 }

@@ -169,7 +169,14 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
 
     writeln!(out, "\nAnomalies by agent")?;
     Table {
-        headers: vec!["AGENT", "BACK-TO-BACK", "NO END", "LEASE", "UNMATCHED"],
+        headers: vec![
+            "AGENT",
+            "BACK-TO-BACK",
+            "NO END",
+            "LEASE",
+            "CRASH",
+            "UNMATCHED",
+        ],
         rows: rows(report)
             .map(|(label, f)| {
                 vec![
@@ -177,6 +184,7 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
                     f.back_to_back_joins.to_string(),
                     f.legs_without_end.to_string(),
                     f.lease_expired_legs.to_string(),
+                    f.closed_after_crash.to_string(),
                     f.unmatched_records.to_string(),
                 ]
             })
@@ -188,7 +196,8 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
         "\nPRESENT, WHISPER and BARGE count legs with a recorded end. CALLS: seen calls\n\
          with a supervisor leg / seen calls. DISCONNECTED: legs ended by the\n\
          supervisor's own disconnect while the call went on / all legs. LEASE: legs\n\
-         dropped by lease expiry. Definitions: docs/audit.md."
+         dropped by lease expiry. CRASH: legs a crash left open that the server no\n\
+         longer had when the console started again. Definitions: docs/audit.md."
     )?;
 
     if !report.anomalies.is_empty() {
@@ -233,7 +242,7 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
 }
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 20] = [
+pub const CSV_COLUMNS: [&str; 21] = [
     "scope",
     "agent_id",
     "agent_name",
@@ -251,6 +260,7 @@ pub const CSV_COLUMNS: [&str; 20] = [
     "back_to_back_joins",
     "legs_without_end",
     "lease_expired_legs",
+    "closed_after_crash",
     "unmatched_records",
     "torn_lines",
     "unparseable_lines",
@@ -296,6 +306,7 @@ fn figure_cells(f: &Figures) -> Vec<String> {
         f.back_to_back_joins.to_string(),
         f.legs_without_end.to_string(),
         f.lease_expired_legs.to_string(),
+        f.closed_after_crash.to_string(),
         f.unmatched_records.to_string(),
     ]
 }

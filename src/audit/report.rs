@@ -3,7 +3,7 @@
 
 use super::day::{format_date, parse_file_name, utc_date};
 use super::read::{Problem, ProblemKind};
-use super::{Record, RecordKind};
+use super::{Record, RecordKind, UNKNOWN_AFTER_CRASH};
 use crate::protocol::{Mode, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -59,6 +59,9 @@ pub struct Figures {
     pub legs_without_end: u64,
     /// Legs that left with reason `lease_expired`.
     pub lease_expired_legs: u64,
+    /// Legs closed by reconciliation after a crash: the console found them
+    /// open in the journal at start, and the server no longer had them.
+    pub closed_after_crash: u64,
     /// `mode_changed` or `left` records that match no open leg.
     pub unmatched_records: u64,
 }
@@ -91,6 +94,7 @@ impl Figures {
         self.back_to_back_joins += other.back_to_back_joins;
         self.legs_without_end += other.legs_without_end;
         self.lease_expired_legs += other.lease_expired_legs;
+        self.closed_after_crash += other.closed_after_crash;
         self.unmatched_records += other.unmatched_records;
     }
 }
@@ -133,6 +137,7 @@ pub enum AnomalyKind {
     BackToBackJoin,
     NoRecordedEnd,
     LeaseExpired,
+    ClosedAfterCrash,
     UnmatchedRecord,
 }
 
@@ -142,6 +147,7 @@ impl AnomalyKind {
             AnomalyKind::BackToBackJoin => "back-to-back join",
             AnomalyKind::NoRecordedEnd => "no recorded end",
             AnomalyKind::LeaseExpired => "lease expired",
+            AnomalyKind::ClosedAfterCrash => "closed after crash",
             AnomalyKind::UnmatchedRecord => "unmatched record",
         }
     }
@@ -216,6 +222,9 @@ struct Leg {
     back_to_back: Option<String>,
     /// Replaced by a later `joined` with the same leg id before any `left`.
     superseded: bool,
+    /// Closed by a `reconciled` record: gone from the server after a crash,
+    /// at a time nobody recorded.
+    closed_after_crash: bool,
 }
 
 impl Leg {
@@ -325,9 +334,10 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                     call_over: false,
                     back_to_back,
                     superseded: false,
+                    closed_after_crash: false,
                 });
             }
-            RecordKind::ModeChanged | RecordKind::Left => {
+            RecordKind::ModeChanged | RecordKind::Left | RecordKind::Reconciled => {
                 let Some(slot) = find_open_leg(&legs, &open, record) else {
                     if in_range(t) {
                         unmatched.push(Anomaly {
@@ -346,13 +356,32 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                     continue;
                 };
                 let leg = &mut legs[open[slot]];
-                leg.advance(t);
-                if record.kind == RecordKind::ModeChanged {
-                    leg.mode = record.mode;
-                } else {
-                    open.remove(slot);
-                    leg.end = Some(leg.cursor);
-                    leg.end_reason = record.reason.clone();
+                match record.kind {
+                    RecordKind::ModeChanged => {
+                        leg.advance(t);
+                        leg.mode = record.mode;
+                    }
+                    RecordKind::Reconciled
+                        if record.reason.as_deref() == Some(UNKNOWN_AFTER_CRASH) =>
+                    {
+                        // Its end is unknown: no time is counted for it.
+                        open.remove(slot);
+                        leg.closed_after_crash = true;
+                    }
+                    // Still live: the leg goes on, in the mode the server
+                    // has now.
+                    RecordKind::Reconciled => {
+                        leg.advance(t);
+                        if record.mode.is_some() {
+                            leg.mode = record.mode;
+                        }
+                    }
+                    _ => {
+                        leg.advance(t);
+                        open.remove(slot);
+                        leg.end = Some(leg.cursor);
+                        leg.end_reason = record.reason.clone();
+                    }
                 }
             }
             RecordKind::CallEnded => {
@@ -422,7 +451,16 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                 format!("joined while {other} was still open"),
             );
         }
-        if leg.end.is_none() {
+        if leg.closed_after_crash {
+            figures.closed_after_crash += 1;
+            note(
+                AnomalyKind::ClosedAfterCrash,
+                "closed by reconciliation after a crash: the console found it open in the \
+                 journal when it started again, and the server no longer had it; when it ended \
+                 is unknown"
+                    .to_owned(),
+            );
+        } else if leg.end.is_none() {
             figures.legs_without_end += 1;
             let detail = if leg.superseded {
                 "joined again under the same leg id before any left record"

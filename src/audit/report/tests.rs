@@ -313,6 +313,80 @@ fn back_to_back_joins_lease_expiry_and_missing_ends() {
     assert_eq!(report.overall.legs_without_end, 1);
 }
 
+/// A crash leaves two legs open; at the next start one is still on the
+/// server (it goes on, and its later `left` ends it normally) and one is gone
+/// (closed, with no time counted, and called what it is).
+#[test]
+fn legs_reconciled_after_a_crash() {
+    let report = report(vec![
+        r("12:00:00.000", Joined, "sup-1", "c-1")
+            .agent("a-1", "A")
+            .leg("l-1")
+            .mode(Mode::Silent),
+        r("12:00:00.000", Joined, "sup-1", "c-2")
+            .agent("a-2", "B")
+            .leg("l-2")
+            .mode(Mode::Whisper),
+        // The console died; it starts again at 12:01.
+        r("12:01:00.000", Reconciled, "sup-1", "c-1")
+            .leg("l-1")
+            .mode(Mode::Whisper)
+            .reason(crate::audit::STILL_LIVE),
+        r("12:01:00.000", Reconciled, "sup-1", "c-2")
+            .leg("l-2")
+            .mode(Mode::Whisper)
+            .reason(crate::audit::UNKNOWN_AFTER_CRASH),
+        r("12:02:00.000", Left, "sup-1", "c-1")
+            .leg("l-1")
+            .reason("disconnected"),
+        // A reconciliation for a leg that is not open is unmatched.
+        r("12:03:00.000", Reconciled, "sup-1", "c-2")
+            .leg("l-2")
+            .reason(crate::audit::UNKNOWN_AFTER_CRASH),
+    ]);
+    let a1 = agent(&report, "a-1");
+    // Silent 12:00 to 12:01 (as last recorded), whisper from 12:01 (as the
+    // server had it) to the leave at 12:02.
+    assert_eq!(
+        *a1,
+        Figures {
+            sessions: 1,
+            legs_ended: 1,
+            present_ms: 120_000,
+            whisper_ms: 60_000,
+            disconnected_legs: 1,
+            ..Figures::default()
+        }
+    );
+    let a2 = agent(&report, "a-2");
+    assert_eq!(
+        *a2,
+        Figures {
+            sessions: 1,
+            back_to_back_joins: 1,
+            closed_after_crash: 1,
+            unmatched_records: 1,
+            ..Figures::default()
+        }
+    );
+    assert_eq!(
+        kinds(&report),
+        vec![
+            (AnomalyKind::BackToBackJoin, Some("l-2")),
+            (AnomalyKind::ClosedAfterCrash, Some("l-2")),
+            (AnomalyKind::UnmatchedRecord, Some("l-2")),
+        ]
+    );
+    assert!(
+        report.anomalies[1]
+            .detail
+            .contains("server no longer had it"),
+        "{}",
+        report.anomalies[1].detail
+    );
+    assert_eq!(report.overall.legs_without_end, 0);
+}
+
 #[test]
 fn a_second_join_of_the_same_leg_supersedes_the_first() {
     let report = report(vec![
@@ -570,6 +644,7 @@ fn arbitrary_record() -> impl Strategy<Value = Record> {
         ModeChanged,
         Left,
         DisconnectRequested,
+        Reconciled,
     ]);
     let mode = prop::option::of(prop::sample::select(Mode::ALL.to_vec()));
     let reason = prop::option::of(prop::sample::select(vec![
@@ -577,6 +652,8 @@ fn arbitrary_record() -> impl Strategy<Value = Record> {
         "call_ended",
         "lease_expired",
         "removed",
+        crate::audit::STILL_LIVE,
+        crate::audit::UNKNOWN_AFTER_CRASH,
     ]));
     (
         0i64..600_000,
@@ -619,7 +696,9 @@ proptest! {
         prop_assert_eq!(sum, report.overall);
         let all = report.overall;
         prop_assert!(all.whisper_ms + all.barge_ms <= all.present_ms);
-        prop_assert!(all.legs_ended + all.legs_without_end <= all.sessions);
+        prop_assert!(
+            all.legs_ended + all.legs_without_end + all.closed_after_crash <= all.sessions
+        );
         prop_assert!(all.disconnected_legs + all.lease_expired_legs <= all.legs_ended);
         prop_assert!(all.calls_covered <= all.calls_seen);
         prop_assert_eq!(
