@@ -381,6 +381,7 @@ impl App {
             record.reason = Some("gone from the server's snapshot".into());
             effects.push(Effect::Audit(record));
         }
+        effects.extend(self.reconcile_journal(now));
         let Some(me) = self.me.as_ref().map(|me| me.id.clone()) else {
             return effects;
         };
@@ -465,30 +466,7 @@ impl App {
         context: &Context,
         now: Timestamp,
     ) -> Vec<Effect> {
-        let agent_id = self
-            .floor
-            .calls
-            .get(call_id)
-            .map(|call| call.agent_id.clone())
-            .unwrap_or_default();
-        let agent_name = self
-            .floor
-            .agents
-            .get(&agent_id)
-            .map_or_else(|| agent_id.clone(), |a| a.name.clone());
-        self.mine.insert(
-            leg_id.to_owned(),
-            MyLeg {
-                leg_id: leg_id.to_owned(),
-                call_id: call_id.to_owned(),
-                agent_id: agent_id.clone(),
-                agent_name: agent_name.clone(),
-                track,
-                mode,
-                joined_at,
-                status: LegStatus::On,
-            },
-        );
+        let (agent_id, agent_name) = self.adopt_leg(call_id, leg_id, mode, track, joined_at);
         let req = self.pending_for(|p| matches!(p.op, Op::Join { .. }) && p.call_id == call_id);
         let mut record = self.record(RecordKind::Joined, call_id, now);
         record.agent_id = Some(agent_id);
@@ -517,6 +495,43 @@ impl App {
             effects.extend(self.disconnect(leg_id, now));
         }
         effects
+    }
+
+    /// Starts showing a leg of mine that the server has, as on; returns
+    /// the id and name of the agent whose call it is on.
+    pub(super) fn adopt_leg(
+        &mut self,
+        call_id: &str,
+        leg_id: &str,
+        mode: Mode,
+        track: u32,
+        joined_at: Timestamp,
+    ) -> (String, String) {
+        let agent_id = self
+            .floor
+            .calls
+            .get(call_id)
+            .map(|call| call.agent_id.clone())
+            .unwrap_or_default();
+        let agent_name = self
+            .floor
+            .agents
+            .get(&agent_id)
+            .map_or_else(|| agent_id.clone(), |a| a.name.clone());
+        self.mine.insert(
+            leg_id.to_owned(),
+            MyLeg {
+                leg_id: leg_id.to_owned(),
+                call_id: call_id.to_owned(),
+                agent_id: agent_id.clone(),
+                agent_name: agent_name.clone(),
+                track,
+                mode,
+                joined_at,
+                status: LegStatus::On,
+            },
+        );
+        (agent_id, agent_name)
     }
 
     fn mode_changed(

@@ -11,6 +11,7 @@ mod incoming;
 mod keymap;
 mod keys;
 pub mod layout;
+mod reconcile;
 mod view;
 mod words;
 
@@ -217,6 +218,8 @@ pub struct App {
     next_req: u64,
     /// Calls this console recorded as seen and not yet as ended.
     seen_calls: HashSet<String>,
+    /// Legs the journal left open, to check against the first snapshot.
+    unreconciled: Vec<crate::audit::OpenLeg>,
     view: View,
     selected: Option<String>,
     selected_index: Option<usize>,
@@ -246,6 +249,7 @@ impl App {
             pending: BTreeMap::new(),
             next_req: 1,
             seen_calls: HashSet::new(),
+            unreconciled: Vec::new(),
             view: View::new(),
             selected: None,
             selected_index: None,

@@ -12,7 +12,7 @@ pub use compact::CompactWriter;
 pub use terminal::{TerminalGuard, restore as restore_terminal};
 
 use crate::app::{App, AppSettings, Effect, Input};
-use crate::audit::Journal;
+use crate::audit::{self, Journal};
 use crate::feed::{self, FeedEvent, FeedHandle, FeedOptions};
 use crate::protocol::Timestamp;
 use anyhow::Context as _;
@@ -47,15 +47,31 @@ pub enum Exit {
 /// Runs the console until the supervisor quits or a signal arrives. The
 /// supervisor's legs are left (best effort, within a second) on every way out.
 pub async fn run(options: ConsoleOptions) -> anyhow::Result<Exit> {
+    // Before anything is written: the legs a crash left open, to check
+    // against the server, and any damaged lines, to show.
+    let recovery = options
+        .journal
+        .as_ref()
+        .map(|journal| audit::recover(journal.dir(), Timestamp::now()));
     let (feed, feed_events) = feed::spawn(options.feed).context("cannot start the connection")?;
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
     let mut runtime = Runtime::new(options.app, feed.clone(), options.journal, feed_events)?;
-    let warnings: Vec<String> = options
+    let mut warnings: Vec<String> = options
         .warnings
         .iter()
         .chain(feed.warnings())
         .cloned()
         .collect();
+    match recovery {
+        Some(Ok(recovery)) => {
+            warnings.extend(recovery.problem_summary());
+            runtime.app.reconcile_after_crash(recovery.open_legs);
+        }
+        Some(Err(err)) => warnings.push(format!(
+            "cannot read the audit journal back to look for legs a crash left open: {err}"
+        )),
+        None => {}
+    }
     if !warnings.is_empty() {
         runtime.app.warn(warnings.join(" · "), Timestamp::now());
     }
