@@ -81,7 +81,7 @@ impl Journal {
             // On any error `current` stays empty, so the next append reopens
             // the file and checks again whether it ends in a torn line.
             let mut day = match self.current.take() {
-                Some(day) if day.date == date => day,
+                Some(day) if day.date == date && !day.replaced() => day,
                 _ => DayFile::open(&self.dir, date)?,
             };
             day.write_records(run)?;
@@ -120,6 +120,24 @@ impl DayFile {
             file,
             needs_newline,
         })
+    }
+
+    /// Whether the day's path no longer leads to the open file (removed,
+    /// rotated away or replaced): records written on would go where no
+    /// reader looks, so the path is opened again, and if it cannot take
+    /// them, the error says so.
+    #[cfg(unix)]
+    fn replaced(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(&self.path), self.file.metadata()) {
+            (Ok(path), Ok(open)) => (path.dev(), path.ino()) != (open.dev(), open.ino()),
+            _ => true,
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn replaced(&self) -> bool {
+        !self.path.exists()
     }
 
     fn write_records(&mut self, records: &[Record]) -> Result<(), AuditError> {

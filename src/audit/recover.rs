@@ -44,8 +44,8 @@ impl Recovery {
         let count = self.problems.len();
         let lines = if count == 1 { "line" } else { "lines" };
         Some(format!(
-            "The audit journal has {count} {lines} that cannot be read as records (first: {file} \
-             line {}, {}); `floorwalk report` lists them.",
+            "Audit journal: {count} damaged {lines}, first {file}:{} ({}); `floorwalk report` \
+             lists them.",
             first.line,
             first.kind.as_str()
         ))
@@ -236,7 +236,10 @@ mod tests {
             [("sup-1", "l-1", Some(Mode::Silent))]
         );
         let summary = recovery.problem_summary().unwrap();
-        assert!(summary.contains("1 line that cannot be read"), "{summary}");
-        assert!(summary.contains("line 2, torn line"), "{summary}");
+        assert!(
+            summary.starts_with("Audit journal: 1 damaged line, first journal-"),
+            "{summary}"
+        );
+        assert!(summary.contains(".jsonl:2 (torn line)"), "{summary}");
     }
 }

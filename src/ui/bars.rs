@@ -93,7 +93,8 @@ fn link(link: &Link, theme: &Theme, now: Timestamp) -> Span<'static> {
 
 pub fn queues(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
     if let Some(why) = app.audit_failure() {
-        let text = format!(" ✖ AUDIT JOURNAL FAILED: {why} – joining is blocked");
+        // What it means first: the reason (a path, an OS error) may not fit.
+        let text = format!(" ✖ AUDIT JOURNAL FAILED, joining is blocked: {why}");
         frame.render_widget(
             Paragraph::new(Line::styled(text, theme.level(Level::Error))),
             screen.queues,
