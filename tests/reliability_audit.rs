@@ -7,6 +7,9 @@
 //!   every action the screen showed as confirmed before the kill is in the
 //!   journal, the journal always parses, and at the end (the last start
 //!   having reconciled what the crashes left open) no leg is without an end;
+//! - against a scripted server whose replies lag seconds behind its events,
+//!   a kill the moment the screen shows a join, a switch or a leave still
+//!   finds it journaled: the record goes with the event, not the reply;
 //! - a torn last line is reported at the next start, never fatal, and the
 //!   records after it stand on lines of their own;
 //! - a journal that cannot write (its file swapped for `/dev/full` under the
@@ -19,11 +22,17 @@ mod crash;
 
 use crash::{Home, ME, STEP, Server};
 use floorwalk::audit::{self, Filter, Journal, ProblemKind, Record, RecordKind};
-use floorwalk::protocol::{Mode, Timestamp};
+use floorwalk::protocol::{ClientMessage, Mode, Parsed, SUBPROTOCOL, Timestamp, parse_client};
+use futures_util::{SinkExt, StreamExt};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::pty::PtyApp;
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 
 const KILLS: usize = 15;
 const LEASE_MS: u64 = 1500;
@@ -308,4 +317,182 @@ fn a_day_file_removed_or_rotated_away_is_written_again_at_its_path() {
         rotated.contains("\"c-2\"") && !rotated.contains("\"c-3\""),
         "{rotated}"
     );
+}
+
+/// How far the scripted server's replies lag behind its events.
+const SLOW: Duration = Duration::from_secs(3);
+
+/// What the scripted server knows: my one leg on c-1, if any, and `seq`.
+#[derive(Default)]
+struct Scripted {
+    leg: Option<Value>,
+    seq: u64,
+}
+
+/// A protocol-v1 server with one agent on one call, for any number of
+/// consoles in turn: each command's event goes out at once, its reply
+/// `SLOW` later.
+async fn serve_slow_replies(listener: TcpListener, state: Arc<Mutex<Scripted>>) {
+    while let Ok((tcp, _)) = listener.accept().await {
+        serve_one(tcp, &state).await;
+    }
+}
+
+#[allow(clippy::result_large_err)] // tungstenite fixes the callback's error type
+fn answer(_: &Request, mut response: Response) -> Result<Response, ErrorResponse> {
+    let protocol = SUBPROTOCOL.parse().unwrap();
+    response
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocol);
+    Ok(response)
+}
+
+async fn serve_one(tcp: tokio::net::TcpStream, state: &Mutex<Scripted>) {
+    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, answer).await else {
+        return;
+    };
+    let now = || Timestamp::now().to_string();
+    let text = |value: Value| Message::Text(value.to_string().into());
+    let hello = json!({"type": "hello", "protocol": 1, "server": "slow/0", "session": "s-1",
+        "now": now(), "heartbeat_ms": 5000, "lease_ms": 15000,
+        "supervisor": {"id": ME, "name": "Dana Ruiz", "teams": ["billing"], "can_end_calls": true}});
+    if ws.send(text(hello)).await.is_err() {
+        return;
+    }
+    let mut replies: Vec<(tokio::time::Instant, Value)> = Vec::new();
+    loop {
+        let due = replies.first().map(|(at, _)| *at);
+        let frame = tokio::select! {
+            frame = ws.next() => frame,
+            () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                let (_, reply) = replies.remove(0);
+                if ws.send(text(reply)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let frame = match frame {
+            Some(Ok(Message::Text(frame))) => frame,
+            // Pings are answered by tungstenite as it reads.
+            Some(Ok(_)) => continue,
+            None | Some(Err(_)) => return,
+        };
+        let Ok(Parsed::Known(command)) = parse_client(frame.as_str()) else {
+            continue;
+        };
+        let (event, reply) = {
+            let mut state = state.lock().unwrap();
+            state.seq += 1;
+            let seq = state.seq;
+            match command {
+                ClientMessage::Subscribe { .. } => {
+                    let legs: Vec<Value> = [
+                        json!({"id": "l-1", "role": "customer", "user_id": null, "name": "Customer",
+                               "mode": null, "track": 1, "joined_at": now()}),
+                        json!({"id": "l-2", "role": "agent", "user_id": "a-1", "name": "Alex Kim",
+                               "mode": null, "track": 2, "joined_at": now()}),
+                    ]
+                    .into_iter()
+                    .chain(state.leg.clone())
+                    .collect();
+                    let snapshot = json!({"type": "snapshot", "seq": seq,
+                        "agents": [{"id": "a-1", "name": "Alex Kim", "team": "billing", "state": "on_call",
+                                    "state_since": now(), "call_id": "c-1"}],
+                        "calls": [{"id": "c-1", "agent_id": "a-1", "queue": "billing", "direction": "inbound",
+                                   "customer": "+1 ••• ••• 0134", "started_at": now(), "recording": true,
+                                   "on_hold": false, "legs": legs}],
+                        "queues": []});
+                    (snapshot, None)
+                }
+                ClientMessage::Monitor { req, mode, .. } => {
+                    let leg = json!({"id": "l-9", "role": "supervisor", "user_id": ME, "name": "Dana Ruiz",
+                                     "mode": mode, "track": 9, "joined_at": now()});
+                    state.leg = Some(leg.clone());
+                    (
+                        json!({"type": "leg_joined", "seq": seq, "call_id": "c-1", "leg": leg}),
+                        Some(json!({"type": "reply", "req": req, "ok": true,
+                                    "result": {"leg_id": "l-9", "track": 9}})),
+                    )
+                }
+                ClientMessage::SetMode { req, mode, .. } => {
+                    if let Some(leg) = &mut state.leg {
+                        leg["mode"] = json!(mode);
+                    }
+                    (
+                        json!({"type": "leg_changed", "seq": seq, "call_id": "c-1", "leg_id": "l-9",
+                               "mode": mode, "at": now()}),
+                        Some(json!({"type": "reply", "req": req, "ok": true, "result": {}})),
+                    )
+                }
+                ClientMessage::Disconnect { req, .. } => {
+                    state.leg = None;
+                    (
+                        json!({"type": "leg_left", "seq": seq, "call_id": "c-1", "leg_id": "l-9",
+                               "at": now(), "reason": "disconnected"}),
+                        Some(json!({"type": "reply", "req": req, "ok": true,
+                                    "result": {"already_left": false}})),
+                    )
+                }
+                ClientMessage::EndCall { req, .. } => (
+                    json!({"type": "notice", "level": "info", "text": "not in this test"}),
+                    Some(json!({"type": "reply", "req": req, "ok": false,
+                                "error": {"code": "forbidden", "message": "not in this test"}})),
+                ),
+            }
+        };
+        if ws.send(text(event)).await.is_err() {
+            return;
+        }
+        if let Some(reply) = reply {
+            replies.push((tokio::time::Instant::now() + SLOW, reply));
+        }
+    }
+}
+
+/// The moment the screen shows a change, the record of it is on disk,
+/// even though the server's reply is seconds away.
+#[test]
+fn a_change_on_screen_is_journaled_before_its_reply_comes() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("ws://{}/v1/supervisor", listener.local_addr().unwrap());
+    runtime.spawn(serve_slow_replies(listener, Arc::default()));
+    let home = Home::new();
+
+    let steps: [(&str, Confirmed); 3] = [
+        ("m", Confirmed::Joined(Mode::Silent)),
+        ("w", Confirmed::Changed(Mode::Whisper)),
+        ("d", Confirmed::Left),
+    ];
+    for (key, step) in steps {
+        let before = if home.audit().exists() {
+            home.journal().records.len()
+        } else {
+            0
+        };
+        let mut app = home.console(&url);
+        app.wait_for_text("● live", STEP);
+        app.wait_for_text("Alex Kim", STEP);
+        if step != Confirmed::Joined(Mode::Silent) {
+            // The last run's leg, found again.
+            app.wait_for("my leg", STEP, crash::on_screen_on_call);
+        }
+        let killer = crash::Killer::arm(&app);
+        app.send(key);
+        assert!(
+            crash::wait_briefly(&app, |s| shows(s, step), STEP),
+            "{key} never showed:\n{}",
+            app.screen_text()
+        );
+        killer.fire();
+        app.wait_exit(STEP);
+        let loaded = home.journal();
+        let lost = missing(&loaded.records[before..], &[step]);
+        assert!(
+            lost.is_empty(),
+            "{step:?} was on screen, not in the journal: {:#?}",
+            &loaded.records[before..]
+        );
+    }
 }

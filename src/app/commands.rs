@@ -1,7 +1,9 @@
 //! Commands to the server and their replies. A command's confirmation has two
 //! halves, the reply (with its latency) and the state event (with the server's
-//! time), arriving in either order; the audit record is written when both are
-//! in.
+//! time), arriving in either order. The audit record is written with the
+//! state event, the moment the screen shows the change: with the reply's
+//! latency when the reply came first, else with the time from the key to the
+//! event. Nothing the screen shows as done waits for a reply to be journaled.
 
 use super::words::{self, Attempt};
 use super::{App, Effect, LegStatus, Level};
@@ -25,23 +27,23 @@ pub(super) struct Pending {
     pub call_id: String,
     pub agent_id: String,
     pub agent_name: String,
+    /// When the command was made (the console's clock).
+    pub sent_at: Timestamp,
     /// Set when the reply came back ok.
     pub latency_ms: Option<u64>,
-    /// Set when the state event came first: the record waits for the latency.
-    pub confirmed: Option<Record>,
     /// For a join: leave as soon as the leg appears (`d` or quit while joining).
     pub then_leave: bool,
 }
 
 impl Pending {
-    fn new(op: Op, call_id: &str, agent_id: &str, agent_name: &str) -> Pending {
+    fn new(op: Op, call_id: &str, agent_id: &str, agent_name: &str, now: Timestamp) -> Pending {
         Pending {
             op,
             call_id: call_id.to_owned(),
             agent_id: agent_id.to_owned(),
             agent_name: agent_name.to_owned(),
+            sent_at: now,
             latency_ms: None,
-            confirmed: None,
             then_leave: false,
         }
     }
@@ -58,7 +60,7 @@ impl Pending {
 
     pub fn joining(&self, call_id: &str) -> Option<Mode> {
         match self.op {
-            Op::Join { mode } if self.call_id == call_id && self.confirmed.is_none() => Some(mode),
+            Op::Join { mode } if self.call_id == call_id => Some(mode),
             _ => None,
         }
     }
@@ -186,7 +188,7 @@ impl App {
         record.mode = Some(mode);
         self.pending.insert(
             req.clone(),
-            Pending::new(Op::Join { mode }, &call_id, &agent_id, &agent_name),
+            Pending::new(Op::Join { mode }, &call_id, &agent_id, &agent_name, now),
         );
         self.dirty = true;
         vec![
@@ -204,7 +206,7 @@ impl App {
             leg_id: leg_id.to_owned(),
             mode,
         };
-        let pending = Pending::new(op, &leg.call_id, &leg.agent_id, &leg.agent_name);
+        let pending = Pending::new(op, &leg.call_id, &leg.agent_id, &leg.agent_name, now);
         let req = self.next_req();
         self.pending.insert(req.clone(), pending);
         self.notify(Level::Info, format!("Switching to {}…", shout(mode)), now);
@@ -305,7 +307,7 @@ impl App {
             leg_id: leg.leg_id.clone(),
             mode: leg.mode,
         };
-        let pending = Pending::new(op, &leg.call_id, &leg.agent_id, &leg.agent_name);
+        let pending = Pending::new(op, &leg.call_id, &leg.agent_id, &leg.agent_name, now);
         self.pending.insert(req.clone(), pending);
         self.notify(Level::Info, format!("Leaving {}…", leg.call_id), now);
         vec![
@@ -347,7 +349,7 @@ impl App {
         record.agent_name = Some(agent_name.clone());
         self.pending.insert(
             req.clone(),
-            Pending::new(Op::EndCall, call_id, &agent_id, &agent_name),
+            Pending::new(Op::EndCall, call_id, &agent_id, &agent_name, now),
         );
         self.notify(
             Level::Warn,
@@ -379,11 +381,6 @@ impl App {
         let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
         match outcome {
             Ok(_) => {
-                if let Some(mut record) = pending.confirmed.take() {
-                    record.latency_ms = Some(latency_ms);
-                    self.pending.remove(req);
-                    return vec![Effect::Audit(record)];
-                }
                 pending.latency_ms = Some(latency_ms);
                 match pending.op.clone() {
                     Op::Join { .. } | Op::SetMode { .. } => {}
@@ -413,11 +410,6 @@ impl App {
                 let Some(pending) = self.pending.remove(req) else {
                     return Vec::new();
                 };
-                if let Some(record) = pending.confirmed {
-                    // The server did it even though the reply failed (a
-                    // timeout, say): the state is the truth.
-                    return vec![Effect::Audit(record)];
-                }
                 self.notify(
                     Level::Error,
                     words::failure(&failure, pending.attempt()),
@@ -462,35 +454,27 @@ impl App {
         }
     }
 
-    /// Files the confirming half that came from a state event: written now
-    /// when the reply is in, else kept until it is. Without a matching
-    /// command (someone else's doing), it is written as is.
+    /// Files the confirming half that came from a state event, now, with
+    /// the command's latency: the reply's when it came first, else from the
+    /// key to this event (the record's `at`). The command is done: a reply
+    /// still to come changes nothing (the state is the truth). Without a
+    /// matching command (someone else's doing), it is written as is.
     pub(super) fn confirm(&mut self, req: Option<String>, record: Record) -> Vec<Effect> {
-        let Some(req) = req else {
+        let Some(pending) = req.and_then(|req| self.pending.remove(&req)) else {
             return vec![Effect::Audit(record)];
         };
-        let Some(pending) = self.pending.get_mut(&req) else {
-            return vec![Effect::Audit(record)];
-        };
-        match pending.latency_ms {
-            Some(latency_ms) => {
-                let mut record = record;
-                record.latency_ms = Some(latency_ms);
-                self.pending.remove(&req);
-                vec![Effect::Audit(record)]
-            }
-            None => {
-                pending.confirmed = Some(record);
-                Vec::new()
-            }
-        }
+        let mut record = record;
+        record.latency_ms = Some(pending.latency_ms.unwrap_or_else(|| {
+            u64::try_from(record.at.millis_since(pending.sent_at)).unwrap_or(0)
+        }));
+        vec![Effect::Audit(record)]
     }
 
     /// The pending command a state event confirms.
     pub(super) fn pending_for(&self, wanted: impl Fn(&Pending) -> bool) -> Option<String> {
         self.pending
             .iter()
-            .find(|(_, p)| p.confirmed.is_none() && wanted(p))
+            .find(|(_, p)| wanted(p))
             .map(|(req, _)| req.clone())
     }
 

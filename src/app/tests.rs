@@ -197,20 +197,21 @@ fn joining_audits_before_sending_and_confirms_with_server_time_and_latency() {
     assert_eq!(app.joining("c-9"), Some(Mode::Silent));
     assert!(!app.is_on_call() && !app.mic_allowed());
 
-    // The event first, then the reply: the record waits for the latency.
+    // The event first, 40 ms after the key: the screen shows the leg now,
+    // so the record is written now, its latency from the key to the event.
     let mine = Leg {
         mode: Some(Mode::Silent),
         ..fixture::my_leg()
     };
-    assert!(leg_joined(&mut app, "c-9", mine).is_empty());
+    let seq = next_seq(&app);
+    let event = ServerMessage::LegJoined(LegJoined {
+        seq,
+        call_id: "c-9".into(),
+        leg: mine,
+    });
+    let effects = app.update(Input::Feed(FeedEvent::Message(event)), NOW.plus_millis(40));
     assert!(app.is_on_call());
     assert!(!app.mic_allowed(), "silent never opens the microphone");
-    let effects = reply(
-        &mut app,
-        "r-1",
-        Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
-        40,
-    );
     let [joined] = audits(&effects)[..] else {
         panic!("{effects:?}")
     };
@@ -220,6 +221,15 @@ fn joining_audits_before_sending_and_confirms_with_server_time_and_latency() {
     assert_eq!(joined.leg_id.as_deref(), Some("l-31"));
     assert_eq!(joined.reason, None);
     assert_eq!(app.joining("c-9"), None);
+    // The reply after it changes nothing.
+    let effects = reply(
+        &mut app,
+        "r-1",
+        Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
+        45,
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(app.is_on_call());
 }
 
 #[test]
@@ -277,18 +287,15 @@ fn a_mode_key_on_my_call_switches_mode_without_leaving() {
     );
     assert!(app.mic_allowed(), "whisper to barge keeps talking");
     let seq = next_seq(&app);
-    let event = message(
-        &mut app,
-        ServerMessage::LegChanged(LegChanged {
-            seq,
-            call_id: "c-9".into(),
-            leg_id: "l-31".into(),
-            mode: Mode::Barge,
-            at: ago(2),
-        }),
-    );
-    assert!(event.is_empty(), "waits for the reply's latency");
-    let effects = reply(&mut app, "r-1", Ok(serde_json::json!({})), 15);
+    let event = ServerMessage::LegChanged(LegChanged {
+        seq,
+        call_id: "c-9".into(),
+        leg_id: "l-31".into(),
+        mode: Mode::Barge,
+        at: ago(2),
+    });
+    // The event before the reply: recorded at once.
+    let effects = app.update(Input::Feed(FeedEvent::Message(event)), NOW.plus_millis(15));
     let [changed] = audits(&effects)[..] else {
         panic!("{effects:?}")
     };
@@ -296,6 +303,7 @@ fn a_mode_key_on_my_call_switches_mode_without_leaving() {
     assert_eq!(changed.mode, Some(Mode::Barge));
     assert_eq!(changed.server_at, Some(ago(2)));
     assert_eq!(changed.latency_ms, Some(15));
+    assert!(reply(&mut app, "r-1", Ok(serde_json::json!({})), 16).is_empty());
     assert_eq!(app.my_leg_on("c-9").unwrap().status, LegStatus::On);
 
     // Switching to silent closes the microphone at once.
@@ -381,16 +389,17 @@ fn a_timed_out_disconnect_whose_leg_left_anyway_is_recorded_as_left() {
     select(&mut app, "a-01");
     press(&mut app, [key('d')]);
     assert!(app.awaiting_leave());
-    assert!(leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected).is_empty());
+    let effects = leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected);
+    assert_eq!(kinds(&effects), [RecordKind::Left]);
+    assert!(!app.awaiting_leave(), "the leave is done");
     let effects = reply(
         &mut app,
         "r-1",
         Err(CommandFailure::Timeout(Duration::from_secs(5))),
         5000,
     );
-    assert_eq!(kinds(&effects), [RecordKind::Left]);
+    assert!(effects.is_empty(), "the state is the truth: {effects:?}");
     assert_eq!(app.notice(NOW).map(|n| n.level), Some(Level::Info));
-    assert!(!app.awaiting_leave());
 }
 
 #[test]
