@@ -1,5 +1,7 @@
 //! Carries out the app's effects in order, off the UI task: an audit record
-//! is on disk before the command that follows it is sent.
+//! is on disk before the command that follows it is sent. Each batch is
+//! numbered; the number of the last batch carried out is published, so the
+//! runtime can hold a frame until the records behind it are on disk.
 
 use crate::app::{Effect, Input};
 use crate::audit::Journal;
@@ -7,14 +9,19 @@ use crate::feed::{CommandFailure, FeedEvent, FeedHandle};
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 
 /// A batch of effects from one update step.
 pub type Batch = Vec<Effect>;
 
 /// The thread that carries out effects, in the order they were queued.
 pub struct Executor {
-    queue: mpsc::Sender<Batch>,
+    queue: mpsc::Sender<(u64, Batch)>,
     thread: std::thread::JoinHandle<()>,
+    /// The number of the last batch queued.
+    queued: u64,
+    /// The number of the last batch carried out.
+    done: watch::Receiver<u64>,
 }
 
 impl Executor {
@@ -25,21 +32,45 @@ impl Executor {
         feed: FeedHandle,
         back: UnboundedSender<Input>,
     ) -> std::io::Result<Self> {
-        let (queue, rx) = mpsc::channel::<Batch>();
+        let (queue, rx) = mpsc::channel::<(u64, Batch)>();
+        let (done_tx, done) = watch::channel(0);
         let thread = std::thread::Builder::new()
             .name("effects".into())
             .spawn(move || {
-                for batch in rx {
+                for (number, batch) in rx {
                     run_batch(batch, journal.as_mut(), &feed, &back);
+                    // After the batch's failure (if any) went back, so a
+                    // frame drawn once this is seen can show it.
+                    done_tx.send_replace(number);
                 }
             })?;
-        Ok(Self { queue, thread })
+        Ok(Self {
+            queue,
+            thread,
+            queued: 0,
+            done,
+        })
     }
 
-    pub fn queue(&self, batch: Batch) {
-        if self.queue.send(batch).is_err() {
+    /// Queues a batch; returns its number.
+    pub fn queue(&mut self, batch: Batch) -> u64 {
+        self.queued += 1;
+        if self.queue.send((self.queued, batch)).is_err() {
             tracing::error!("the effects thread stopped");
         }
+        self.queued
+    }
+
+    /// Whether every batch up to `number` has been carried out (or the
+    /// thread is gone and never will).
+    pub fn done_with(&self, number: u64) -> bool {
+        self.done.has_changed().is_err() || *self.done.borrow() >= number
+    }
+
+    /// Waits until [`Executor::done_with`] `number`.
+    pub async fn wait_for(&mut self, number: u64) {
+        // An error means the thread is gone: nothing more to wait for.
+        let _ = self.done.wait_for(|done| *done >= number).await;
     }
 
     /// Carries out everything still queued (the last journal records
@@ -104,5 +135,47 @@ fn refuse_the_rest(
             };
             let _ = back.send(Input::Feed(reply));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Record, RecordKind, read_dir};
+    use crate::config::Secret;
+    use crate::feed::FeedOptions;
+    use crate::protocol::Timestamp;
+
+    #[tokio::test]
+    async fn a_batch_is_done_only_once_its_records_are_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        // A feed that never connects: nothing here is sent.
+        let (feed, _events) = crate::feed::spawn(FeedOptions {
+            url: "ws://127.0.0.1:9/v1/supervisor".into(),
+            token: Secret::new("t"),
+            ca_file: None,
+            allow_insecure_remote: false,
+            command_timeout: Duration::from_secs(1),
+            audio_in: None,
+        })
+        .unwrap();
+        let (back, _inputs) = tokio::sync::mpsc::unbounded_channel();
+        let journal = Journal::open(dir.path()).unwrap();
+        let mut executor = Executor::start(Some(journal), feed.clone(), back).unwrap();
+        let mut numbers = Vec::new();
+        for call in ["c-1", "c-2", "c-3"] {
+            let record = Record::new(Timestamp::now(), RecordKind::Joined, "sup-1", call);
+            numbers.push(executor.queue(vec![Effect::Audit(record)]));
+        }
+        assert_eq!(numbers, [1, 2, 3]);
+        executor.wait_for(2).await;
+        assert!(executor.done_with(2));
+        let on_disk = read_dir(dir.path(), None, None).unwrap().records.len();
+        assert!(
+            on_disk >= 2,
+            "done with batch 2, but {on_disk} records on disk"
+        );
+        executor.finish();
+        feed.shutdown();
     }
 }

@@ -12,7 +12,7 @@ pub use compact::CompactWriter;
 pub use terminal::{TerminalGuard, restore as restore_terminal};
 
 use crate::app::{App, AppSettings, Effect, Input};
-use crate::audit::{self, Journal};
+use crate::audit::{self, Journal, RecordKind};
 use crate::feed::{self, FeedEvent, FeedHandle, FeedOptions};
 use crate::protocol::Timestamp;
 use anyhow::Context as _;
@@ -87,6 +87,10 @@ struct Runtime {
     feed_events: mpsc::Receiver<FeedEvent>,
     effects: executor::Executor,
     results: mpsc::UnboundedReceiver<Input>,
+    /// The last effects batch with a record of the supervisor's own doing:
+    /// no frame is drawn until it is on disk, so nothing the screen shows
+    /// as done can be lost to a crash.
+    unrecorded: u64,
 }
 
 impl Runtime {
@@ -104,6 +108,7 @@ impl Runtime {
             feed_events,
             effects,
             results,
+            unrecorded: 0,
         })
     }
 
@@ -119,7 +124,8 @@ impl Runtime {
         loop {
             // Wait for something to happen, or for the next frame slot.
             let wait = FRAME_INTERVAL.saturating_sub(last_frame.elapsed());
-            let redraw_due = self.app.needs_redraw(Timestamp::now());
+            let recorded = self.effects.done_with(self.unrecorded);
+            let redraw_due = recorded && self.app.needs_redraw(Timestamp::now());
             tokio::select! {
                 event = keys.next() => match event {
                     Some(Ok(event)) => {
@@ -137,16 +143,24 @@ impl Runtime {
                 name = signals.next() => return self.leave_and_exit(Exit::Signal(name)).await,
                 _ = tick.tick() => self.handle(Input::Tick),
                 _ = tokio::time::sleep(wait), if redraw_due => {}
+                () = self.effects.wait_for(self.unrecorded), if !recorded => {}
             }
-            // Handle everything already queued before drawing once.
+            // Handle everything already queued before drawing once (a
+            // journal failure included, so the frame shows it).
             while let Ok(event) = self.feed_events.try_recv() {
                 self.handle(Input::Feed(event));
+            }
+            while let Ok(input) = self.results.try_recv() {
+                self.handle(input);
             }
             if self.app.quitting() {
                 return self.leave_and_exit(Exit::Quit).await;
             }
             let now = Timestamp::now();
-            if self.app.needs_redraw(now) && last_frame.elapsed() >= FRAME_INTERVAL {
+            if self.app.needs_redraw(now)
+                && last_frame.elapsed() >= FRAME_INTERVAL
+                && self.effects.done_with(self.unrecorded)
+            {
                 draw(guard, &mut self.app, now)?;
                 last_frame = Instant::now();
             }
@@ -170,8 +184,16 @@ impl Runtime {
     }
 
     fn execute(&mut self, effects: Vec<Effect>) {
-        if !effects.is_empty() {
-            self.effects.queue(effects);
+        if effects.is_empty() {
+            return;
+        }
+        let shown = effects.iter().any(|effect| {
+            matches!(effect, Effect::Audit(record)
+                if !matches!(record.kind, RecordKind::CallSeen | RecordKind::CallEnded))
+        });
+        let number = self.effects.queue(effects);
+        if shown {
+            self.unrecorded = number;
         }
     }
 
