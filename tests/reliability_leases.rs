@@ -77,8 +77,10 @@ fn sigkill_leaves_the_leg_to_the_lease_and_a_console_back_within_it_shows_it() {
 
     // Back within the lease: the leg is found and shown on its call's row,
     // and the supervisor is told.
+    let restarted_at = Instant::now();
     let mut second = home.console(&server.url());
     let screen = second.wait_for("my leg on screen again", STEP, crash::on_screen_on_call);
+    let shown_after = restarted_at.elapsed();
     assert!(
         killed_at.elapsed() < Duration::from_millis(LEASE_MS),
         "the console came back too late for this test to mean anything"
@@ -101,11 +103,17 @@ fn sigkill_leaves_the_leg_to_the_lease_and_a_console_back_within_it_shows_it() {
     // Killed again and not back: the lease runs out.
     signal(&second, "KILL");
     second.wait_exit(STEP);
-    let deadline = Instant::now() + Duration::from_millis(LEASE_MS) + STEP;
+    let killed_at = Instant::now();
+    let deadline = killed_at + Duration::from_millis(LEASE_MS) + STEP;
     while !server.legs_of(ME).is_empty() {
         assert!(Instant::now() < deadline, "the lease never expired");
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(20));
     }
+    let gone_after = killed_at.elapsed();
+    eprintln!(
+        "restarted console showed the leg {shown_after:?} after its start; the leg went \
+         {gone_after:?} after the second kill (lease {LEASE_MS} ms)"
+    );
     let deadline = Instant::now() + STEP;
     while !left.lock().unwrap().iter().any(|(id, _)| *id == leg.id) {
         assert!(Instant::now() < deadline, "no leg_left for {}", leg.id);

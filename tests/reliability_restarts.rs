@@ -332,6 +332,9 @@ async fn twenty_simulator_restarts_under_a_running_console() {
     // Offline joins whose call the restarted server also had: a replay
     // would have put a leg of mine on it.
     let mut replayable_offline_joins = 0;
+    // From the new simulator listening to the console live, then in step.
+    let mut back_after = Vec::new();
+    let mut in_step_after = Vec::new();
 
     for round in 0..ROUNDS {
         console.converge(&sim).await;
@@ -395,6 +398,7 @@ async fn twenty_simulator_restarts_under_a_running_console() {
         }
 
         sim = start_sim(&opts).await;
+        let up_at = Instant::now();
         console
             .pump_until("the reconnect", |c| {
                 c.seen[lost_from..]
@@ -409,7 +413,9 @@ async fn twenty_simulator_restarts_under_a_running_console() {
             .filter(|s| matches!(s, Seen::Connected { .. }))
             .collect();
         assert_eq!(connected, [&Seen::Connected { resumed: false }]);
+        back_after.push(up_at.elapsed());
         console.converge(&sim).await;
+        in_step_after.push(up_at.elapsed());
         if let Some(call_id) = offline_join {
             // Give a replayed command every chance to arrive.
             console.pump_for(Duration::from_millis(300)).await;
@@ -445,6 +451,9 @@ async fn twenty_simulator_restarts_under_a_running_console() {
         })
         .collect();
     eprintln!("reconnect delays: {delays:?}");
+    back_after.sort();
+    in_step_after.sort();
+    eprintln!("live again after {back_after:?}; in step after {in_step_after:?}");
     assert!(delays.len() >= 2 * ROUNDS, "{delays:?}");
     assert!(delays.iter().all(|d| *d <= FAST.cap), "{delays:?}");
     for pair in delays.windows(2) {
