@@ -98,6 +98,11 @@ fn sigkill_leaves_the_leg_to_the_lease_and_a_console_back_within_it_shows_it() {
         .unwrap();
     assert!(row.contains(&agent.name), "{row}");
     second.wait_for_text("Still on", STEP);
+    let screen = second.wait_for_text("[d] leave call", STEP);
+    assert!(
+        screen.contains(&format!("Call {call_id} · {}", agent.name)),
+        "the call pane shows my call:\n{screen}"
+    );
     assert_eq!(server.legs_of(ME)[0].1.id, leg.id, "the same leg");
 
     // Killed again and not back: the lease runs out.

@@ -41,6 +41,10 @@ impl App {
                 Some((mode, track, joined_at)) => {
                     let (agent_id, agent_name) =
                         self.adopt_leg(&open.call_id, &open.leg_id, mode, track, joined_at);
+                    if still.is_empty() {
+                        // The call pane shows it, with its leave key.
+                        self.selected = Some(agent_id.clone());
+                    }
                     record.agent_id = Some(agent_id);
                     record.agent_name = Some(agent_name.clone());
                     // No `server_at`: the record tells what the console
@@ -134,6 +138,8 @@ mod tests {
     fn a_leg_the_server_still_has_is_shown_and_stays_open() {
         let (app, records) = restart(vec![open("sup-1", "c-9", "l-31", Mode::Silent)], true);
         let leg = app.my_leg_on("c-9").expect("shown again");
+        assert_eq!(app.selected_agent(), Some("a-01"), "its call in the pane");
+        assert_eq!(app.pane_call().map(|c| c.id.as_str()), Some("c-9"));
         assert_eq!((leg.mode, leg.status), (Mode::Whisper, LegStatus::On));
         assert!(app.mic_allowed(), "whisper, as the server has it");
         let [reconciled] = of_kind(&records, RecordKind::Reconciled)[..] else {
