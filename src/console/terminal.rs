@@ -2,12 +2,28 @@
 //! normal return, error, panic and signals.
 
 use crossterm::{
-    cursor, event,
+    cursor,
+    event::{self, KeyboardEnhancementFlags, PopKeyboardEnhancementFlags},
     terminal::{self, EnterAlternateScreen, LeaveAlternateScreen},
 };
 use ratatui::{Terminal, backend::CrosstermBackend};
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether keyboard enhancement flags were pushed (and must be popped).
+static ENHANCED: AtomicBool = AtomicBool::new(false);
+
+/// The kitty keyboard protocol flags for push-to-talk: releases and
+/// repeats (event types) of every key, text keys like Space included (all
+/// keys as escape codes), with the shifted key reported so that `?` and
+/// `E` still read as themselves (alternate keys).
+fn push_to_talk_flags() -> KeyboardEnhancementFlags {
+    KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES
+        | KeyboardEnhancementFlags::REPORT_EVENT_TYPES
+        | KeyboardEnhancementFlags::REPORT_ALL_KEYS_AS_ESCAPE_CODES
+        | KeyboardEnhancementFlags::REPORT_ALTERNATE_KEYS
+}
 
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
@@ -15,15 +31,17 @@ pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 /// and puts it back when dropped.
 pub struct TerminalGuard {
     terminal: Tui,
+    releases: bool,
 }
 
 impl TerminalGuard {
-    pub fn enter() -> io::Result<Self> {
+    /// With `key_releases`, asks the terminal whether it speaks the kitty
+    /// keyboard protocol and, if so, turns on key release events.
+    pub fn enter(key_releases: bool) -> io::Result<Self> {
         install_panic_hook();
         terminal::enable_raw_mode()?;
-        let mut stdout = io::stdout();
         if let Err(err) = crossterm::execute!(
-            stdout,
+            io::stdout(),
             EnterAlternateScreen,
             event::EnableMouseCapture,
             cursor::Hide
@@ -31,8 +49,10 @@ impl TerminalGuard {
             restore();
             return Err(err);
         }
-        match Terminal::new(CrosstermBackend::new(stdout)) {
-            Ok(terminal) => Ok(Self { terminal }),
+        // Each screen keeps its own flags: push them on the alternate one.
+        let releases = key_releases && enhance_keyboard();
+        match Terminal::new(CrosstermBackend::new(io::stdout())) {
+            Ok(terminal) => Ok(Self { terminal, releases }),
             Err(err) => {
                 restore();
                 Err(err)
@@ -42,6 +62,41 @@ impl TerminalGuard {
 
     pub fn terminal(&mut self) -> &mut Tui {
         &mut self.terminal
+    }
+
+    /// Whether the terminal reports key releases (hold-to-talk can work).
+    pub fn reports_releases(&self) -> bool {
+        self.releases
+    }
+}
+
+/// Pushes the push-to-talk flags if the terminal supports them. The query
+/// waits for the terminal's answer (at most two seconds for one that
+/// answers nothing at all).
+fn enhance_keyboard() -> bool {
+    let supported = match terminal::supports_keyboard_enhancement() {
+        Ok(supported) => supported,
+        Err(err) => {
+            tracing::info!("keyboard enhancement unknown: {err}");
+            false
+        }
+    };
+    if !supported {
+        return false;
+    }
+    let pushed = crossterm::execute!(
+        io::stdout(),
+        event::PushKeyboardEnhancementFlags(push_to_talk_flags())
+    );
+    match pushed {
+        Ok(()) => {
+            ENHANCED.store(true, Ordering::SeqCst);
+            true
+        }
+        Err(err) => {
+            tracing::warn!("cannot turn on key release events: {err}");
+            false
+        }
     }
 }
 
@@ -55,6 +110,9 @@ impl Drop for TerminalGuard {
 /// errors: after an SSH hang-up there may be no terminal left to write to.
 pub fn restore() {
     let mut stdout = io::stdout();
+    if ENHANCED.swap(false, Ordering::SeqCst) {
+        let _ = crossterm::execute!(stdout, PopKeyboardEnhancementFlags);
+    }
     let _ = crossterm::execute!(
         stdout,
         event::DisableMouseCapture,

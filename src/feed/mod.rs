@@ -16,6 +16,7 @@ mod tls;
 
 pub use events::*;
 
+use crate::audio::capture::TransmitGate;
 use crate::config::Secret;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +49,10 @@ pub struct FeedOptions {
     /// Binary (audio) frames from the server, sent with `try_send`: dropped
     /// when full or absent, never passed through the app.
     pub audio_in: Option<mpsc::Sender<Vec<u8>>>,
+    /// Checked just before each upstream frame is written: a frame it does
+    /// not admit (push-to-talk released, leg left) is dropped, so none leaves
+    /// after the key even if it was queued before. `None` sends them all.
+    pub audio_gate: Option<TransmitGate>,
 }
 
 /// Why the feed could not start. Nothing was sent on the network.
@@ -169,6 +174,7 @@ pub fn spawn(options: FeedOptions) -> Result<(FeedHandle, mpsc::Receiver<FeedEve
             control: control_rx,
             audio_out: audio_rx,
             audio_in: options.audio_in,
+            audio_gate: options.audio_gate,
             events: events_tx,
         },
         online.clone(),
