@@ -457,6 +457,14 @@ impl App {
         self.pending.values().any(Pending::holds_a_leave)
     }
 
+    /// Whether every leave asked for is over and recorded: no leg of mine
+    /// on a call, no join in flight still to be left, and no disconnect
+    /// waiting for its reply or for the server's `leg_left` (the `left`
+    /// record needs both). Quitting waits for this, within a short budget.
+    pub fn leaves_settled(&self) -> bool {
+        !self.is_on_call() && !self.pending.values().any(Pending::leave_unrecorded)
+    }
+
     pub fn quitting(&self) -> bool {
         self.quitting
     }

@@ -1040,3 +1040,37 @@ fn the_wide_table_redraws_when_an_agents_minutes_in_state_turn() {
     app.mark_drawn(NOW);
     assert!(!app.needs_redraw(NOW.plus_millis(600_000)));
 }
+
+#[test]
+fn quitting_waits_until_a_leave_is_confirmed_and_recorded_in_either_order() {
+    // The reply first, then the server's leg_left.
+    let (mut app, _) = live_app(true);
+    press(&mut app, [key('d')]);
+    assert!(!app.leaves_settled());
+    assert!(reply(&mut app, "r-1", Ok(serde_json::json!({})), 5).is_empty());
+    assert!(!app.is_on_call());
+    assert!(!app.leaves_settled(), "the left record is still to come");
+    let effects = leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected);
+    assert_eq!(kinds(&effects), [RecordKind::Left]);
+    assert!(app.leaves_settled());
+
+    // The leg_left first, then the reply.
+    let (mut app, _) = live_app(true);
+    press(&mut app, [key('d')]);
+    assert!(leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected).is_empty());
+    assert!(!app.is_on_call());
+    assert!(
+        !app.leaves_settled(),
+        "the left record waits for the latency"
+    );
+    let effects = reply(&mut app, "r-1", Ok(serde_json::json!({})), 5);
+    assert_eq!(kinds(&effects), [RecordKind::Left]);
+    assert!(app.leaves_settled());
+
+    // A failed leave leaves me on the call: quitting waits out its budget.
+    let (mut app, _) = live_app(true);
+    press(&mut app, [key('d')]);
+    reply(&mut app, "r-1", Err(CommandFailure::Offline), 5);
+    assert!(app.is_on_call());
+    assert!(!app.leaves_settled(), "still on the call");
+}

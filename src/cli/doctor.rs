@@ -210,8 +210,9 @@ fn check_output(endpoint: &Endpoint) -> Verdict {
         Endpoint::Default | Endpoint::Device(_) => match open_output(endpoint, 1) {
             Ok(sink) => Verdict::Ok(format!("{endpoint}: opened {}", sink.describe())),
             Err(err) => Verdict::Failed(format!(
-                "{endpoint}: {err}; the console would play to none (see `floorwalk devices`, \
-                 or use --audio-out none or wav:PATH)"
+                "{endpoint}: {}. The console would play to none (see `floorwalk devices`, \
+                 or use --audio-out none or wav:PATH)",
+                sentence(&err.to_string())
             )),
         },
     }
@@ -251,6 +252,11 @@ fn wav_target(path: &Path) -> Verdict {
     }
 }
 
+/// An error's text without its final full stop, to go on after it.
+fn sentence(text: &str) -> &str {
+    text.trim_end().trim_end_matches('.')
+}
+
 /// Opens the microphone and listens briefly (devices), or reads the WAV.
 fn check_input(endpoint: &Endpoint) -> Verdict {
     if let Endpoint::Wav(path) = endpoint {
@@ -270,7 +276,8 @@ fn check_input(endpoint: &Endpoint) -> Verdict {
         }
         Err(err) => {
             return Verdict::Failed(format!(
-                "{endpoint}: {err} (see `floorwalk devices`, or use --audio-in none or wav:PATH)"
+                "{endpoint}: {}. See `floorwalk devices`, or use --audio-in none or wav:PATH",
+                sentence(&err.to_string())
             ));
         }
     };

@@ -11,22 +11,46 @@ use tokio::sync::mpsc::UnboundedSender;
 /// A batch of effects from one update step.
 pub type Batch = Vec<Effect>;
 
+/// The executor thread and the way to it.
+pub struct Executor {
+    tx: mpsc::Sender<Batch>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Executor {
+    /// Hands a batch on (in order with the ones before).
+    pub fn run(&self, batch: Batch) {
+        if !batch.is_empty() && self.tx.send(batch).is_err() {
+            tracing::error!("the effects thread stopped");
+        }
+    }
+
+    /// Waits until every batch handed on is carried out (the journal's
+    /// last records are on disk before the process ends).
+    pub fn finish(self) {
+        drop(self.tx);
+        if self.thread.join().is_err() {
+            tracing::error!("the effects thread panicked");
+        }
+    }
+}
+
 /// Starts the executor thread. It owns the journal; failures come back to
 /// the app as `Input::AuditFailed`.
 pub fn start(
     mut journal: Option<Journal>,
     feed: FeedHandle,
     back: UnboundedSender<Input>,
-) -> std::io::Result<mpsc::Sender<Batch>> {
+) -> std::io::Result<Executor> {
     let (tx, rx) = mpsc::channel::<Batch>();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("effects".into())
         .spawn(move || {
             for batch in rx {
                 run_batch(batch, journal.as_mut(), &feed, &back);
             }
         })?;
-    Ok(tx)
+    Ok(Executor { tx, thread })
 }
 
 fn run_batch(

@@ -39,7 +39,7 @@ pub struct Core {
     audio: AudioHandle,
     audio_events: mpsc::UnboundedReceiver<AudioEvent>,
     sync: AudioSync,
-    effects: std::sync::mpsc::Sender<executor::Batch>,
+    effects: executor::Executor,
     results: mpsc::UnboundedReceiver<Input>,
     /// Push-to-talk's monotonic clock starts here.
     epoch: Instant,
@@ -112,9 +112,7 @@ impl Core {
             input,
             Timestamp::now(),
         );
-        if !effects.is_empty() && self.effects.send(effects).is_err() {
-            tracing::error!("the effects thread stopped");
-        }
+        self.effects.run(effects);
     }
 
     /// A key from the terminal: the talk key to push-to-talk, other presses
@@ -151,15 +149,14 @@ impl Core {
     }
 
     /// Leaves every leg of mine, waiting at most a second for the server to
-    /// confirm, so no supervisor is left on a call by accident.
+    /// confirm and for the journal to have it, so no supervisor is left on
+    /// a call by accident and no leave goes unrecorded.
     pub async fn leave_all(&mut self) {
         let effects = self.app.leave_all(Timestamp::now());
         self.sync.apply(self.app.audio_plan(), &self.audio);
-        if !effects.is_empty() && self.effects.send(effects).is_err() {
-            tracing::error!("the effects thread stopped");
-        }
+        self.effects.run(effects);
         let deadline = tokio::time::Instant::now() + LEAVE_BUDGET;
-        while self.app.is_on_call() {
+        while !self.app.leaves_settled() {
             tokio::select! {
                 Some(event) = self.feed_events.recv() => self.handle(Input::Feed(event)),
                 _ = tokio::time::sleep_until(deadline) => {
@@ -170,8 +167,10 @@ impl Core {
         }
     }
 
-    /// Closes the connection and stops the engine (finishing a WAV output).
+    /// Finishes the journal's last records, closes the connection and
+    /// stops the engine (finishing a WAV output).
     pub fn shutdown(self) {
+        self.effects.finish();
         self.feed.shutdown();
         self.audio.shutdown();
     }
