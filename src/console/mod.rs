@@ -1,8 +1,14 @@
 //! The console runtime: one task owns the app state and selects over
-//! terminal input, the feed, effect results, signals and a tick; it handles
-//! everything queued, then renders once, at most about 30 times a second and
-//! only when something changed. Everything else (network, disk, audio) runs
-//! elsewhere.
+//! terminal input, the feed, effect results, the audio engine's events,
+//! signals and ticks; it handles everything queued, then renders once, at
+//! most about 30 times a second and only when something changed. Everything
+//! else (network, disk, audio) runs elsewhere: the feed task, the effects
+//! thread, and the engine's threads, with call audio going from the feed to
+//! the engine and the microphone from the engine to the feed directly.
+//!
+//! After every update the engine is brought to the app's audio plan before
+//! the update's effects are carried out, so the Disconnect key has closed
+//! the microphone before its command can leave.
 
 mod audio;
 mod executor;
