@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The real binary in a pseudo-terminal: `floorwalk demo` as a supervisor
 //! meets it, keys in and screen out.
 
@@ -8,6 +9,15 @@ use support::pty::PtyApp;
 
 const START: Duration = Duration::from_secs(30);
 const STEP: Duration = Duration::from_secs(10);
+
+/// Every line of the demo's audit journal under the test's private home.
+fn demo_journal(home: &std::path::Path) -> String {
+    let dir = home.join("data/floorwalk/demo-audit");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect()
+}
 
 #[test]
 fn demo_monitor_whisper_leave_end_call_dialog_and_quit() {
@@ -62,11 +72,7 @@ fn demo_monitor_whisper_leave_end_call_dialog_and_quit() {
     );
 
     // The journal recorded the presence.
-    let journal_dir = home.path().join("data/floorwalk/demo-audit");
-    let journal: String = std::fs::read_dir(&journal_dir)
-        .unwrap()
-        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
-        .collect();
+    let journal = demo_journal(home.path());
     for kind in [
         "join_requested",
         "joined",
@@ -95,13 +101,41 @@ fn quitting_while_on_a_call_asks_then_leaves_first() {
     app.send("y");
     assert_eq!(app.wait_exit(STEP), 0);
     assert!(app.terminal_restored());
-    let journal_dir = home.path().join("data/floorwalk/demo-audit");
-    let journal: String = std::fs::read_dir(&journal_dir)
-        .unwrap()
-        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
-        .collect();
+    let journal = demo_journal(home.path());
     assert!(
         journal.contains("\"kind\":\"left\""),
         "the leg was left before quitting:\n{journal}"
     );
+}
+
+/// An SSH session dying sends SIGHUP; SIGTERM is a polite kill. Either way
+/// the console leaves my leg first and restores the terminal.
+#[test]
+fn hangup_and_terminate_leave_the_call_first() {
+    for signal in ["-HUP", "-TERM"] {
+        let home = tempfile::tempdir().unwrap();
+        let mut app = PtyApp::spawn(&["demo", "--min-call-secs", "120"], home.path(), 80, 24);
+        app.wait_for_text("● live", START);
+        app.send("n");
+        app.wait_for_text("Call c-", STEP);
+        app.send("w");
+        app.wait_for_text("you:whisper", STEP);
+        let pid = app.pid().expect("pid").to_string();
+        let killed = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        app.wait_exit(STEP);
+        assert!(app.terminal_restored(), "{signal}: terminal not restored");
+        let journal = demo_journal(home.path());
+        assert!(
+            journal.contains("\"kind\":\"disconnect_requested\""),
+            "{signal}:\n{journal}"
+        );
+        assert!(
+            journal.contains("\"kind\":\"left\""),
+            "{signal}: leg not left:\n{journal}"
+        );
+    }
 }

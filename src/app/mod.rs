@@ -450,9 +450,8 @@ impl App {
     }
 
     /// Whether a disconnect is still waiting for the server's answer, or a
-    /// join in flight is still to be left. On quit the runtime keeps feeding
-    /// feed events (and carrying out the effects) until this is false, or a
-    /// short timeout passes.
+    /// join in flight is still to be left. (Quitting waits for more: see
+    /// [`App::leaves_settled`].)
     pub fn awaiting_leave(&self) -> bool {
         self.pending.values().any(Pending::holds_a_leave)
     }

@@ -11,10 +11,12 @@
 //! the microphone before its command can leave.
 
 mod audio;
+mod compact;
 mod executor;
 mod runtime;
 mod terminal;
 
+pub use compact::CompactWriter;
 pub use runtime::Core;
 pub use terminal::{TerminalGuard, restore as restore_terminal};
 
@@ -101,7 +103,12 @@ async fn run_loop(core: &mut Core, guard: &mut TerminalGuard) -> anyhow::Result<
         let redraw_due = core.app().needs_redraw(Timestamp::now());
         tokio::select! {
             event = keys.next() => match event {
-                Some(Ok(event)) => on_terminal(core, event),
+                Some(Ok(event)) => {
+                    if let Event::Resize(width, _) = event {
+                        guard.resized(width);
+                    }
+                    on_terminal(core, event);
+                }
                 Some(Err(err)) => tracing::warn!("terminal input: {err}"),
                 // The terminal is gone (an SSH hang-up usually also signals).
                 None => return leave_and_exit(core, Exit::Signal("terminal closed")).await,
@@ -138,13 +145,12 @@ async fn leave_and_exit(core: &mut Core, exit: Exit) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
+/// Draws one frame. The terminal's writer sends it in one write, wrapped in
+/// synchronized output when it is large (see `CompactWriter`).
 fn draw(guard: &mut TerminalGuard, app: &mut App, now: Timestamp) -> anyhow::Result<()> {
-    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    let terminal = guard.terminal();
-    // Synchronized output: the terminal shows the whole frame at once.
-    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| crate::ui::draw(frame, app, now))?;
-    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    guard
+        .terminal()
+        .draw(|frame| crate::ui::draw(frame, app, now))?;
     app.mark_drawn(now);
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::audio::{self as wiring, AudioSync, DOWNSTREAM_QUEUE};
 use super::{ConsoleOptions, executor};
-use crate::app::{App, Input};
+use crate::app::{App, Effect, Input};
 use crate::audio::engine::{AudioEngine, AudioEvent, AudioHandle, EngineStats};
 use crate::feed::{self, FeedEvent, FeedHandle};
 use crate::protocol::Timestamp;
@@ -62,7 +62,7 @@ impl Core {
         wiring::spawn_downstream(from_feed, audio.frame_sink());
         wiring::spawn_upstream(channels.upstream, feed.clone());
         let (back, results) = mpsc::unbounded_channel();
-        let effects = executor::start(options.journal, feed.clone(), back)?;
+        let effects = executor::Executor::start(options.journal, feed.clone(), back)?;
         let mut app = App::new(options.app);
         let warnings: Vec<String> = options
             .warnings
@@ -112,7 +112,13 @@ impl Core {
             input,
             Timestamp::now(),
         );
-        self.effects.run(effects);
+        self.execute(effects);
+    }
+
+    fn execute(&self, effects: Vec<Effect>) {
+        if !effects.is_empty() {
+            self.effects.queue(effects);
+        }
     }
 
     /// A key from the terminal: the talk key to push-to-talk, other presses
@@ -154,7 +160,7 @@ impl Core {
     pub async fn leave_all(&mut self) {
         let effects = self.app.leave_all(Timestamp::now());
         self.sync.apply(self.app.audio_plan(), &self.audio);
-        self.effects.run(effects);
+        self.execute(effects);
         let deadline = tokio::time::Instant::now() + LEAVE_BUDGET;
         while !self.app.leaves_settled() {
             tokio::select! {

@@ -1,6 +1,7 @@
 //! The terminal, owned by a guard that restores it on every exit path:
 //! normal return, error, panic and signals.
 
+use super::CompactWriter;
 use crossterm::{
     cursor,
     event::{self, KeyboardEnhancementFlags, PopKeyboardEnhancementFlags},
@@ -8,8 +9,8 @@ use crossterm::{
 };
 use ratatui::{Terminal, backend::CrosstermBackend};
 use std::io::{self, Stdout, Write};
-use std::sync::Once;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Once};
 
 /// Whether keyboard enhancement flags were pushed (and must be popped).
 static ENHANCED: AtomicBool = AtomicBool::new(false);
@@ -25,12 +26,13 @@ fn push_to_talk_flags() -> KeyboardEnhancementFlags {
         | KeyboardEnhancementFlags::REPORT_ALTERNATE_KEYS
 }
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+pub type Tui = Terminal<CrosstermBackend<CompactWriter<Stdout>>>;
 
 /// Puts the terminal in raw mode on the alternate screen with mouse capture,
 /// and puts it back when dropped.
 pub struct TerminalGuard {
     terminal: Tui,
+    width: Arc<AtomicU16>,
     releases: bool,
 }
 
@@ -51,8 +53,17 @@ impl TerminalGuard {
         }
         // Each screen keeps its own flags: push them on the alternate one.
         let releases = key_releases && enhance_keyboard();
-        match Terminal::new(CrosstermBackend::new(io::stdout())) {
-            Ok(terminal) => Ok(Self { terminal, releases }),
+        let writer = CompactWriter::new(io::stdout());
+        if let Ok((width, _)) = terminal::size() {
+            writer.set_width(width);
+        }
+        let width = writer.width_handle();
+        match Terminal::new(CrosstermBackend::new(writer)) {
+            Ok(terminal) => Ok(Self {
+                terminal,
+                width,
+                releases,
+            }),
             Err(err) => {
                 restore();
                 Err(err)
@@ -62,6 +73,11 @@ impl TerminalGuard {
 
     pub fn terminal(&mut self) -> &mut Tui {
         &mut self.terminal
+    }
+
+    /// Tells the byte-saving writer the new width after a resize.
+    pub fn resized(&mut self, width: u16) {
+        self.width.store(width, Ordering::Relaxed);
     }
 
     /// Whether the terminal reports key releases (hold-to-talk can work).

@@ -173,6 +173,7 @@ impl Hub {
             }
         }
         self.publish(now);
+        self.drop_too_slow(now);
     }
 
     pub fn handle(&mut self, request: Request) {
@@ -378,4 +379,159 @@ fn splitmix(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Parsed, Timestamp, parse_server};
+    use crate::sim::accounts::demo_accounts;
+    use crate::sim::world::{WorldConfig, team_list};
+
+    const LEASE: Duration = Duration::from_millis(1000);
+
+    fn hub() -> Hub {
+        let world = World::new(&WorldConfig {
+            agents: 200,
+            seed: 1,
+            min_call_secs: 3600,
+            teams: team_list([]),
+            start: Timestamp::from_millis(0),
+        });
+        let timing = Timing {
+            heartbeat: Duration::from_millis(100),
+            lease: LEASE,
+        };
+        Hub::new(world, &demo_accounts(), timing, Retention::default())
+    }
+
+    fn connect(hub: &mut Hub, capacity: usize) -> (ConnId, mpsc::Receiver<Outgoing>) {
+        let (outbox, inbox) = mpsc::channel(capacity);
+        let (reply, mut registered) = oneshot::channel();
+        let account = demo_accounts().remove(0);
+        hub.handle(Request::Connect {
+            account,
+            outbox,
+            reply,
+        });
+        (registered.try_recv().unwrap().conn, inbox)
+    }
+
+    fn texts(inbox: &mut mpsc::Receiver<Outgoing>) -> Vec<ServerMessage> {
+        let mut out = Vec::new();
+        while let Ok(outgoing) = inbox.try_recv() {
+            let batch = match outgoing {
+                Outgoing::Text(text) => vec![text],
+                Outgoing::Batch(texts) => texts,
+            };
+            for text in batch {
+                let Ok(Parsed::Known(message)) = parse_server(&text) else {
+                    panic!("bad text {text}");
+                };
+                out.push(message);
+            }
+        }
+        out
+    }
+
+    fn monitor(hub: &mut Hub, conn: ConnId) -> String {
+        let call = hub.world.snapshot(&hub.desks[0].principal.teams, 0).calls[0]
+            .id
+            .clone();
+        let message = ClientMessage::Monitor {
+            req: "r-1".into(),
+            call_id: call,
+            mode: crate::protocol::Mode::Silent,
+        };
+        hub.handle(Request::Client { conn, message });
+        hub.world
+            .full_snapshot()
+            .calls
+            .iter()
+            .flat_map(|c| c.supervisor_legs())
+            .find(|l| l.user_id.as_deref() == Some("sup-1"))
+            .unwrap()
+            .id
+            .clone()
+    }
+
+    fn has_leg(hub: &Hub, leg: &str) -> bool {
+        hub.world
+            .full_snapshot()
+            .calls
+            .iter()
+            .any(|c| c.leg(leg).is_some())
+    }
+
+    #[test]
+    fn a_command_gets_its_events_then_its_reply() {
+        let mut hub = hub();
+        let (conn, mut inbox) = connect(&mut hub, 64);
+        hub.handle(Request::Client {
+            conn,
+            message: ClientMessage::Subscribe {
+                session: None,
+                last_seq: None,
+            },
+        });
+        let leg = monitor(&mut hub, conn);
+        let messages = texts(&mut inbox);
+        assert!(matches!(&messages[..], [
+            ServerMessage::Snapshot(_),
+            ServerMessage::LegJoined(j),
+            ServerMessage::Reply(r),
+        ] if j.leg.id == leg && r.ok && r.req == "r-1"));
+    }
+
+    #[test]
+    fn a_console_that_falls_behind_is_dropped_and_its_lease_starts() {
+        let mut hub = hub();
+        let (conn, mut inbox) = connect(&mut hub, 4);
+        hub.handle(Request::Client {
+            conn,
+            message: ClientMessage::Subscribe {
+                session: None,
+                last_seq: None,
+            },
+        });
+        let start = Instant::now();
+        for n in 0..200 {
+            hub.tick(start + Duration::from_millis(n));
+        }
+        assert!(!hub.conns.contains_key(&conn));
+        assert!(hub.desks[0].lease_ends.is_some());
+        // What was queued is still delivered, then the outbox closes.
+        assert_eq!(texts(&mut inbox).len(), 4);
+        assert!(inbox.try_recv().is_err() && inbox.is_closed());
+    }
+
+    #[test]
+    fn legs_go_when_the_lease_runs_out_and_stay_if_the_console_is_back() {
+        let mut hub = hub();
+        let (conn, _inbox) = connect(&mut hub, 1024);
+        let leg = monitor(&mut hub, conn);
+        let gone_at = Instant::now();
+        hub.handle(Request::Gone {
+            conn,
+            last_heard: gone_at,
+        });
+        hub.tick(gone_at + LEASE / 2);
+        assert!(has_leg(&hub, &leg), "kept within the lease");
+
+        // Back in time: the leg survives the old deadline.
+        let (conn, _inbox) = connect(&mut hub, 1024);
+        hub.tick(gone_at + LEASE * 3);
+        assert!(has_leg(&hub, &leg));
+
+        // Gone again, for good.
+        let gone_at = gone_at + LEASE * 3;
+        hub.handle(Request::Gone {
+            conn,
+            last_heard: gone_at,
+        });
+        hub.tick(gone_at + LEASE - Duration::from_millis(1));
+        assert!(has_leg(&hub, &leg));
+        hub.tick(gone_at + LEASE);
+        assert!(!has_leg(&hub, &leg));
+    }
 }

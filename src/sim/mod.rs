@@ -10,7 +10,7 @@
 //!   off; most calls are recorded, some carry a transcript bot, and
 //!   simulated supervisors drop in and out. Customers' numbers are masked by
 //!   the server (`+1 ••• ••• 0134`).
-//! - [`stream`]: one event stream per supervisor account (only that
+//! - `stream`: one event stream per supervisor account (only that
 //!   supervisor's teams), numbered by exactly 1, with a replay window so a
 //!   console that reconnects gets just what it missed.
 //! - `hub`: the one task that owns the world and the streams, runs commands
@@ -44,10 +44,11 @@
 pub mod accounts;
 mod hub;
 mod limits;
+/// Believable names and masked numbers, also for benchmarks that want a real-looking floor.
 pub mod names;
 mod script;
 mod server;
-pub mod stream;
+mod stream;
 mod wire;
 pub mod world;
 
@@ -119,6 +120,13 @@ impl SimOptions {
             bail!(
                 "heartbeat_ms must be at least 10, not {}",
                 self.heartbeat_ms
+            );
+        }
+        if self.heartbeat_ms >= self.lease_ms {
+            bail!(
+                "heartbeat_ms ({}) must be shorter than lease_ms ({}): consoles that only answer pings would lose their legs",
+                self.heartbeat_ms,
+                self.lease_ms
             );
         }
         accounts::validate_accounts(&self.accounts)
@@ -222,4 +230,33 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         shutdown,
         tasks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        SimOptions::default().check().unwrap();
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_a_reason() {
+        type Spoil = fn(&mut SimOptions);
+        let cases: [(Spoil, &str); 6] = [
+            (|o| o.listen = "0.0.0.0:0".parse().unwrap(), "loopback only"),
+            (|o| o.agents = MAX_AGENTS + 1, "at most"),
+            (|o| o.lease_ms = 10, "lease_ms must be at least"),
+            (|o| o.heartbeat_ms = 0, "heartbeat_ms must be at least"),
+            (|o| o.heartbeat_ms = o.lease_ms, "shorter than lease_ms"),
+            (|o| o.accounts.clear(), "no supervisors"),
+        ];
+        for (spoil, expected) in cases {
+            let mut opts = SimOptions::default();
+            spoil(&mut opts);
+            let err = opts.check().unwrap_err().to_string();
+            assert!(err.contains(expected), "{err:?} lacks {expected:?}");
+        }
+    }
 }

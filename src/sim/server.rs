@@ -335,7 +335,11 @@ impl<'a> Session<'a> {
                     }
                 }
                 outgoing = inbox.recv() => {
-                    let Some(outgoing) = outgoing else { break End::TooSlow };
+                    let Some(outgoing) = outgoing else {
+                        // The hub lets go of a console that fell behind, and
+                        // of everyone when it stops.
+                        break if *shutdown.borrow() { End::Shutdown } else { End::TooSlow };
+                    };
                     if session.write(outgoing).await.is_err() {
                         break End::Peer;
                     }
@@ -400,59 +404,58 @@ impl<'a> Session<'a> {
     }
 
     async fn on_text(&mut self, text: &str) -> Result<(), End> {
-        let now = Instant::now().into_std();
         match read_text(text) {
             Incoming::Message(message @ ClientMessage::Subscribe { .. }) => {
-                if self.subscribes.take(now) {
-                    self.forward(message).await
-                } else {
-                    let notice = Notice {
-                        level: NoticeLevel::Warn,
-                        text: format!(
-                            "subscribe ignored: too many subscribes; retry in {} ms",
-                            self.subscribes.retry_in().as_millis()
-                        ),
-                    };
-                    self.reply(ServerMessage::Notice(notice)).await
+                if self.subscribes.take(Instant::now().into_std()) {
+                    return self.forward(message).await;
                 }
+                let text = format!(
+                    "subscribe ignored: too many subscribes; retry in {} ms",
+                    self.subscribes.retry_in().as_millis()
+                );
+                let notice = Notice {
+                    level: NoticeLevel::Warn,
+                    text,
+                };
+                self.reply(ServerMessage::Notice(notice)).await
             }
+            // Every command, understood or not, gets exactly one reply; a
+            // flood gets `rate_limited` ones.
             Incoming::Message(message) => {
-                if self.commands.take(now) {
-                    self.forward(message).await
-                } else {
-                    let req = message.req().unwrap_or_default().to_string();
-                    let why = format!(
-                        "too many commands; retry in {} ms",
-                        self.commands.retry_in().as_millis()
-                    );
-                    self.reply(ServerMessage::Reply(Reply::err(
-                        req,
-                        ErrorCode::RateLimited,
-                        why,
-                    )))
-                    .await
+                let req = message.req().unwrap_or_default().to_string();
+                match self.throttle(req) {
+                    None => self.forward(message).await,
+                    Some(limited) => self.reply(ServerMessage::Reply(limited)).await,
                 }
             }
             Incoming::Invalid {
                 req: Some(req),
                 why,
             } => {
-                if !self.commands.take(now) {
-                    return Ok(());
-                }
                 tracing::debug!(conn = self.conn, %req, %why, "invalid command");
-                self.reply(ServerMessage::Reply(Reply::err(
-                    req,
-                    ErrorCode::Invalid,
-                    why,
-                )))
-                .await
+                let reply = self
+                    .throttle(req.clone())
+                    .unwrap_or_else(|| Reply::err(req, ErrorCode::Invalid, why));
+                self.reply(ServerMessage::Reply(reply)).await
             }
             Incoming::Invalid { req: None, why } => {
                 tracing::info!(conn = self.conn, %why, "ignored a text frame");
                 Ok(())
             }
         }
+    }
+
+    /// Takes a command token; without one, gives the `rate_limited` reply
+    /// for `req`.
+    fn throttle(&mut self, req: String) -> Option<Reply> {
+        if self.commands.take(Instant::now().into_std()) {
+            return None;
+        }
+        let why = format!(
+            "too many commands; retry in {} ms",
+            self.commands.retry_in().as_millis()
+        );
+        Some(Reply::err(req, ErrorCode::RateLimited, why))
     }
 
     async fn forward(&mut self, message: ClientMessage) -> Result<(), End> {

@@ -1,8 +1,6 @@
 //! Runs the real `floorwalk` binary in a pseudo-terminal and reads its
 //! screen through a terminal emulator (vt100), as a supervisor would see it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 use std::io::{Read, Write};
 use std::path::Path;

@@ -296,7 +296,6 @@ impl World {
             self.emit(team, ServerMessage::Queue(QueueEvent { seq: 0, queue }));
         }
         for a in 0..self.agents.len() {
-            self.emit_agent(a);
             let roll: f64 = self.rng.random();
             if roll < 0.72 {
                 let length = self.call_length();
@@ -310,21 +309,22 @@ impl World {
                     (Direction::Inbound, Some(team))
                 };
                 self.start_call(a, direction, queue, customer, elapsed, length - elapsed);
-            } else if roll < 0.80 {
-                let rest = self.secs(1.0, 30.0);
-                self.set_agent(a, AgentState::WrapUp, None);
-                self.agent_timer(a, rest);
-            } else if roll < 0.92 {
-                self.become_available(a);
-            } else if roll < 0.97 {
-                let rest = self.secs(10.0, 300.0);
-                self.set_agent(a, AgentState::Away, None);
-                self.agent_timer(a, rest);
-            } else {
-                let rest = self.secs(60.0, 900.0);
-                self.set_agent(a, AgentState::Offline, None);
-                self.agent_timer(a, rest);
+                continue;
             }
+            // Everyone else has been in their state for a while too.
+            let (state, since, rest) = if roll < 0.80 {
+                (AgentState::WrapUp, (0.0, 20.0), (1.0, 30.0))
+            } else if roll < 0.92 {
+                (AgentState::Available, (0.0, 60.0), (20.0, 90.0))
+            } else if roll < 0.97 {
+                (AgentState::Away, (0.0, 300.0), (10.0, 300.0))
+            } else {
+                (AgentState::Offline, (0.0, 3600.0), (60.0, 900.0))
+            };
+            let since = self.secs(since.0, since.1);
+            let rest = self.secs(rest.0, rest.1);
+            self.set_agent_since(a, state, None, self.ago(since));
+            self.agent_timer(a, rest);
         }
         for team in 0..self.teams.len() {
             for _ in 0..self.rng.random_range(0..3) {
@@ -515,6 +515,16 @@ impl World {
 
     /// Changes an agent's state and tells the floor.
     fn set_agent(&mut self, a: usize, state: AgentState, call: Option<u64>) {
+        self.set_agent_since(a, state, call, self.now());
+    }
+
+    fn set_agent_since(
+        &mut self,
+        a: usize,
+        state: AgentState,
+        call: Option<u64>,
+        since: Timestamp,
+    ) {
         let agent = &mut self.agents[a];
         let team = &mut self.teams[agent.team];
         if agent.state == AgentState::Available {
@@ -527,23 +537,19 @@ impl World {
             team.available_count += 1;
             team.available.push_back((a, agent.epoch));
         }
-        self.emit_agent(a);
-    }
-
-    fn emit_agent(&mut self, a: usize) {
-        let agent = &self.agents[a];
         let message = ServerMessage::Agent(AgentEvent {
             seq: 0,
             agent: Agent {
                 id: agent.id.clone(),
                 name: agent.name.clone(),
-                team: self.teams[agent.team].id.clone(),
-                state: agent.state,
-                state_since: self.now(),
-                call_id: agent.call.map(call_id),
+                team: team.id.clone(),
+                state,
+                state_since: since,
+                call_id: call.map(call_id),
             },
         });
-        self.emit(agent.team, message);
+        let team = agent.team;
+        self.emit(team, message);
     }
 
     fn agent_timer(&mut self, a: usize, after: i64) {
@@ -668,7 +674,7 @@ impl World {
         let n = self.next_call;
         self.next_call += 1;
         let team = self.agents[a].team;
-        let started_at = self.start.plus_millis((self.tick - elapsed) * TICK_MS);
+        let started_at = self.ago(elapsed);
         let recording = self.rng.random_bool(0.85);
         let transcribed = self.rng.random_bool(0.4);
         let mut legs = vec![
@@ -714,7 +720,7 @@ impl World {
             },
         );
         self.emit(team, ServerMessage::CallStarted(CallEvent { seq: 0, call }));
-        self.set_agent(a, AgentState::OnCall, Some(n));
+        self.set_agent_since(a, AgentState::OnCall, Some(n), started_at);
         let remaining = remaining.max(1);
         self.schedule(remaining, Timer::CallEnd { call: n });
         if self.rng.random_bool(0.25) {
@@ -1003,6 +1009,11 @@ impl World {
         self.timer_order += 1;
         self.timers
             .push(Reverse((self.tick + after.max(1), self.timer_order, timer)));
+    }
+
+    /// The time `ticks` ago.
+    fn ago(&self, ticks: i64) -> Timestamp {
+        self.start.plus_millis((self.tick - ticks) * TICK_MS)
     }
 
     /// A random duration in ticks.
