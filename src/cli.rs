@@ -93,6 +93,10 @@ pub struct SimArgs {
     /// The shortest simulated call, in seconds.
     #[arg(long, default_value_t = 20)]
     min_call_secs: u64,
+    /// Impair downstream audio, seeded, for tests: e.g.
+    /// `drop=0.05,reorder=0.02,delay=40,jitter=30,seed=7`.
+    #[arg(long, default_value = "none")]
+    impair: sim::Impairment,
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -226,6 +230,7 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         heartbeat_ms: (args.lease_ms / 3).clamp(10, 5_000),
         record_dir: args.record_dir,
         min_call_secs: args.min_call_secs,
+        impair: args.impair,
     };
     runtime()?.block_on(async {
         let simulator = sim::start(options)

@@ -12,8 +12,18 @@
 //! A console that cannot keep up (its outbox of [`OUTBOX`] messages is full)
 //! is dropped rather than allowed to grow memory without bound; it resumes
 //! from its last `seq` when it reconnects.
+//!
+//! The hub also drives the media engine: world events reach it before they
+//! go out, its 20 ms tick runs here, and consoles' audio frames come in as
+//! requests. So audio follows the events exactly: after a console reads
+//! `leg_left` it gets no more audio of that call (unless a configured
+//! impairment delays frames sent before, as a network would).
 
 use super::accounts::Account;
+use super::impair::Impairment;
+use super::media::Media;
+use super::media::courier::Courier;
+use super::splitmix;
 use super::stream::{Resume, Retention, Stream};
 use super::wire::WireEvent;
 use super::world::{CommandError, Principal, World};
@@ -24,7 +34,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};
 
 /// How many messages may wait for one console before it counts as too slow.
 pub const OUTBOX: usize = 16_384;
@@ -37,6 +47,8 @@ pub enum Outgoing {
     Text(Utf8Bytes),
     /// Replayed events, written in one go.
     Batch(Vec<Utf8Bytes>),
+    /// One binary audio frame.
+    Audio(Bytes),
 }
 
 /// What a connection asks of the hub.
@@ -53,6 +65,8 @@ pub enum Request {
         conn: ConnId,
         message: ClientMessage,
     },
+    /// An audio frame from the console (its header already checked).
+    Audio { conn: ConnId, frame: Bytes },
     /// The connection ended; `last_heard` is when the console last sent
     /// anything, from which its lease runs.
     Gone { conn: ConnId, last_heard: Instant },
@@ -89,8 +103,17 @@ struct Conn {
     outbox: mpsc::Sender<Outgoing>,
 }
 
+/// The hub's audio: the engine, and the impairment of what it sends.
+#[derive(Debug)]
+pub struct Audio {
+    pub media: Media,
+    pub impairment: Impairment,
+}
+
 pub struct Hub {
     world: World,
+    media: Media,
+    courier: Courier<ConnId>,
     desks: Vec<Desk>,
     desk_by_id: HashMap<String, usize>,
     conns: HashMap<ConnId, Conn>,
@@ -103,7 +126,13 @@ pub struct Hub {
 impl Hub {
     /// One desk (stream) per account, made up front so that every stream
     /// starts with the world and its session lives as long as the process.
-    pub fn new(world: World, accounts: &[Account], timing: Timing, retention: Retention) -> Self {
+    pub fn new(
+        world: World,
+        accounts: &[Account],
+        timing: Timing,
+        retention: Retention,
+        audio: Audio,
+    ) -> Self {
         let nonce = process_nonce();
         let desks: Vec<Desk> = accounts
             .iter()
@@ -128,6 +157,8 @@ impl Hub {
             .collect();
         Self {
             world,
+            media: audio.media,
+            courier: Courier::new(audio.impairment),
             desks,
             desk_by_id,
             conns: HashMap::new(),
@@ -145,12 +176,18 @@ impl Hub {
     ) {
         let tick = Duration::from_millis(super::world::TICK_MS.unsigned_abs());
         let mut ticker = tokio::time::interval(tick);
+        let mut frames = tokio::time::interval(crate::audio::FRAME_DURATION);
         // Fixed ticks: a late tick is caught up, never skipped, so world time
-        // keeps pace with the wall clock.
+        // and the calls' audio keep pace with the wall clock.
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         loop {
+            let held = self.courier.next_due();
+            let release = tokio::time::sleep_until(held.unwrap_or_else(Instant::now).into());
             tokio::select! {
                 _ = ticker.tick() => self.tick(Instant::now()),
+                _ = frames.tick() => self.audio_tick(Instant::now()),
+                () = release, if held.is_some() => self.release(Instant::now()),
                 request = requests.recv() => match request {
                     Some(request) => self.handle(request),
                     None => break,
@@ -158,6 +195,46 @@ impl Hub {
                 _ = shutdown.changed() => break,
             }
         }
+        self.media.close().await;
+    }
+
+    /// One 20 ms frame of every playing call.
+    fn audio_tick(&mut self, now: Instant) {
+        let (media, mut post) = self.split(now);
+        media.tick(&mut |to, frame| post.send(to, frame));
+        self.drop_too_slow(now);
+    }
+
+    /// Hands out the held (impaired) frames that are due.
+    fn release(&mut self, now: Instant) {
+        while let Some((conn, frame)) = self.courier.due(now) {
+            if !offer(&self.conns, conn, Outgoing::Audio(frame)) && self.conns.contains_key(&conn) {
+                self.too_slow.push(conn);
+            }
+        }
+        self.drop_too_slow(now);
+    }
+
+    /// The media engine, and its way out to the consoles.
+    fn split(&mut self, now: Instant) -> (&mut Media, Post<'_>) {
+        let Hub {
+            media,
+            desks,
+            desk_by_id,
+            conns,
+            courier,
+            too_slow,
+            ..
+        } = self;
+        let post = Post {
+            desks,
+            desk_by_id,
+            conns,
+            courier,
+            too_slow,
+            now,
+        };
+        (media, post)
     }
 
     pub fn tick(&mut self, now: Instant) {
@@ -213,6 +290,14 @@ impl Hub {
                 message: ClientMessage::Subscribe { session, last_seq },
             } => self.subscribe(conn, session.as_deref(), last_seq),
             Request::Client { conn, message } => self.command(conn, message, now),
+            Request::Audio { conn, frame } => {
+                let Some(d) = self.conns.get(&conn).map(|c| c.desk) else {
+                    return;
+                };
+                let sender = self.desks[d].supervisor.id.clone();
+                let (media, mut post) = self.split(now);
+                media.upstream(&sender, frame, &mut |to, frame| post.send(to, frame));
+            }
             Request::Gone { conn, last_heard } => self.forget(conn, last_heard),
             Request::WorldSnapshot { reply } => {
                 // The asker may have given up; nothing to do then.
@@ -290,6 +375,7 @@ impl Hub {
     /// streams' subscribers.
     fn publish(&mut self, now: Instant) {
         for event in self.world.take_events() {
+            self.media.follow(&event.message, &self.world);
             let wire = match WireEvent::new(&event.message) {
                 Ok(wire) => Arc::new(wire),
                 Err(e) => {
@@ -336,12 +422,39 @@ impl Hub {
         let Some(Conn { desk: d, .. }) = self.conns.remove(&conn) else {
             return;
         };
+        self.courier.forget(conn);
         let desk = &mut self.desks[d];
         desk.subscribers.retain(|c| *c != conn);
         desk.live -= 1;
         if desk.live == 0 {
             let end = last_heard + self.timing.lease;
             desk.lease_ends = Some(desk.lease_ends.map_or(end, |e| e.max(end)));
+        }
+    }
+}
+
+/// Sends a supervisor's audio to its subscribed consoles.
+struct Post<'a> {
+    desks: &'a [Desk],
+    desk_by_id: &'a HashMap<String, usize>,
+    conns: &'a HashMap<ConnId, Conn>,
+    courier: &'a mut Courier<ConnId>,
+    too_slow: &'a mut Vec<ConnId>,
+    now: Instant,
+}
+
+impl Post<'_> {
+    fn send(&mut self, supervisor: &str, frame: Bytes) {
+        let Some(&d) = self.desk_by_id.get(supervisor) else {
+            return;
+        };
+        for &conn in &self.desks[d].subscribers {
+            let Some(frame) = self.courier.post(conn, frame.clone(), self.now) else {
+                continue;
+            };
+            if !offer(self.conns, conn, Outgoing::Audio(frame)) {
+                self.too_slow.push(conn);
+            }
         }
     }
 }
@@ -374,35 +487,37 @@ fn process_nonce() -> u64 {
     splitmix(u64::from(std::process::id()) ^ (time.as_nanos() as u64) ^ splitmix(nth))
 }
 
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::{Parsed, Timestamp, parse_server};
     use crate::sim::accounts::demo_accounts;
+    use crate::sim::conversation::Library;
     use crate::sim::world::{WorldConfig, team_list};
 
     const LEASE: Duration = Duration::from_millis(1000);
 
     fn hub() -> Hub {
-        let world = World::new(&WorldConfig {
-            agents: 200,
-            seed: 1,
-            min_call_secs: 3600,
-            teams: team_list([]),
-            start: Timestamp::from_millis(0),
-        });
+        let library = Arc::new(Library::embedded().unwrap());
+        let world = World::new(
+            &WorldConfig {
+                agents: 200,
+                seed: 1,
+                min_call_secs: 3600,
+                teams: team_list([]),
+                start: Timestamp::from_millis(0),
+            },
+            Arc::clone(&library),
+        );
         let timing = Timing {
             heartbeat: Duration::from_millis(100),
             lease: LEASE,
         };
-        Hub::new(world, &demo_accounts(), timing, Retention::default())
+        let audio = Audio {
+            media: Media::new(library, 1, None),
+            impairment: Impairment::default(),
+        };
+        Hub::new(world, &demo_accounts(), timing, Retention::default(), audio)
     }
 
     fn connect(hub: &mut Hub, capacity: usize) -> (ConnId, mpsc::Receiver<Outgoing>) {
@@ -423,6 +538,7 @@ mod tests {
             let batch = match outgoing {
                 Outgoing::Text(text) => vec![text],
                 Outgoing::Batch(texts) => texts,
+                Outgoing::Audio(_) => continue,
             };
             for text in batch {
                 let Ok(Parsed::Known(message)) = parse_server(&text) else {

@@ -33,26 +33,32 @@
 //! - Subscribes are rate-limited separately from commands; an excess
 //!   subscribe is answered with a `notice` and ignored.
 //!
-//! The simulator carries no audio yet: upstream frames are checked against
-//! the limits and dropped, and [`SimOptions::record_dir`] is accepted but
-//! writes nothing. The seam for it: every leg already has its own `track`;
-//! every join, mode change and leave passes through
-//! [`world::World::take_events`] in the hub, where a media engine would
-//! follow the routing; and upstream frames arrive decoded in the connection
-//! task, which knows the sender.
+//! Audio (`media`, driven by the hub): every call a console is on plays its
+//! conversation (`conversation`: the embedded speech clips, the customer and
+//! the agent taking turns, deterministic per call) as Opus frames on the
+//! parties' leg tracks, to the consoles on that call only. Consoles' own
+//! frames are routed by safety invariant 3 (silent: nobody; whisper: the
+//! agent; barge: the agent and the customer; whisper and barge also the
+//! other supervisors on the call) and dropped unless sent on the sender's
+//! own leg. With [`SimOptions::record_dir`], each such call's customer and
+//! agent ears are written as WAV files. [`SimOptions::impair`] makes the
+//! downstream audio lossy, late and out of order, reproducibly.
 
 pub mod accounts;
+pub mod conversation;
 mod hub;
+pub mod impair;
 mod limits;
+mod media;
 /// Believable names and masked numbers, also for benchmarks that want a real-looking floor.
 pub mod names;
-mod script;
 mod server;
 mod stream;
 mod wire;
 pub mod world;
 
 pub use accounts::{Account, demo_accounts, load_accounts};
+pub use impair::{Impairment, ImpairmentError};
 
 use crate::protocol::{PATH, Snapshot, Timestamp};
 use anyhow::{Context as _, bail};
@@ -80,11 +86,15 @@ pub struct SimOptions {
     pub lease_ms: u64,
     /// How often the server pings each console.
     pub heartbeat_ms: u64,
-    /// Where per-call WAV recordings will go once the simulator carries
-    /// audio; accepted but unused for now.
+    /// Where to write, for every call a console joined, what its customer
+    /// and its agent heard: `<call_id>-customer.wav` and
+    /// `<call_id>-agent.wav` (created if missing).
     pub record_dir: Option<PathBuf>,
     /// The shortest call, in seconds (calls run a few minutes beyond it).
     pub min_call_secs: u64,
+    /// What the network does to the audio sent to consoles (default: none);
+    /// parses from `drop=0.05,reorder=0.02,jitter=30` (see [`Impairment`]).
+    pub impair: Impairment,
 }
 
 impl Default for SimOptions {
@@ -98,6 +108,7 @@ impl Default for SimOptions {
             heartbeat_ms: 5_000,
             record_dir: None,
             min_call_secs: 20,
+            impair: Impairment::default(),
         }
     }
 }
@@ -129,6 +140,7 @@ impl SimOptions {
                 self.lease_ms
             );
         }
+        self.impair.check()?;
         accounts::validate_accounts(&self.accounts)
     }
 }
@@ -191,26 +203,46 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         .await
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    if let Some(dir) = &opts.record_dir {
-        tracing::warn!(dir = %dir.display(), "the simulator does not record audio yet; no WAV files will be written");
-    }
+    let library = Arc::new(
+        conversation::Library::embedded().context("cannot load the simulator's speech clips")?,
+    );
+    let recorder = match &opts.record_dir {
+        Some(dir) => Some(
+            media::record::Recorder::start(dir.clone())
+                .with_context(|| format!("cannot record into {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let media = media::Media::new(Arc::clone(&library), opts.seed, recorder);
     let teams = world::team_list(
         opts.accounts
             .iter()
             .flat_map(|a| a.teams.iter().map(String::as_str)),
     );
-    let world = world::World::new(&world::WorldConfig {
-        agents: opts.agents,
-        seed: opts.seed,
-        min_call_secs: opts.min_call_secs,
-        teams,
-        start: Timestamp::now(),
-    });
+    let world = world::World::new(
+        &world::WorldConfig {
+            agents: opts.agents,
+            seed: opts.seed,
+            min_call_secs: opts.min_call_secs,
+            teams,
+            start: Timestamp::now(),
+        },
+        library,
+    );
     let timing = hub::Timing {
         heartbeat: Duration::from_millis(opts.heartbeat_ms),
         lease: Duration::from_millis(opts.lease_ms),
     };
-    let hub = hub::Hub::new(world, &opts.accounts, timing, stream::Retention::default());
+    let hub = hub::Hub::new(
+        world,
+        &opts.accounts,
+        timing,
+        stream::Retention::default(),
+        hub::Audio {
+            media,
+            impairment: opts.impair,
+        },
+    );
     let (requests, inbox) = mpsc::channel(1024);
     let (shutdown, watching) = watch::channel(false);
     let ctx = Arc::new(server::Context {
@@ -223,13 +255,22 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         tokio::spawn(hub.run(inbox, watching.clone())),
         tokio::spawn(server::accept_loop(listener, ctx, watching)),
     ];
-    tracing::info!(%addr, agents = opts.agents, seed = opts.seed, "simulator listening");
+    tracing::info!(%addr, agents = opts.agents, seed = opts.seed, impair = %opts.impair, "simulator listening");
     Ok(SimHandle {
         addr,
         hub: requests,
         shutdown,
         tasks,
     })
+}
+
+/// A 64-bit mixer (SplitMix64): turns seeds and counters into unrelated
+/// seeds.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -244,13 +285,14 @@ mod tests {
     #[test]
     fn bad_options_are_refused_with_a_reason() {
         type Spoil = fn(&mut SimOptions);
-        let cases: [(Spoil, &str); 6] = [
+        let cases: [(Spoil, &str); 7] = [
             (|o| o.listen = "0.0.0.0:0".parse().unwrap(), "loopback only"),
             (|o| o.agents = MAX_AGENTS + 1, "at most"),
             (|o| o.lease_ms = 10, "lease_ms must be at least"),
             (|o| o.heartbeat_ms = 0, "heartbeat_ms must be at least"),
             (|o| o.heartbeat_ms = o.lease_ms, "shorter than lease_ms"),
             (|o| o.accounts.clear(), "no supervisors"),
+            (|o| o.impair.drop = 2.0, "between 0 and 1"),
         ];
         for (spoil, expected) in cases {
             let mut opts = SimOptions::default();

@@ -9,8 +9,8 @@
 //! been silent for `lease_ms`.
 //!
 //! Upstream audio frames are checked against the limits and the frame format
-//! and then dropped: the simulator carries no audio yet. Routing them is the
-//! media engine's job, keyed on the leg tracks the world hands out.
+//! and handed to the hub, whose media engine routes them; when the hub is
+//! busy they are dropped rather than held (audio is only worth it live).
 
 use super::accounts::Account;
 use super::hub::{ConnId, OUTBOX, Outgoing, Registration, Request};
@@ -387,15 +387,22 @@ impl<'a> Session<'a> {
                 Err(End::TooBig)
             }
             Message::Binary(bytes) => {
-                match AudioFrame::decode(&bytes) {
-                    Ok(frame) => tracing::trace!(
-                        conn = self.conn,
-                        track = frame.header.track,
-                        "upstream audio dropped"
-                    ),
-                    Err(e) => tracing::debug!(conn = self.conn, %e, "bad audio frame ignored"),
+                if let Err(e) = AudioFrame::decode(&bytes) {
+                    tracing::debug!(conn = self.conn, %e, "bad audio frame ignored");
+                    return Ok(());
                 }
-                Ok(())
+                let audio = Request::Audio {
+                    conn: self.conn,
+                    frame: bytes,
+                };
+                match self.ctx.hub.try_send(audio) {
+                    Ok(()) => Ok(()),
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::debug!(conn = self.conn, "hub busy: upstream frame dropped");
+                        Ok(())
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => Err(End::Shutdown),
+                }
             }
             Message::Close(_) => Err(End::Peer),
             // tungstenite answers pings itself; any frame counts as a sign of life.
@@ -483,6 +490,7 @@ impl<'a> Session<'a> {
                 }
                 self.ws.flush().await
             }
+            Outgoing::Audio(frame) => self.ws.send(Message::Binary(frame)).await,
         }
     }
 

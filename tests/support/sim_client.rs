@@ -1,6 +1,7 @@
 //! A small protocol-v1 test client for the simulator tests: it connects over
 //! a real loopback WebSocket, keeps a `Floor` from the events it reads, and
-//! fails loudly on a `seq` gap.
+//! fails loudly on a `seq` gap. Binary (audio) frames it reads are kept in
+//! `audio`, in order, each with the number of text messages read before it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use floorwalk::protocol::{
@@ -45,7 +46,16 @@ pub async fn upgrade(
     token: Option<&str>,
     path: &str,
 ) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
-    let url = format!("ws://{}{path}", sim.addr);
+    upgrade_at(sim.addr, token, path).await
+}
+
+/// The raw upgrade to a server at `addr` (a simulator in another process).
+pub async fn upgrade_at(
+    addr: std::net::SocketAddr,
+    token: Option<&str>,
+    path: &str,
+) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
+    let url = format!("ws://{addr}{path}");
     let mut request = url.into_client_request().unwrap();
     if let Some(token) = token {
         request
@@ -66,13 +76,28 @@ pub struct Client {
     pub floor: Floor,
     /// Every state event applied since the last snapshot, in order.
     pub events: Vec<ServerMessage>,
+    /// Every audio frame read.
+    pub audio: Vec<Heard>,
+    /// How many text messages were read (after `hello`).
+    pub texts: usize,
     next_req: u64,
+}
+
+/// An audio frame as read.
+pub struct Heard {
+    /// How many text messages came before it.
+    pub after: usize,
+    pub bytes: Vec<u8>,
 }
 
 impl Client {
     /// Connects and reads `hello`.
     pub async fn connect(sim: &SimHandle, token: &str) -> Client {
-        let (mut ws, _) = upgrade(sim, Some(token), PATH).await.unwrap();
+        Client::connect_at(sim.addr, token).await
+    }
+
+    pub async fn connect_at(addr: std::net::SocketAddr, token: &str) -> Client {
+        let (mut ws, _) = upgrade_at(addr, Some(token), PATH).await.unwrap();
         let hello = match read(&mut ws).await {
             ServerMessage::Hello(hello) => hello,
             other => panic!("expected hello, got {other:?}"),
@@ -82,13 +107,19 @@ impl Client {
             hello,
             floor: Floor::default(),
             events: Vec::new(),
+            audio: Vec::new(),
+            texts: 0,
             next_req: 1,
         }
     }
 
     /// Connects, subscribes fresh, and applies the snapshot.
     pub async fn subscribed(sim: &SimHandle, token: &str) -> Client {
-        let mut client = Client::connect(sim, token).await;
+        Client::subscribed_at(sim.addr, token).await
+    }
+
+    pub async fn subscribed_at(addr: std::net::SocketAddr, token: &str) -> Client {
+        let mut client = Client::connect_at(addr, token).await;
         client.subscribe(None, None).await;
         match client.next().await {
             ServerMessage::Snapshot(_) => {}
@@ -109,11 +140,45 @@ impl Client {
             .await;
     }
 
-    /// The next message; snapshots and events are applied to `floor`.
+    /// The next message; snapshots and events are applied to `floor`,
+    /// audio frames on the way are kept.
     pub async fn next(&mut self) -> ServerMessage {
-        let message = read(&mut self.ws).await;
-        self.absorb(&message);
-        message
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("no message in time")
+                .expect("connection ended")
+                .expect("read failed");
+            if let Some(message) = self.take(frame) {
+                return message;
+            }
+        }
+    }
+
+    /// Keeps an audio frame, or reads a text frame and applies it.
+    fn take(&mut self, frame: Message) -> Option<ServerMessage> {
+        match frame {
+            Message::Text(text) => {
+                let message = parse(&text);
+                self.texts += 1;
+                self.absorb(&message);
+                Some(message)
+            }
+            Message::Binary(bytes) => {
+                self.audio.push(Heard {
+                    after: self.texts,
+                    bytes: bytes.to_vec(),
+                });
+                None
+            }
+            Message::Close(close) => panic!("closed by the server: {close:?}"),
+            _ => None,
+        }
+    }
+
+    /// Sends a binary (audio) frame.
+    pub async fn send_audio(&mut self, frame: Vec<u8>) {
+        self.ws.send(Message::Binary(frame.into())).await.unwrap();
     }
 
     /// Applies a snapshot or an event, failing on a gap or a duplicate.
@@ -167,10 +232,13 @@ impl Client {
 
     /// Keeps reading (and so answering pings) for a while.
     pub async fn pump(&mut self, time: Duration) {
-        let until = tokio::time::Instant::now() + time;
+        self.pump_until(tokio::time::Instant::now() + time).await;
+    }
+
+    pub async fn pump_until(&mut self, until: tokio::time::Instant) {
         while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(until, self.ws.next()).await {
-            if let Message::Text(text) = frame {
-                self.absorb(&parse(&text));
+            if !frame.is_close() {
+                self.take(frame);
             }
         }
     }

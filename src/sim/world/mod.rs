@@ -19,17 +19,18 @@
 //! Per-tick work is proportional to what happens in that tick (timers live in
 //! a heap), not to the number of agents.
 //!
-//! Audio seam: every leg has its own `track`, and every leg that joins,
-//! switches mode or leaves passes through [`World::take_events`]; a media
-//! engine that plays and records calls follows those events to route its
-//! per-track sources and open the record-dir WAV writers.
+//! Every call has a [`Conversation`], a pure function of the seed and the
+//! call's number; transcribed calls send its lines as transcript events at
+//! the moments they are spoken, so the text matches what the media engine
+//! plays. The media engine follows the legs through [`World::take_events`]
+//! and asks [`World::call_audio`] for a call's tracks and start.
 
 mod commands;
 
 pub use commands::{CommandError, Principal};
 
+use super::conversation::{self, Conversation, FRAME_MS, Library};
 use super::names;
-use super::script::{self, Dialogue, Speaker};
 use crate::protocol::{
     Agent, AgentEvent, AgentState, Call, CallEndReason, CallEnded, CallEvent, Direction, Leg,
     LegChanged, LegJoined, LegLeft, LegLeftReason, Mode, Queue, QueueEvent, Role, ServerMessage,
@@ -41,6 +42,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::sync::Arc;
 
 /// The length of one tick of world time.
 pub const TICK_MS: i64 = 100;
@@ -53,6 +55,8 @@ pub const DEFAULT_TEAMS: [&str; 5] = ["billing", "retention", "sales", "support"
 /// legs, so a console joining or leaving never shifts the world's numbering.
 const CONSOLE_TRACK_BASE: u32 = 1 << 30;
 
+/// The share of calls with a transcript bot.
+const TRANSCRIBED: f64 = 0.2;
 /// A call answered within this many seconds counts towards the SLA.
 const SLA_SECS: i64 = 20;
 /// How many answered or abandoned calls the SLA figure covers.
@@ -137,15 +141,57 @@ struct SimCall {
     agent: usize,
     customer_leg: String,
     agent_leg: String,
-    /// The dialogue the transcript bot hears, if the call has one.
+    /// What the transcript bot hears, if the call has one.
     transcript: Option<TranscriptState>,
 }
 
 struct TranscriptState {
-    dialogue: Dialogue,
-    line: usize,
+    talk: Conversation,
+    /// The tick the call started at (before tick 0 for opening calls).
+    start: i64,
     /// Whether the interim text of the current line was already sent.
     interim_sent: bool,
+}
+
+impl TranscriptState {
+    /// The tick frame `frame` of the call falls in (rounded up).
+    fn tick_of(&self, frame: i64) -> i64 {
+        self.start + (frame * FRAME_MS + TICK_MS - 1).div_euclid(TICK_MS)
+    }
+
+    /// When the next transcript event of the current line is due.
+    fn due(&self, library: &Library) -> i64 {
+        let line = self.talk.line();
+        if !self.interim_sent && has_interim(library, line.clip) {
+            self.tick_of(line.start + i64::from(line.frames / 2))
+        } else {
+            self.tick_of(line.end())
+        }
+    }
+}
+
+/// Lines of four words or more show an interim transcript first.
+fn has_interim(library: &Library, clip: usize) -> bool {
+    library
+        .clip(clip)
+        .is_some_and(|c| c.text.split_whitespace().count() >= 4)
+}
+
+/// What the media engine needs to know about a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallAudio {
+    /// The call's number (its conversation's seed).
+    pub number: u64,
+    /// The 20 ms frame the call started at, counted from the world's start
+    /// (negative for calls already going at the start).
+    pub start_frame: i64,
+    pub customer_track: u32,
+    pub agent_track: u32,
+}
+
+/// Whether a track belongs to a console's supervisor leg.
+pub fn is_console_track(track: u32) -> bool {
+    track >= CONSOLE_TRACK_BASE
 }
 
 /// A simulated supervisor, not driven by any console.
@@ -190,6 +236,8 @@ struct Aftermath {
 /// The simulated contact center.
 pub struct World {
     rng: SmallRng,
+    seed: u64,
+    library: Arc<Library>,
     tick: i64,
     start: Timestamp,
     min_call_ticks: i64,
@@ -220,8 +268,9 @@ impl std::fmt::Debug for World {
 
 impl World {
     /// Staffs the floor and sets it in motion: most agents already on calls
-    /// of varied ages, some wrapping up, a few away or logged off.
-    pub fn new(config: &WorldConfig) -> Self {
+    /// of varied ages, some wrapping up, a few away or logged off. Calls'
+    /// conversations draw from `library`.
+    pub fn new(config: &WorldConfig, library: Arc<Library>) -> Self {
         let mut rng = SmallRng::seed_from_u64(config.seed);
         let bot_count = (config.agents / 25).clamp(2, 12);
         let mut people = names::people(&mut rng, config.agents + bot_count);
@@ -259,6 +308,8 @@ impl World {
             .collect();
         let mut world = Self {
             rng,
+            seed: config.seed,
+            library,
             tick: 0,
             start: config.start,
             min_call_ticks: i64::try_from(config.min_call_secs)
@@ -676,7 +727,10 @@ impl World {
         let team = self.agents[a].team;
         let started_at = self.ago(elapsed);
         let recording = self.rng.random_bool(0.85);
-        let transcribed = self.rng.random_bool(0.4);
+        // Transcripts follow the whole conversation (an event every 1.7 s
+        // or so), so a fifth of the calls carry the bot: at 10,000 agents
+        // that is about 700 transcript events a second.
+        let transcribed = self.rng.random_bool(TRANSCRIBED);
         let mut legs = vec![
             self.world_leg(Role::Customer, None, "Customer".into(), started_at),
             self.world_leg(
@@ -688,15 +742,11 @@ impl World {
         ];
         let transcript = transcribed.then(|| {
             legs.push(self.world_leg(Role::Bot, None, "Transcriber".into(), started_at));
-            TranscriptState {
-                dialogue: script::dialogues(&self.teams[team].id)
-                    .choose(&mut self.rng)
-                    .copied()
-                    .unwrap_or_default(),
-                line: 0,
-                interim_sent: false,
-            }
+            self.transcript_from(n, elapsed)
         });
+        let first_transcript = transcript
+            .as_ref()
+            .map(|state| state.due(&self.library) - self.tick);
         let call = Call {
             id: call_id(n),
             agent_id: self.agents[a].id.clone(),
@@ -743,9 +793,22 @@ impl World {
             };
             self.schedule(at, pause);
         }
-        if transcribed {
-            let first = self.secs(1.0, 4.0);
+        if let Some(first) = first_transcript {
             self.schedule(first, Timer::Transcript { call: n });
+        }
+    }
+
+    /// The transcript of call `n`, `elapsed` ticks in: lines already over
+    /// are passed, and a line past its middle gets no interim text.
+    fn transcript_from(&self, n: u64, elapsed: i64) -> TranscriptState {
+        let mut talk = Conversation::new(&self.library, self.seed, n);
+        let frame = elapsed * TICK_MS / FRAME_MS;
+        talk.at(&self.library, frame);
+        let line = talk.line();
+        TranscriptState {
+            talk,
+            start: self.tick - elapsed,
+            interim_sent: frame >= line.start + i64::from(line.frames / 2),
         }
     }
 
@@ -801,30 +864,31 @@ impl World {
         }
     }
 
+    /// Sends the interim or the final text of the line being spoken, and
+    /// schedules the next.
     fn transcribe(&mut self, n: u64) {
+        let library = &self.library;
         let Some(sim) = self.calls.get_mut(&n) else {
             return;
         };
         let Some(state) = sim.transcript.as_mut() else {
             return;
         };
-        let Some(&(speaker, line)) = state.dialogue.get(state.line) else {
-            return;
+        let line = state.talk.line();
+        let said = library.clip(line.clip).map_or("", |c| c.text);
+        let leg_id = match line.role {
+            Role::Customer => sim.customer_leg.clone(),
+            _ => sim.agent_leg.clone(),
         };
-        let leg_id = match speaker {
-            Speaker::Agent => sim.agent_leg.clone(),
-            Speaker::Customer => sim.customer_leg.clone(),
-        };
-        let short = line.split_whitespace().count() < 4;
-        let (text, is_final) = if state.interim_sent || short {
+        let (text, is_final) = if state.interim_sent || !has_interim(library, line.clip) {
             state.interim_sent = false;
-            state.line += 1;
-            (line.to_string(), true)
+            state.talk.advance(library);
+            (said.to_string(), true)
         } else {
             state.interim_sent = true;
-            (script::interim(line), false)
+            (conversation::interim(said), false)
         };
-        let more = state.line < state.dialogue.len();
+        let next = state.due(library) - self.tick;
         let (team, call_id) = (sim.team, sim.id.clone());
         let at = self.now();
         self.emit(
@@ -838,14 +902,7 @@ impl World {
                 is_final,
             }),
         );
-        if more {
-            let next = if is_final {
-                self.secs(2.0, 6.0)
-            } else {
-                self.secs(1.0, 2.5)
-            };
-            self.schedule(next, Timer::Transcript { call: n });
-        }
+        self.schedule(next, Timer::Transcript { call: n });
     }
 
     /// Ends a call: supervisor legs leave first (reason `call_ended`), so an
@@ -1019,6 +1076,22 @@ impl World {
     /// A random duration in ticks.
     fn secs(&mut self, low: f64, high: f64) -> i64 {
         (self.rng.random_range(low..high) * TICKS_PER_SEC as f64) as i64
+    }
+
+    /// A live call's number, start and party tracks.
+    pub fn call_audio(&self, call_id: &str) -> Option<CallAudio> {
+        let number = self.find_call(call_id)?;
+        let call = self.floor.calls.get(call_id)?;
+        let track = |role| call.leg_with_role(role).map(|leg| leg.track);
+        Some(CallAudio {
+            number,
+            start_frame: call
+                .started_at
+                .millis_since(self.start)
+                .div_euclid(FRAME_MS),
+            customer_track: track(Role::Customer)?,
+            agent_track: track(Role::Agent)?,
+        })
     }
 
     fn find_call(&self, id: &str) -> Option<u64> {

@@ -5,14 +5,21 @@ use std::collections::{BTreeSet, HashSet};
 
 const START: Timestamp = Timestamp::from_millis(1_795_252_443_000);
 
+fn library() -> Arc<Library> {
+    Arc::new(Library::embedded().unwrap())
+}
+
 fn world(agents: usize, seed: u64, min_call_secs: u64) -> World {
-    World::new(&WorldConfig {
-        agents,
-        seed,
-        min_call_secs,
-        teams: team_list([]),
-        start: START,
-    })
+    World::new(
+        &WorldConfig {
+            agents,
+            seed,
+            min_call_secs,
+            teams: team_list([]),
+            start: START,
+        },
+        library(),
+    )
 }
 
 fn kind(message: &ServerMessage) -> &'static str {
@@ -431,13 +438,16 @@ fn extra_teams_from_accounts_are_staffed() {
     let teams = team_list(["billing", "collections", "collections"]);
     assert_eq!(teams.len(), 6);
     assert_eq!(teams[5], "collections");
-    let w = World::new(&WorldConfig {
-        agents: 12,
-        seed: 1,
-        min_call_secs: 20,
-        teams,
-        start: START,
-    });
+    let w = World::new(
+        &WorldConfig {
+            agents: 12,
+            seed: 1,
+            min_call_secs: 20,
+            teams,
+            start: START,
+        },
+        library(),
+    );
     assert_eq!(
         w.full_snapshot()
             .agents
@@ -467,4 +477,83 @@ fn an_empty_floor_still_ticks() {
     let mut w = world(0, 1, 20);
     run(&mut w, 100);
     assert!(w.full_snapshot().agents.is_empty());
+}
+
+#[test]
+fn on_call_agents_are_on_call_since_their_call_started() {
+    let mut w = world(300, 5, 20);
+    for round in 0..3 {
+        let snapshot = w.full_snapshot();
+        let mut checked = 0;
+        for agent in &snapshot.agents {
+            if agent.state != AgentState::OnCall {
+                continue;
+            }
+            let call = snapshot
+                .calls
+                .iter()
+                .find(|c| Some(&c.id) == agent.call_id.as_ref())
+                .expect("an on-call agent's call is live");
+            assert_eq!(
+                agent.state_since, call.started_at,
+                "round {round}: {agent:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 50, "only {checked} agents on calls");
+        run(&mut w, 600);
+    }
+}
+
+#[test]
+fn transcripts_say_the_lines_of_the_calls_conversation_as_they_end() {
+    let mut w = world(200, 11, 600);
+    let library = library();
+    let start_tick = w.tick;
+    let events = run(&mut w, 900);
+    let mut checked = 0;
+    for event in &events {
+        let ServerMessage::CallStarted(started) = &event.message else {
+            continue;
+        };
+        let call = &started.call;
+        if call.leg_with_role(Role::Bot).is_none() {
+            continue;
+        }
+        let n: u64 = call.id.strip_prefix("c-").unwrap().parse().unwrap();
+        let leg = |role| call.leg_with_role(role).unwrap().id.clone();
+        let said: Vec<&Transcript> = events
+            .iter()
+            .filter_map(|e| match &e.message {
+                ServerMessage::Transcript(t) if t.call_id == call.id => Some(t),
+                _ => None,
+            })
+            .collect();
+        let mut talk = Conversation::new(&library, 11, n);
+        let started_tick = (call.started_at.millis_since(START) / TICK_MS) - start_tick;
+        let mut finals = said.iter().filter(|t| t.is_final).peekable();
+        assert!(finals.peek().is_some(), "{} said nothing", call.id);
+        for t in finals {
+            let line = talk.line();
+            let clip = library.clip(line.clip).unwrap();
+            assert_eq!(t.text, clip.text);
+            assert_eq!(t.leg_id, leg(line.role));
+            let end_ms = (started_tick * TICK_MS) + line.end() * FRAME_MS;
+            let at = t.at.millis_since(START);
+            assert!(
+                at >= end_ms && at < end_ms + TICK_MS,
+                "{} ends at {end_ms}, sent at {at}",
+                clip.text
+            );
+            talk.advance(&library);
+        }
+        // Interim lines are the start of the final one that follows.
+        for pair in said.windows(2) {
+            if !pair[0].is_final {
+                assert!(pair[1].is_final && pair[1].text.starts_with(&pair[0].text));
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} transcribed calls started");
 }
