@@ -173,3 +173,57 @@ async fn whisper_through_the_console_reaches_the_agent_only() {
         "the customer heard my whisper"
     );
 }
+
+/// `floorwalk doctor` against the simulator: every check with a verdict,
+/// and the round trip verified on the simulator's recordings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_verifies_the_round_trip_on_the_simulators_recordings() {
+    let home = tempfile::tempdir().unwrap();
+    let recordings = home.path().join("rec");
+    std::fs::create_dir(&recordings).unwrap();
+    let simulator = sim::start(SimOptions {
+        agents: 20,
+        record_dir: Some(recordings.clone()),
+        min_call_secs: 120,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let doctor = |record_dir: Option<&Path>| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_floorwalk"));
+        command
+            .args(["doctor", "--server", &simulator.url()])
+            .args(["--audio-out", "none", "--audio-in", "none"])
+            .env_clear()
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("FLOORWALK_TOKEN", "demo-dana");
+        if let Some(dir) = record_dir {
+            command.arg("--record-dir").arg(dir);
+        }
+        command.output()
+    };
+    let output = doctor(Some(&recordings)).await.unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    for check in ["token", "server", "login", "output", "input", "round trip"] {
+        assert!(
+            text.lines()
+                .any(|line| line.starts_with(check) && line.contains(" OK ")),
+            "no OK for {check}:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("the agent heard it, the customer did not"),
+        "{text}"
+    );
+
+    // Without the recordings it cannot tell, and says so, without failing.
+    let output = doctor(None).await.unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("round trip UNVERIFIED"), "{text}");
+    assert!(text.contains("--record-dir"), "{text}");
+    simulator.shutdown().await;
+}
