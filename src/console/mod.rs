@@ -56,7 +56,7 @@ pub enum Exit {
 /// Push-to-talk for this terminal: `hold` falls back to auto-repeat timing
 /// when the terminal does not report key releases (a held key would
 /// otherwise talk until the time limit), with a warning saying so.
-pub fn ptt_for_terminal(mut ptt: PttConfig, releases: bool) -> (PttConfig, Option<String>) {
+fn ptt_for_terminal(mut ptt: PttConfig, releases: bool) -> (PttConfig, Option<String>) {
     ptt.releases_expected = releases;
     if ptt.setting == PttSetting::Native && !releases {
         ptt.setting = PttSetting::Repeat;
@@ -194,5 +194,33 @@ impl Signals {
     async fn next(&mut self) -> &'static str {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hold_without_key_releases_reads_the_auto_repeat_and_says_so() {
+        let hold = PttConfig {
+            setting: PttSetting::Native,
+            ..PttConfig::default()
+        };
+        let (ptt, warning) = ptt_for_terminal(hold, false);
+        assert_eq!(ptt.setting, PttSetting::Repeat);
+        assert!(warning.is_some_and(|w| w.contains("toggle")));
+        let (ptt, warning) = ptt_for_terminal(hold, true);
+        assert_eq!(
+            (ptt.setting, ptt.releases_expected),
+            (PttSetting::Native, true)
+        );
+        assert_eq!(warning, None);
+        let (ptt, warning) = ptt_for_terminal(PttConfig::default(), false);
+        assert_eq!(
+            (ptt.setting, ptt.releases_expected),
+            (PttSetting::Auto, false)
+        );
+        assert_eq!(warning, None);
     }
 }
