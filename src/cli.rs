@@ -12,12 +12,17 @@ use floorwalk::audio::ptt::PttConfig;
 use floorwalk::audit::{self, Journal};
 use floorwalk::config::{Config, Secret};
 use floorwalk::console::{self, ConsoleOptions, Exit};
-use floorwalk::feed::{self, FeedOptions};
+use floorwalk::feed::FeedOptions;
 use floorwalk::{app, audio, sim};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::{FilterExt as _, filter_fn};
+use tracing_subscriber::layer::Filter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -97,6 +102,10 @@ pub struct SimArgs {
     /// `drop=0.05,reorder=0.02,delay=40,jitter=30,seed=7`.
     #[arg(long, default_value = "none")]
     impair: sim::Impairment,
+    /// How many times faster than a real floor calls, waits and breaks go
+    /// by (for load tests); the clock stays real.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -231,6 +240,7 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         record_dir: args.record_dir,
         min_call_secs: args.min_call_secs,
         impair: args.impair,
+        speed: args.speed,
     };
     runtime()?.block_on(async {
         let simulator = sim::start(options)
@@ -330,27 +340,45 @@ fn init_logging(config: &Config) -> anyhow::Result<tracing_appender::non_blockin
     let file = open_private_append(&path)
         .with_context(|| format!("cannot open the log file {}", path.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(file);
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(false)
-        .init();
+        .with_filter(log_filter());
+    tracing_subscriber::registry().with(layer).init();
     Ok(guard)
 }
 
 fn init_stderr_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .init();
+        .with_filter(log_filter());
+    tracing_subscriber::registry().with(layer).init();
 }
 
 /// `FLOORWALK_LOG` (default `info`), never tracing the transport, whose
-/// trace output would include the token.
-fn log_filter() -> tracing_subscriber::EnvFilter {
+/// trace output would include the token. The cap is a filter of its own,
+/// not a directive added to the user's: a directive loses to a more
+/// specific one (`tungstenite::handshake=trace`), and would also turn the
+/// transport's debug logs on when the user asked for less.
+fn log_filter<S>() -> impl Filter<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
     let wanted = std::env::var("FLOORWALK_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::EnvFilter::try_new(format!("{wanted},{}", feed::QUIET_TRANSPORT_LOGS))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    let filter = tracing_subscriber::EnvFilter::try_new(wanted)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    filter.and(filter_fn(|meta| !is_transport_trace(meta)))
+}
+
+/// A `trace` event of the WebSocket crates, which log the raw upgrade
+/// request, `Authorization` header and all, at that level.
+fn is_transport_trace(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() == tracing::Level::TRACE
+        && ["tungstenite", "tokio_tungstenite"].iter().any(|name| {
+            meta.target()
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
 }
 
 fn open_private_append(path: &Path) -> std::io::Result<std::fs::File> {

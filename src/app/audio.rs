@@ -250,13 +250,18 @@ impl App {
                 self.audio_out = AudioOut::Ready { description };
             }
             AudioEvent::OutputFailed { endpoint, reason } => {
-                self.notify(
-                    Level::Warn,
-                    format!(
-                        "Audio output {endpoint} failed: {reason}. Playing to none; the console goes on."
-                    ),
-                    now,
-                );
+                // At start the header says it (so the start's own warnings,
+                // about the config say, keep the message line); a device
+                // lost later is news.
+                if self.audio_out != AudioOut::Opening {
+                    self.notify(
+                        Level::Warn,
+                        format!(
+                            "Audio output {endpoint} failed: {reason}. Playing to none; the console goes on."
+                        ),
+                        now,
+                    );
+                }
                 self.audio_out = AudioOut::Failed { reason };
             }
             AudioEvent::InputReady { .. } => self.mic = Mic::Open,
@@ -643,5 +648,19 @@ mod tests {
         assert!(text.contains("the device vanished"), "{text}");
         assert!(text.contains("goes on"), "{text}");
         assert!(app.is_on_call());
+
+        // A device that cannot open at start shows in the header only, so
+        // the start's own warnings keep the message line.
+        let mut app = App::new(fixture::settings());
+        app.warn("config file can be read by other users", NOW);
+        app.update(
+            Input::Audio(AudioEvent::OutputFailed {
+                endpoint: "default".into(),
+                reason: "no default device".into(),
+            }),
+            NOW,
+        );
+        assert!(matches!(app.audio_out(), AudioOut::Failed { .. }));
+        assert!(notice(&app).contains("config file"), "{}", notice(&app));
     }
 }

@@ -8,6 +8,10 @@
 //! `DIR/<call_id>-agent.wav` and `DIR/<call_id>-customer.wav` (48 kHz mono
 //! 16-bit). With the same `--record-dir DIR` here, the tone is looked for
 //! in the agent's file, and must be absent from the customer's.
+//!
+//! The exit code is 1 when a check failed: no token, no server, a refused
+//! login, a round trip that went wrong. Audio that cannot be used is a
+//! warning, as the console runs on without it.
 
 use super::{AudioArgs, feed_options, runtime, server_label};
 use clap::Args;
@@ -62,6 +66,9 @@ pub struct DoctorArgs {
 pub enum Verdict {
     Ok(String),
     Failed(String),
+    /// Audio that cannot be used: the console runs on without it (plays to
+    /// none, or cannot talk), so the exit code stays 0.
+    Warning(String),
     /// Neither proven nor disproven; the text says why.
     Unverified(String),
 }
@@ -71,6 +78,7 @@ impl Verdict {
         let (word, detail) = match self {
             Verdict::Ok(detail) => ("OK", detail),
             Verdict::Failed(detail) => ("FAILED", detail),
+            Verdict::Warning(detail) => ("WARNING", detail),
             Verdict::Unverified(detail) => ("UNVERIFIED", detail),
         };
         format!("{what:<10} {word:<10} {detail}")
@@ -94,7 +102,7 @@ pub fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
     let mut report = Report::default();
     for warning in config.warnings() {
-        println!("{:<10} {:<10} {warning}", "config", "WARNING");
+        report.say("config", Verdict::Warning(warning.clone()));
     }
     let server = args.server.clone().or_else(|| config.server.clone());
     let token = match config.resolve_token() {
@@ -209,7 +217,7 @@ fn check_output(endpoint: &Endpoint) -> Verdict {
         Endpoint::Wav(path) => wav_target(path),
         Endpoint::Default | Endpoint::Device(_) => match open_output(endpoint, 1) {
             Ok(sink) => Verdict::Ok(format!("{endpoint}: opened {}", sink.describe())),
-            Err(err) => Verdict::Failed(format!(
+            Err(err) => Verdict::Warning(format!(
                 "{endpoint}: {}. The console would play to none (see `floorwalk devices`, \
                  or use --audio-out none or wav:PATH)",
                 sentence(&err.to_string())
@@ -226,7 +234,7 @@ fn wav_target(path: &Path) -> Verdict {
         _ => PathBuf::from("."),
     };
     if !dir.is_dir() {
-        return Verdict::Failed(format!(
+        return Verdict::Warning(format!(
             "wav:{}: the directory {} does not exist",
             path.display(),
             dir.display()
@@ -244,7 +252,7 @@ fn wav_target(path: &Path) -> Verdict {
             path.display()
         )),
         Ok(_) => Verdict::Ok(format!("wav:{} can be written", path.display())),
-        Err(err) => Verdict::Failed(format!(
+        Err(err) => Verdict::Warning(format!(
             "wav:{}: cannot write in {}: {err}",
             path.display(),
             dir.display()
@@ -266,7 +274,7 @@ fn check_input(endpoint: &Endpoint) -> Verdict {
                 path.display(),
                 samples.len() as f64 / f64::from(SAMPLE_RATE)
             )),
-            Err(err) => Verdict::Failed(err.to_string()),
+            Err(err) => Verdict::Warning(err.to_string()),
         };
     }
     let mut source = match open_input(endpoint) {
@@ -275,7 +283,7 @@ fn check_input(endpoint: &Endpoint) -> Verdict {
             return Verdict::Ok("none: push-to-talk cannot send anything".into());
         }
         Err(err) => {
-            return Verdict::Failed(format!(
+            return Verdict::Warning(format!(
                 "{endpoint}: {}. See `floorwalk devices`, or use --audio-in none or wav:PATH",
                 sentence(&err.to_string())
             ));
@@ -292,11 +300,11 @@ fn check_input(endpoint: &Endpoint) -> Verdict {
                 level = level.max(Level::of(&frame));
             }
             Ok(false) => std::thread::sleep(FRAME_DURATION / 4),
-            Err(err) => return Verdict::Failed(format!("{endpoint}: {err}")),
+            Err(err) => return Verdict::Warning(format!("{endpoint}: {err}")),
         }
     }
     if frames == 0 {
-        return Verdict::Failed(format!(
+        return Verdict::Warning(format!(
             "{endpoint}: opened {}, but no sound came in {} ms",
             source.describe(),
             MIC_LISTEN.as_millis()
@@ -792,12 +800,12 @@ mod tests {
         assert!(text.contains("overwrite"), "{text}");
         assert_eq!(std::fs::read(&new).unwrap(), b"x");
         let missing = dir.path().join("nope/out.wav");
-        assert!(matches!(wav_target(&missing), Verdict::Failed(_)));
+        assert!(matches!(wav_target(&missing), Verdict::Warning(_)));
         assert!(matches!(check_output(&Endpoint::None), Verdict::Ok(_)));
         assert!(matches!(check_input(&Endpoint::None), Verdict::Ok(_)));
         assert!(matches!(
             check_input(&Endpoint::Wav(dir.path().join("missing.wav"))),
-            Verdict::Failed(_)
+            Verdict::Warning(_)
         ));
     }
 }

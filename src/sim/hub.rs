@@ -504,6 +504,7 @@ mod tests {
                 agents: 200,
                 seed: 1,
                 min_call_secs: 3600,
+                speed: 1.0,
                 teams: team_list([]),
                 start: Timestamp::from_millis(0),
             },

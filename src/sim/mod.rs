@@ -95,6 +95,9 @@ pub struct SimOptions {
     /// What the network does to the audio sent to consoles (default: none);
     /// parses from `drop=0.05,reorder=0.02,jitter=30` (see [`Impairment`]).
     pub impair: Impairment,
+    /// How many times faster than a real floor things happen (calls, waits,
+    /// breaks, arrivals), for load tests; the clock stays real. 1 by default.
+    pub speed: f64,
 }
 
 impl Default for SimOptions {
@@ -109,9 +112,13 @@ impl Default for SimOptions {
             record_dir: None,
             min_call_secs: 20,
             impair: Impairment::default(),
+            speed: 1.0,
         }
     }
 }
+
+/// The range of [`SimOptions::speed`].
+pub const SPEEDS: std::ops::RangeInclusive<f64> = 0.1..=1000.0;
 
 impl SimOptions {
     fn check(&self) -> anyhow::Result<()> {
@@ -123,6 +130,14 @@ impl SimOptions {
         }
         if self.agents > MAX_AGENTS {
             bail!("at most {MAX_AGENTS} agents, not {}", self.agents);
+        }
+        if !SPEEDS.contains(&self.speed) {
+            bail!(
+                "speed must be between {} and {}, not {}",
+                SPEEDS.start(),
+                SPEEDS.end(),
+                self.speed
+            );
         }
         if self.lease_ms < 100 {
             bail!("lease_ms must be at least 100, not {}", self.lease_ms);
@@ -224,6 +239,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
             agents: opts.agents,
             seed: opts.seed,
             min_call_secs: opts.min_call_secs,
+            speed: opts.speed,
             teams,
             start: Timestamp::now(),
         },
@@ -285,9 +301,11 @@ mod tests {
     #[test]
     fn bad_options_are_refused_with_a_reason() {
         type Spoil = fn(&mut SimOptions);
-        let cases: [(Spoil, &str); 7] = [
+        let cases: [(Spoil, &str); 9] = [
             (|o| o.listen = "0.0.0.0:0".parse().unwrap(), "loopback only"),
             (|o| o.agents = MAX_AGENTS + 1, "at most"),
+            (|o| o.speed = 0.0, "speed must be between"),
+            (|o| o.speed = f64::NAN, "speed must be between"),
             (|o| o.lease_ms = 10, "lease_ms must be at least"),
             (|o| o.heartbeat_ms = 0, "heartbeat_ms must be at least"),
             (|o| o.heartbeat_ms = o.lease_ms, "shorter than lease_ms"),

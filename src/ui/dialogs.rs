@@ -2,7 +2,7 @@
 
 use super::format;
 use super::theme::Theme;
-use crate::app::{Action, App, Button, Dialog};
+use crate::app::{Action, App, AudioOut, Button, Dialog};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -153,6 +153,10 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let settings = app.settings();
     let (audio, _) = format::audio_output(&settings.audio_output, app.audio_out());
     let mut about = format!("audio: {audio}");
+    // Why a device failed at start is told here (and in the log).
+    if let AudioOut::Failed { reason } = app.audio_out() {
+        about.push_str(&format!(" ({reason})"));
+    }
     if !settings.server_label.is_empty() {
         about = format!("server: {} · {about}", settings.server_label);
     }

@@ -311,4 +311,8 @@ fn the_header_says_when_the_audio_device_failed() {
     assert!(top.contains("audio: default failed ▸ none"), "{top}");
     let screen = text(&terminal);
     assert!(screen.contains("no default device"), "{screen}");
+    // The help tells why.
+    press(&mut app, "?");
+    let screen = text(&render(&app, 120, 30));
+    assert!(screen.contains("(no default device)"), "{screen}");
 }

@@ -330,6 +330,7 @@ mod tests {
                 agents: 50,
                 seed: 3,
                 min_call_secs: 3600,
+                speed: 1.0,
                 teams: team_list([]),
                 start: Timestamp::from_millis(0),
             };

@@ -6,7 +6,7 @@
 //! permission and the confirmation. A refused command changes nothing.
 //! Commands never draw from the world's random generator.
 
-use super::{Aftermath, ConsoleLeg, TICKS_PER_SEC, World, call_id, leg_id};
+use super::{Aftermath, ConsoleLeg, World, call_id, leg_id};
 use crate::protocol::{
     CallEndReason, DisconnectResult, ErrorCode, Leg, LegChanged, LegJoined, LegLeftReason, Mode,
     MonitorResult, Role, ServerMessage,
@@ -73,8 +73,8 @@ impl Departed {
 
 /// After a supervisor ends a call the agent wraps up for a fixed time, so the
 /// command draws nothing from the generator.
-const ENDED_WRAP_UP_SECS: i64 = 20;
-const ENDED_BOT_REST_SECS: i64 = 60;
+const ENDED_WRAP_UP_SECS: f64 = 20.0;
+const ENDED_BOT_REST_SECS: f64 = 60.0;
 
 impl World {
     /// The principal behind an account; teams the world does not staff are
@@ -244,8 +244,8 @@ impl World {
             );
         }
         let aftermath = Aftermath {
-            wrap_up: ENDED_WRAP_UP_SECS * TICKS_PER_SEC,
-            bot_rest: ENDED_BOT_REST_SECS * TICKS_PER_SEC,
+            wrap_up: self.story_ticks(ENDED_WRAP_UP_SECS),
+            bot_rest: self.story_ticks(ENDED_BOT_REST_SECS),
         };
         self.finish_call(n, CallEndReason::EndedBySupervisor, &aftermath);
         Ok(serde_json::json!({ "call_id": call }))

@@ -72,12 +72,18 @@ const NORMAL_LOAD: f64 = 0.88;
 const STAFFED: f64 = 0.88;
 
 /// What a world is made of.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorldConfig {
     pub agents: usize,
     pub seed: u64,
     /// The shortest call, in seconds.
     pub min_call_secs: u64,
+    /// How many times faster than a real floor the story runs: every random
+    /// duration (the varying part of a call, waits, wrap-ups, breaks, holds,
+    /// transcript pacing) is divided by it and customers arrive that much
+    /// more often. The clock and `min_call_secs` stay in real time. 1 is a
+    /// real floor.
+    pub speed: f64,
     /// Team names; queues are named after them.
     pub teams: Vec<String>,
     /// The wall-clock time of tick 0.
@@ -241,6 +247,7 @@ pub struct World {
     tick: i64,
     start: Timestamp,
     min_call_ticks: i64,
+    speed: f64,
     teams: Vec<Team>,
     agents: Vec<SimAgent>,
     calls: BTreeMap<u64, SimCall>,
@@ -315,6 +322,7 @@ impl World {
             min_call_ticks: i64::try_from(config.min_call_secs)
                 .unwrap_or(i64::MAX / 4)
                 .saturating_mul(TICKS_PER_SEC),
+            speed: config.speed,
             teams,
             agents,
             calls: BTreeMap::new(),
@@ -613,8 +621,7 @@ impl World {
     fn arrivals(&mut self, team: usize) {
         let staffed = self.teams[team].agents.len() as f64 * STAFFED;
         let handle_secs = self.min_call_ticks as f64 / TICKS_PER_SEC as f64
-            + EXTRA_CALL_MEAN_SECS
-            + MEAN_WRAP_UP_SECS;
+            + (EXTRA_CALL_MEAN_SECS + MEAN_WRAP_UP_SECS) / self.speed;
         let per_tick = staffed * self.teams[team].load / handle_secs / TICKS_PER_SEC as f64;
         for _ in 0..poisson(&mut self.rng, per_tick) {
             self.add_caller(team, self.tick);
@@ -708,7 +715,7 @@ impl World {
     fn call_length(&mut self) -> i64 {
         let u: f64 = self.rng.random_range(f64::EPSILON..1.0);
         let extra = (-u.ln() * EXTRA_CALL_MEAN_SECS).min(EXTRA_CALL_MAX_SECS);
-        self.min_call_ticks + ((extra * TICKS_PER_SEC as f64) as i64).max(TICKS_PER_SEC)
+        self.min_call_ticks + self.story_ticks(extra).max(TICKS_PER_SEC)
     }
 
     /// Starts a call that has been going for `elapsed` ticks and ends in
@@ -1075,7 +1082,13 @@ impl World {
 
     /// A random duration in ticks.
     fn secs(&mut self, low: f64, high: f64) -> i64 {
-        (self.rng.random_range(low..high) * TICKS_PER_SEC as f64) as i64
+        let secs = self.rng.random_range(low..high);
+        self.story_ticks(secs)
+    }
+
+    /// Ticks of real time for `secs` of story time (see [`WorldConfig::speed`]).
+    fn story_ticks(&self, secs: f64) -> i64 {
+        (secs * TICKS_PER_SEC as f64 / self.speed) as i64
     }
 
     /// A live call's number, start and party tracks.

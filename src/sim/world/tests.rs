@@ -15,6 +15,7 @@ fn world(agents: usize, seed: u64, min_call_secs: u64) -> World {
             agents,
             seed,
             min_call_secs,
+            speed: 1.0,
             teams: team_list([]),
             start: START,
         },
@@ -206,6 +207,44 @@ fn calls_last_at_least_the_minimum() {
             }
         }
     }
+}
+
+#[test]
+fn speed_runs_the_story_faster_on_the_same_clock() {
+    let ended = |speed: f64| {
+        let mut w = World::new(
+            &WorldConfig {
+                agents: 200,
+                seed: 3,
+                min_call_secs: 2,
+                speed,
+                teams: team_list([]),
+                start: START,
+            },
+            library(),
+        );
+        let events = run(&mut w, 600);
+        assert_eq!(w.now(), START.plus_millis(60_000), "the clock stays real");
+        let mut started = std::collections::HashMap::new();
+        let mut ended = 0;
+        for event in events {
+            match event.message {
+                ServerMessage::CallStarted(c) => {
+                    started.insert(c.call.id, c.call.started_at);
+                }
+                ServerMessage::CallEnded(c) => {
+                    ended += 1;
+                    if let Some(at) = started.get(&c.call_id) {
+                        assert!(c.at.millis_since(*at) >= 2000, "min_call_secs holds");
+                    }
+                }
+                _ => {}
+            }
+        }
+        ended
+    };
+    let (real, fast) = (ended(1.0), ended(10.0));
+    assert!(fast > 4 * real, "10x speed ended {fast} calls, 1x {real}");
 }
 
 #[test]
@@ -443,6 +482,7 @@ fn extra_teams_from_accounts_are_staffed() {
             agents: 12,
             seed: 1,
             min_call_secs: 20,
+            speed: 1.0,
             teams,
             start: START,
         },
