@@ -19,6 +19,18 @@ pub use audio::{AudioOut, AudioPlan, METER_CELLS, MeterCells, Mic, meter_cells};
 pub use keymap::{Action, Key, KeyMap, KeyMapError};
 pub use view::{SortKey, age_minutes, queue_name, state_label};
 
+/// The round trip as shown, in milliseconds: exact below 10 ms, then in
+/// steps of 5 ms (and 50 ms from half a second), so ordinary jitter does not
+/// redraw the header every heartbeat.
+pub fn rtt_shown(rtt: std::time::Duration) -> u128 {
+    let ms = rtt.as_millis();
+    match ms {
+        0..10 => ms,
+        10..500 => ms - ms % 5,
+        _ => ms - ms % 50,
+    }
+}
+
 use crate::audio::engine::{AudioEvent, Meters};
 use crate::audio::output::Endpoint;
 use crate::audio::ptt::{KeyKind, Ptt, PttConfig};

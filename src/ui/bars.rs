@@ -99,9 +99,10 @@ fn link(link: &Link, theme: &Theme, now: Timestamp) -> Span<'static> {
             };
             Span::styled(text, theme.level(Level::Warn))
         }
-        Link::Live { rtt: Some(rtt) } => {
-            Span::styled(format!("● live {} ms", rtt.as_millis()), theme.live())
-        }
+        Link::Live { rtt: Some(rtt) } => Span::styled(
+            format!("● live {} ms", crate::app::rtt_shown(*rtt)),
+            theme.live(),
+        ),
         Link::Live { rtt: None } => Span::styled("● live", theme.live()),
         Link::Fatal(text) => Span::styled(format!("✖ {text}"), theme.level(Level::Error)),
     }
