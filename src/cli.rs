@@ -192,9 +192,11 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         accounts,
         lease_ms: args.lease_ms,
+        // Several pings fit in a lease, so a console that only answers pings
+        // keeps its legs.
+        heartbeat_ms: (args.lease_ms / 3).clamp(10, 5_000),
         record_dir: args.record_dir,
         min_call_secs: args.min_call_secs,
-        ..sim::SimOptions::default()
     };
     runtime()?.block_on(async {
         let simulator = sim::start(options)

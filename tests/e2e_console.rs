@@ -87,7 +87,6 @@ fn sim_options() -> SimOptions {
         agents: 40,
         seed: 7,
         min_call_secs: 600,
-        lease_ms: 1500,
         ..SimOptions::default()
     }
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The real binary in a pseudo-terminal: `floorwalk demo` as a supervisor
 //! meets it, keys in and screen out.
 

@@ -60,18 +60,34 @@ impl Journal {
     /// Writes `record` as one line of the file of its UTC day (by
     /// `record.at`) and syncs it to disk before returning.
     pub fn append(&mut self, record: &Record) -> Result<(), AuditError> {
-        let date = utc_date(record.at).ok_or_else(|| AuditError::OutOfRange {
-            dir: self.dir.clone(),
-            millis: record.at.millis(),
-        })?;
-        // On any error `current` stays empty, so the next append reopens the
-        // file and checks again whether it ends in a torn line.
-        let mut day = match self.current.take() {
-            Some(day) if day.date == date => day,
-            _ => DayFile::open(&self.dir, date)?,
-        };
-        day.write_record(record)?;
-        self.current = Some(day);
+        self.append_all(std::slice::from_ref(record))
+    }
+
+    /// Appends records in order with one write and one `sync_data` per day
+    /// file: a 10,000-call snapshot's `call_seen` records cost one fsync, not
+    /// 10,000. When this returns `Ok`, every record is on disk.
+    pub fn append_all(&mut self, records: &[Record]) -> Result<(), AuditError> {
+        let mut rest = records;
+        while let Some(first) = rest.first() {
+            let date = utc_date(first.at).ok_or_else(|| AuditError::OutOfRange {
+                dir: self.dir.clone(),
+                millis: first.at.millis(),
+            })?;
+            let same_day = rest
+                .iter()
+                .take_while(|r| utc_date(r.at) == Some(date))
+                .count();
+            let (run, later) = rest.split_at(same_day);
+            // On any error `current` stays empty, so the next append reopens
+            // the file and checks again whether it ends in a torn line.
+            let mut day = match self.current.take() {
+                Some(day) if day.date == date => day,
+                _ => DayFile::open(&self.dir, date)?,
+            };
+            day.write_records(run)?;
+            self.current = Some(day);
+            rest = later;
+        }
         Ok(())
     }
 
@@ -106,21 +122,22 @@ impl DayFile {
         })
     }
 
-    fn write_record(&mut self, record: &Record) -> Result<(), AuditError> {
+    fn write_records(&mut self, records: &[Record]) -> Result<(), AuditError> {
         let write_err = |source| AuditError::Write {
             path: self.path.clone(),
             source,
         };
-        let mut line = Vec::with_capacity(256);
+        let mut lines = Vec::with_capacity(256 * records.len());
         if self.needs_newline {
-            line.push(b'\n');
+            lines.push(b'\n');
         }
-        serde_json::to_writer(&mut line, record).map_err(|e| write_err(e.into()))?;
-        line.push(b'\n');
-        // One write of the whole line (O_APPEND), so a crash tears at most
-        // this line, and another console appending to the same file cannot
-        // interleave with it.
-        self.file.write_all(&line).map_err(write_err)?;
+        for record in records {
+            serde_json::to_writer(&mut lines, record).map_err(|e| write_err(e.into()))?;
+            lines.push(b'\n');
+        }
+        // One write (O_APPEND), so a crash tears at most the last line, and
+        // another console appending to the same file cannot interleave.
+        self.file.write_all(&lines).map_err(write_err)?;
         self.file.sync_data().map_err(write_err)?;
         self.needs_newline = false;
         Ok(())

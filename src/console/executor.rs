@@ -58,35 +58,51 @@ fn run_batch(
     feed: &FeedHandle,
     back: &UnboundedSender<Input>,
 ) {
-    let mut effects = batch.into_iter();
+    let mut effects = batch.into_iter().peekable();
+    let mut records = Vec::new();
     while let Some(effect) = effects.next() {
         match effect {
             Effect::Audit(record) => {
+                // Consecutive records go to disk together, with one fsync.
+                records.push(record);
+                if matches!(effects.peek(), Some(Effect::Audit(_))) {
+                    continue;
+                }
                 let Some(journal) = journal.as_deref_mut() else {
+                    records.clear();
                     continue;
                 };
-                if let Err(err) = journal.append(&record) {
+                if let Err(err) = journal.append_all(&records) {
                     tracing::error!("audit journal: {err}");
                     let _ = back.send(Input::AuditFailed(err.to_string()));
-                    // Nothing after an unrecorded action may proceed: every
-                    // command of the batch is answered as not sent.
-                    for skipped in effects.by_ref() {
-                        if let Effect::Send(command) = skipped
-                            && let Some(req) = command.req()
-                        {
-                            let reply = FeedEvent::Reply {
-                                req: req.to_owned(),
-                                outcome: Err(CommandFailure::NotRecorded(err.to_string())),
-                                latency: Duration::ZERO,
-                            };
-                            let _ = back.send(Input::Feed(reply));
-                        }
-                    }
+                    refuse_the_rest(effects, &err.to_string(), back);
                     return;
                 }
+                records.clear();
             }
             Effect::Send(command) => feed.send(command),
             Effect::Quit => {}
+        }
+    }
+}
+
+/// Nothing after an unrecorded action may proceed: every command left in the
+/// batch is answered as not sent.
+fn refuse_the_rest(
+    effects: impl Iterator<Item = Effect>,
+    why: &str,
+    back: &UnboundedSender<Input>,
+) {
+    for effect in effects {
+        if let Effect::Send(command) = effect
+            && let Some(req) = command.req()
+        {
+            let reply = FeedEvent::Reply {
+                req: req.to_owned(),
+                outcome: Err(CommandFailure::NotRecorded(why.to_owned())),
+                latency: Duration::ZERO,
+            };
+            let _ = back.send(Input::Feed(reply));
         }
     }
 }

@@ -4,9 +4,11 @@
 //! only when something changed. Everything else (network, disk, audio) runs
 //! elsewhere.
 
+mod compact;
 mod executor;
 mod terminal;
 
+pub use compact::CompactWriter;
 pub use terminal::{TerminalGuard, restore as restore_terminal};
 
 use crate::app::{App, AppSettings, Effect, Input};
@@ -104,7 +106,12 @@ impl Runtime {
             let redraw_due = self.app.needs_redraw(Timestamp::now());
             tokio::select! {
                 event = keys.next() => match event {
-                    Some(Ok(event)) => self.on_terminal(event),
+                    Some(Ok(event)) => {
+                        if let Event::Resize(width, _) = event {
+                            guard.resized(width);
+                        }
+                        self.on_terminal(event);
+                    }
                     Some(Err(err)) => tracing::warn!("terminal input: {err}"),
                     // The terminal is gone (an SSH hang-up usually also signals).
                     None => return self.leave_and_exit(Exit::Signal("terminal closed")).await,
@@ -175,13 +182,12 @@ impl Runtime {
     }
 }
 
+/// Draws one frame. The terminal's writer sends it in one write, wrapped in
+/// synchronized output when it is large (see `CompactWriter`).
 fn draw(guard: &mut TerminalGuard, app: &mut App, now: Timestamp) -> anyhow::Result<()> {
-    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    let terminal = guard.terminal();
-    // Synchronized output: the terminal shows the whole frame at once.
-    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| crate::ui::draw(frame, app, now))?;
-    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    guard
+        .terminal()
+        .draw(|frame| crate::ui::draw(frame, app, now))?;
     app.mark_drawn(now);
     Ok(())
 }

@@ -1,20 +1,23 @@
 //! The terminal, owned by a guard that restores it on every exit path:
 //! normal return, error, panic and signals.
 
+use super::CompactWriter;
 use crossterm::{
     cursor, event,
     terminal::{self, EnterAlternateScreen, LeaveAlternateScreen},
 };
 use ratatui::{Terminal, backend::CrosstermBackend};
 use std::io::{self, Stdout, Write};
-use std::sync::Once;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Once};
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+pub type Tui = Terminal<CrosstermBackend<CompactWriter<Stdout>>>;
 
 /// Puts the terminal in raw mode on the alternate screen with mouse capture,
 /// and puts it back when dropped.
 pub struct TerminalGuard {
     terminal: Tui,
+    width: Arc<AtomicU16>,
 }
 
 impl TerminalGuard {
@@ -31,8 +34,13 @@ impl TerminalGuard {
             restore();
             return Err(err);
         }
-        match Terminal::new(CrosstermBackend::new(stdout)) {
-            Ok(terminal) => Ok(Self { terminal }),
+        let writer = CompactWriter::new(stdout);
+        if let Ok((width, _)) = terminal::size() {
+            writer.set_width(width);
+        }
+        let width = writer.width_handle();
+        match Terminal::new(CrosstermBackend::new(writer)) {
+            Ok(terminal) => Ok(Self { terminal, width }),
             Err(err) => {
                 restore();
                 Err(err)
@@ -42,6 +50,11 @@ impl TerminalGuard {
 
     pub fn terminal(&mut self) -> &mut Tui {
         &mut self.terminal
+    }
+
+    /// Tells the byte-saving writer the new width after a resize.
+    pub fn resized(&mut self, width: u16) {
+        self.width.store(width, Ordering::Relaxed);
     }
 }
 

@@ -44,7 +44,8 @@
 pub mod accounts;
 mod hub;
 mod limits;
-mod names;
+/// Believable names and masked numbers, also for benchmarks that want a real-looking floor.
+pub mod names;
 mod script;
 mod server;
 mod stream;
