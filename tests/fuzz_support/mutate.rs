@@ -257,6 +257,20 @@ fn boundary(text: &str, i: &Index) -> usize {
     bounds[i.index(bounds.len())]
 }
 
+/// Times at the edges of RFC 3339: offsets that push them past year 0000 or
+/// 9999, leap seconds, odd precision, lower-case separators.
+pub const EDGE_TIMES: &[&str] = &[
+    "0000-01-01T00:00:00+01:00",
+    "0000-01-01T00:00:00.000Z",
+    "9999-12-31T23:59:59.999Z",
+    "9999-12-31T23:59:59.999-00:01",
+    "2026-12-31T23:59:60.000Z",
+    "2026-11-21T09:14:03.123456789Z",
+    "2026-11-21t09:14:03z",
+    "2026-11-21T09:14:03.250+23:59",
+    "1969-12-31T23:59:59.999Z",
+];
+
 /// A JSON value of any type, small, with hostile strings and numbers.
 pub fn json_value() -> impl Strategy<Value = serde_json::Value> + Clone {
     use serde_json::{Value, json};
@@ -273,6 +287,7 @@ pub fn json_value() -> impl Strategy<Value = serde_json::Value> + Clone {
             ][..]
         )
         .prop_map(|s| json!(s)),
+        prop::sample::select(EDGE_TIMES).prop_map(|s| json!(s)),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
         prop_oneof![
@@ -294,6 +309,8 @@ pub enum JsonEdit {
     Add(Index, String, serde_json::Value),
     /// Sets `"type"` to another message type, known or not.
     Retype(String),
+    /// Sets one of the message's times to an edge of RFC 3339.
+    Retime(Index, &'static str),
 }
 
 pub fn json_edit() -> impl Strategy<Value = JsonEdit> + Clone {
@@ -332,6 +349,7 @@ pub fn json_edit() -> impl Strategy<Value = JsonEdit> + Clone {
         2 => (any::<Index>(), prop_oneof!["[a-z_]{1,12}", Just("type".to_owned()), Just("seq".to_owned())], json_value())
             .prop_map(|(at, k, v)| JsonEdit::Add(at, k, v)),
         1 => kinds.prop_map(JsonEdit::Retype),
+        2 => (any::<Index>(), prop::sample::select(EDGE_TIMES)).prop_map(|(at, t)| JsonEdit::Retime(at, t)),
     ]
 }
 
@@ -397,6 +415,32 @@ pub fn apply_json_edit(doc: &mut serde_json::Value, edit: &JsonEdit) {
                 fields.insert("type".into(), Value::String(kind.clone()));
             }
         }
+        JsonEdit::Retime(i, time) => {
+            let mut times = Vec::new();
+            times_in(doc, &mut times);
+            if !times.is_empty() {
+                let n = i.index(times.len());
+                *times.swap_remove(n) = Value::String((*time).to_owned());
+            }
+        }
+    }
+}
+
+/// The values of the protocol's time fields, anywhere in a document.
+fn times_in<'a>(value: &'a mut serde_json::Value, found: &mut Vec<&'a mut serde_json::Value>) {
+    const TIME_KEYS: &[&str] = &["at", "now", "state_since", "started_at", "joined_at"];
+    match value {
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| times_in(v, found)),
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                if TIME_KEYS.contains(&key.as_str()) {
+                    found.push(field);
+                } else {
+                    times_in(field, found);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
