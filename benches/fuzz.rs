@@ -66,14 +66,7 @@ fn main() -> ExitCode {
         .filter(|t| wanted.is_empty() || wanted.iter().any(|w| w == t.name))
     {
         let begun = Instant::now();
-        let run = std::thread::Builder::new()
-            .name(target.name.into())
-            .stack_size(fuzz_support::STACK)
-            .spawn(move || (target.run)(&mut fuzz_support::runner(cases, Some(seed))))
-            .unwrap();
-        let result = run
-            .join()
-            .unwrap_or_else(|_| Err("the run itself panicked".into()));
+        let result = fuzz_support::run(target, cases, seed);
         let secs = begun.elapsed().as_secs_f64();
         let verdict = if result.is_ok() { "ok" } else { "FAILED" };
         println!(

@@ -35,7 +35,18 @@ pub struct Target {
     /// What is fed to what, for the bench's report.
     pub what: &'static str,
     pub run: fn(&mut TestRunner) -> Outcome,
+    /// The stack of the thread this code runs on in floorwalk: the target
+    /// runs on one of that size, so a recursion that would overflow there
+    /// fails here too.
+    pub stack: usize,
 }
+
+/// Tokio's worker threads (the feed, the simulator's connections) and plain
+/// `std::thread`s (the audio engine) get 2 MiB.
+const WORKER: usize = 2 * 1024 * 1024;
+/// The main thread (configuration, and the console's app task, which runs
+/// in `block_on`) gets 8 MiB on Linux.
+const MAIN: usize = 8 * 1024 * 1024;
 
 /// Every target, in the order the bench runs them.
 pub const TARGETS: &[Target] = &[
@@ -43,51 +54,61 @@ pub const TARGETS: &[Target] = &[
         name: "parse_server",
         what: "hostile text frames into protocol::parse_server",
         run: targets::parse_server,
+        stack: WORKER,
     },
     Target {
         name: "parse_client",
         what: "hostile text frames into protocol::parse_client",
         run: targets::parse_client,
+        stack: WORKER,
     },
     Target {
         name: "audio_frame",
         what: "hostile binary frames into protocol::AudioFrame::decode",
         run: targets::audio_frame,
+        stack: WORKER,
     },
     Target {
         name: "opus_decode",
         what: "corrupt Opus packets into audio::codec::Decoder",
         run: targets::opus_decode,
+        stack: WORKER,
     },
     Target {
         name: "jitter",
         what: "hostile frame timing into audio::jitter::JitterBuffer",
         run: targets::jitter,
+        stack: WORKER,
     },
     Target {
         name: "playback",
         what: "hostile frames through audio::playback::Playback (jitter, decode, mix)",
         run: targets::playback,
+        stack: WORKER,
     },
     Target {
         name: "config",
         what: "hostile TOML into config::Config::parse and the key map",
         run: targets::config,
+        stack: MAIN,
     },
     Target {
         name: "accounts",
         what: "hostile TOML into sim::accounts::parse_accounts",
         run: targets::accounts,
+        stack: MAIN,
     },
     Target {
         name: "floor",
         what: "hostile event sequences into state::Floor::apply",
         run: targets::floor,
+        stack: MAIN,
     },
     Target {
         name: "app",
         what: "hostile keys, mouse, resizes and feed events into app::App, then ui::draw",
         run: targets::app,
+        stack: MAIN,
     },
 ];
 
@@ -141,19 +162,21 @@ pub fn seed() -> u64 {
 pub fn quick(name: &str, cases: u32) {
     let target = target(name);
     let seed = seed();
-    // Unoptimised, proptest's generators of nested structures take a few
-    // megabytes of stack: more than a test thread's default.
-    let run = std::thread::Builder::new()
-        .stack_size(STACK)
-        .spawn(move || (target.run)(&mut runner(cases, Some(seed))))
-        .unwrap();
-    if let Err(failure) = run.join().unwrap() {
+    if let Err(failure) = run(target, cases, seed) {
         panic!("fuzz target {name} failed (replay with FUZZ_SEED={seed}): {failure}");
     }
 }
 
-/// The stack of a thread that runs a target.
-pub const STACK: usize = 64 * 1024 * 1024;
+/// Runs `cases` cases of a target on a thread with its stack.
+pub fn run(target: &'static Target, cases: u32, seed: u64) -> Outcome {
+    let run = std::thread::Builder::new()
+        .name(target.name.into())
+        .stack_size(target.stack)
+        .spawn(move || (target.run)(&mut runner(cases, Some(seed))))
+        .unwrap();
+    run.join()
+        .unwrap_or_else(|_| Err("the run itself panicked".into()))
+}
 
 /// Turns proptest's verdict into an [`Outcome`], keeping the report short
 /// enough to read (a minimal input may still be large).

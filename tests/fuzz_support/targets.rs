@@ -554,10 +554,15 @@ fn drawable(size: (u16, u16)) -> bool {
 
 pub fn app(runner: &mut TestRunner) -> Outcome {
     let start = (super::events::hello(), server_message());
-    let case = (start, any::<bool>(), vec(app_step(), 1..40));
-    outcome(
-        runner.run(&case, |((hello, mut snapshot), connect, steps)| {
-            let mut app = App::new(AppSettings::default());
+    let case = (start, any::<(bool, bool, bool)>(), vec(app_step(), 1..40));
+    outcome(runner.run(
+        &case,
+        |((hello, mut snapshot), (connect, color, reveal), steps)| {
+            let mut app = App::new(AppSettings {
+                color,
+                reveal_customer_numbers: reveal,
+                ..AppSettings::default()
+            });
             let mut now = Timestamp(BASE_MS);
             let mut size = (80u16, 24u16);
             let mut seq = 0u64;
@@ -637,6 +642,6 @@ pub fn app(runner: &mut TestRunner) -> Outcome {
                 draw(&app, size, now)?;
             }
             Ok(())
-        }),
-    )
+        },
+    ))
 }
