@@ -88,7 +88,7 @@ fn link(link: &Link, theme: &Theme, now: Timestamp) -> Span<'static> {
             let text = if *retry_at > now {
                 let wait = retry_at.millis_since(now);
                 // Rounded up to the tenth, so it never shows 0.0 while waiting.
-                let tenths = (wait + 99) / 100;
+                let tenths = wait.saturating_add(99) / 100;
                 format!(
                     "◌ {verb} (attempt {attempt}, in {}.{} s)",
                     tenths / 10,
