@@ -170,7 +170,7 @@ fn app(size: (u16, u16), on_calls: bool) -> App {
     };
     let mut app = App::new(AppSettings {
         server_label: "ws://127.0.0.1:7700/v1/supervisor".into(),
-        audio_label: "default ▸ 48k".into(),
+        audio_output: floorwalk::audio::output::Endpoint::Default,
         ..AppSettings::default()
     });
     for input in [
@@ -183,6 +183,9 @@ fn app(size: (u16, u16), on_calls: bool) -> App {
             on_calls,
         )))),
         Input::Feed(FeedEvent::Rtt(Duration::from_millis(12))),
+        Input::Audio(floorwalk::audio::engine::AudioEvent::OutputReady {
+            description: "default (48000 Hz, 2 ch, default buffer)".into(),
+        }),
     ] {
         app.update(input, NOW);
     }

@@ -1,18 +1,23 @@
 //! What each subcommand does: load configuration, set up logging, start the
 //! pieces and run them. Kept out of `main.rs` so `main` is only the parser.
 
-use anyhow::{Context as _, anyhow, bail};
+mod doctor;
+
+pub use doctor::{DoctorArgs, doctor};
+
+use anyhow::{Context as _, anyhow};
 use clap::Args;
+use floorwalk::audio::output::Endpoint;
+use floorwalk::audio::ptt::PttConfig;
 use floorwalk::audit::{self, Journal};
-use floorwalk::config::{AudioEndpoint, Config, Secret};
+use floorwalk::config::{Config, Secret};
 use floorwalk::console::{self, ConsoleOptions, Exit};
-use floorwalk::feed::{self, FeedEvent, FeedOptions};
-use floorwalk::{app, sim};
+use floorwalk::feed::FeedOptions;
+use floorwalk::{app, audio, sim};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::{FilterExt as _, filter_fn};
 use tracing_subscriber::layer::Filter;
@@ -48,12 +53,28 @@ pub struct ConsoleArgs {
 
 #[derive(Args)]
 pub struct AudioArgs {
-    /// Where call audio plays: none, default, or wav:PATH.
-    #[arg(long, value_name = "none|default|wav:PATH")]
-    audio_out: Option<AudioEndpoint>,
-    /// Where the microphone comes from: none, default, or wav:PATH.
-    #[arg(long, value_name = "none|default|wav:PATH")]
-    audio_in: Option<AudioEndpoint>,
+    /// Where call audio plays: none, default, device:NAME (see `floorwalk
+    /// devices`) or wav:PATH (default: `[audio] output` in the config).
+    #[arg(long, value_name = "none|default|device:NAME|wav:PATH")]
+    audio_out: Option<Endpoint>,
+    /// Where the microphone comes from: none, default, device:NAME or
+    /// wav:PATH, a file played in a loop (default: `[audio] input`).
+    #[arg(long, value_name = "none|default|device:NAME|wav:PATH")]
+    audio_in: Option<Endpoint>,
+}
+
+impl AudioArgs {
+    /// The output and the input: the command line, else the config.
+    fn endpoints(&self, config: &Config) -> (Endpoint, Endpoint) {
+        (
+            self.audio_out
+                .clone()
+                .unwrap_or_else(|| config.audio.output.clone()),
+            self.audio_in
+                .clone()
+                .unwrap_or_else(|| config.audio.input.clone()),
+        )
+    }
 }
 
 #[derive(Args)]
@@ -85,14 +106,6 @@ pub struct SimArgs {
     /// by (for load tests); the clock stays real.
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
-}
-
-#[derive(Args)]
-pub struct DoctorArgs {
-    #[arg(long)]
-    server: Option<String>,
-    #[arg(long)]
-    config: Option<PathBuf>,
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -148,25 +161,22 @@ async fn run_console(
     let audit_dir = audit_dir.ok_or_else(|| anyhow!("no data directory for the audit journal"))?;
     // No presence may happen that the journal cannot record.
     let journal = Journal::open(&audit_dir)?;
-    let audio_out = audio
-        .audio_out
-        .clone()
-        .unwrap_or(config.audio.output.clone());
+    let (output, input) = audio.endpoints(config);
+    let ptt = PttConfig {
+        setting: config.ptt.mode,
+        max_talk: config.ptt.max_talk(),
+        ..PttConfig::default()
+    };
     let settings = app::AppSettings {
         keymap,
         reveal_customer_numbers: config.reveal_customer_numbers,
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         server_label: server_label(&url),
-        audio_label: format!("audio: {audio_out} (not yet playing)"),
+        audio_output: output.clone(),
+        audio_input: input.clone(),
+        ptt,
     };
-    let feed = FeedOptions {
-        url,
-        token,
-        ca_file: config.ca_file.clone(),
-        allow_insecure_remote: config.allow_insecure_remote,
-        command_timeout: config.command_timeout(),
-        audio_in: None,
-    };
+    let feed = feed_options(config, url, token);
     let warnings = config.warnings().to_vec();
     for warning in &warnings {
         eprintln!("floorwalk: warning: {warning}");
@@ -177,6 +187,11 @@ async fn run_console(
         app: settings,
         journal: Some(journal),
         warnings,
+        audio: audio::engine::AudioConfig {
+            output,
+            input,
+            ..audio::engine::AudioConfig::default()
+        },
     };
     let exit = console::run(options).await?;
     tracing::info!(?exit, "console stopped");
@@ -184,6 +199,20 @@ async fn run_console(
         Exit::Quit => ExitCode::SUCCESS,
         Exit::Signal(_) => ExitCode::from(130),
     })
+}
+
+/// How to reach the server, from the config. The console adds its audio
+/// paths; `doctor` sends its test tone without them.
+fn feed_options(config: &Config, url: String, token: Secret) -> FeedOptions {
+    FeedOptions {
+        url,
+        token,
+        ca_file: config.ca_file.clone(),
+        allow_insecure_remote: config.allow_insecure_remote,
+        command_timeout: config.command_timeout(),
+        audio_in: None,
+        audio_gate: None,
+    }
 }
 
 /// The server URL as shown on screen and in logs: scheme, host and port only.
@@ -232,87 +261,45 @@ pub fn report(args: &audit::ReportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Lists the audio outputs and inputs, as `device:NAME` takes them.
 pub fn devices() -> anyhow::Result<ExitCode> {
-    bail!("audio devices are not supported by this build yet")
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{}", devices_text(&audio::list_devices()))?;
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Checks the server and the token one by one, each with a verdict.
-pub fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::load(args.config.as_deref())?;
-    let mut all_ok = true;
-    let mut verdict = |what: &str, result: Result<String, String>| {
-        match &result {
-            Ok(detail) => println!("{what:<8} OK      {detail}"),
-            Err(detail) => println!("{what:<8} FAILED  {detail}"),
+fn devices_text(list: &audio::DeviceList) -> String {
+    let mut text = String::new();
+    for (title, wanted) in [("Outputs", true), ("Inputs", false)] {
+        let devices: Vec<&audio::DeviceInfo> = list
+            .devices
+            .iter()
+            .filter(|d| if wanted { d.output } else { d.input })
+            .collect();
+        text.push_str(&format!(
+            "{title} (--audio-{}):\n",
+            if wanted { "out" } else { "in" }
+        ));
+        if devices.is_empty() {
+            text.push_str("  (none)\n");
         }
-        all_ok &= result.is_ok();
-    };
-    for warning in config.warnings() {
-        println!("warning  {warning}");
+        for device in devices {
+            let default = if wanted {
+                device.default_output
+            } else {
+                device.default_input
+            };
+            let mark = if default { "  [default]" } else { "" };
+            let name = format!("device:{}", device.name);
+            text.push_str(&format!("  {name:<32} {}{mark}\n", device.description));
+        }
     }
-    let server = args.server.or_else(|| config.server.clone());
-    let Some(server) = server else {
-        verdict(
-            "server",
-            Err("no server: pass --server URL or set `server` in the config".into()),
-        );
-        return Ok(ExitCode::FAILURE);
-    };
-    let token = match config.resolve_token() {
-        Ok(token) => {
-            verdict("token", Ok("found (not shown)".into()));
-            token
-        }
-        Err(err) => {
-            verdict("token", Err(err.to_string()));
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let options = FeedOptions {
-        url: server.clone(),
-        token,
-        ca_file: config.ca_file.clone(),
-        allow_insecure_remote: config.allow_insecure_remote,
-        command_timeout: config.command_timeout(),
-        audio_in: None,
-    };
-    let outcome = runtime()?.block_on(check_server(options));
-    let label = server_label(&server);
-    match outcome {
-        Ok(hello) => {
-            verdict("server", Ok(format!("{label} answers: {}", hello.server)));
-            let teams = hello.supervisor.teams.join(", ");
-            verdict("login", Ok(format!("{} ({teams})", hello.supervisor.name)));
-        }
-        Err(err) => verdict("server", Err(format!("{label}: {err}"))),
+    if let Some(note) = &list.note {
+        text.push_str(&format!(
+            "\nNo audio devices: {note}. floorwalk still runs: use --audio-out none or wav:PATH.\n"
+        ));
     }
-    Ok(if all_ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-async fn check_server(options: FeedOptions) -> Result<floorwalk::protocol::Hello, String> {
-    let (handle, mut events) = feed::spawn(options).map_err(|e| e.to_string())?;
-    let deadline = tokio::time::sleep(Duration::from_secs(8));
-    tokio::pin!(deadline);
-    let outcome = loop {
-        tokio::select! {
-            event = events.recv() => match event {
-                Some(FeedEvent::Connected { hello, .. }) => break Ok(hello),
-                Some(FeedEvent::Fatal(text)) => break Err(text),
-                Some(FeedEvent::Connecting { attempt, last_error: Some(err), .. }) if attempt >= 2 => {
-                    break Err(err)
-                }
-                Some(_) => {}
-                None => break Err("the connection stopped".into()),
-            },
-            _ = &mut deadline => break Err("no answer within 8 s".into()),
-        }
-    };
-    handle.shutdown();
-    outcome
+    text
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -403,4 +390,60 @@ fn open_private_append(path: &Path) -> std::io::Result<std::fs::File> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use floorwalk::audio::{DeviceInfo, DeviceList};
+
+    #[test]
+    fn devices_are_listed_as_endpoints_with_the_defaults_marked() {
+        let device = |name: &str, output, input, default| DeviceInfo {
+            name: name.into(),
+            description: format!("{name} card"),
+            output,
+            input,
+            default_output: default && output,
+            default_input: default && input,
+        };
+        let list = DeviceList {
+            devices: vec![
+                device("default", true, true, true),
+                device("hw:1,0", true, false, false),
+            ],
+            note: None,
+        };
+        let text = devices_text(&list);
+        assert!(text.starts_with("Outputs (--audio-out):\n"), "{text}");
+        assert!(text.contains("  device:default"), "{text}");
+        assert!(text.contains("default card  [default]"), "{text}");
+        assert!(text.contains("device:hw:1,0"), "{text}");
+        let inputs = text.split("Inputs").nth(1).unwrap();
+        assert!(!inputs.contains("hw:1,0"), "{text}");
+    }
+
+    #[test]
+    fn no_devices_says_why_and_what_still_works() {
+        let list = DeviceList {
+            devices: Vec::new(),
+            note: Some("no audio system: ALSA is missing".into()),
+        };
+        let text = devices_text(&list);
+        assert!(text.contains("(none)"), "{text}");
+        assert!(
+            text.contains("No audio devices: no audio system: ALSA is missing."),
+            "{text}"
+        );
+        assert!(text.contains("--audio-out none or wav:PATH"), "{text}");
+    }
+
+    #[test]
+    fn server_labels_hide_paths_and_credentials() {
+        assert_eq!(
+            server_label("wss://user@cc.example.com:443/v1/supervisor"),
+            "cc.example.com:443"
+        );
+        assert_eq!(server_label("ws://127.0.0.1:7700"), "127.0.0.1:7700");
+    }
 }

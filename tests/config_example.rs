@@ -1,7 +1,8 @@
 //! The shipped example config parses and says what it claims.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk::config::{AudioEndpoint, Config, DEFAULT_COMMAND_TIMEOUT_MS, Env, Secret};
+use floorwalk::audio::output::Endpoint;
+use floorwalk::config::{Config, DEFAULT_COMMAND_TIMEOUT_MS, Env, Secret};
 use std::path::Path;
 
 fn example_path() -> &'static Path {
@@ -23,10 +24,12 @@ fn example_parses_with_the_documented_values() {
     assert!(!config.allow_insecure_remote);
     assert!(!config.reveal_customer_numbers);
     assert_eq!(config.command_timeout_ms, DEFAULT_COMMAND_TIMEOUT_MS);
-    assert_eq!(config.audio.output, AudioEndpoint::Default);
-    assert_eq!(config.audio.input, AudioEndpoint::Default);
+    assert_eq!(config.audio.output, Endpoint::Default);
+    assert_eq!(config.audio.input, Endpoint::Default);
     assert_eq!(config.keys["up"], ["Up", "k"]);
     assert_eq!(config.keys["disconnect"], ["d"]);
+    assert_eq!(config.keys["talk"], ["Space"]);
+    assert_eq!(config.ptt, floorwalk::config::PushToTalk::default());
     assert_eq!(config.keys["end_call"], ["E"]);
     assert_ne!(config.keys["disconnect"], config.keys["end_call"]);
 }
@@ -46,6 +49,7 @@ fn example_binds_every_action() {
         "monitor",
         "whisper",
         "barge",
+        "talk",
         "disconnect",
         "end_call",
         "next_call",
@@ -84,6 +88,9 @@ fn example_documents_every_option() {
         "audio",
         "output",
         "input",
+        "ptt",
+        "mode",
+        "max_talk_secs",
     ] {
         assert!(mentioned(option), "the example does not show {option}");
     }

@@ -1,7 +1,8 @@
 //! Loading order (defaults, file, environment), token resolution, warnings.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk::config::{AudioEndpoint, Config, ConfigError, Env, Secret};
+use floorwalk::audio::output::Endpoint;
+use floorwalk::config::{Config, ConfigError, Env, Secret};
 use std::path::{Path, PathBuf};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -30,7 +31,7 @@ fn defaults_without_any_file() {
     assert_eq!(config.command_timeout_ms, 5000);
     assert_eq!(config.command_timeout(), std::time::Duration::from_secs(5));
     assert!(config.keys.is_empty());
-    assert_eq!(config.audio.output, AudioEndpoint::Default);
+    assert_eq!(config.audio.output, Endpoint::Default);
     assert_eq!(config.source(), None);
     assert!(config.warnings().is_empty());
 }
@@ -127,9 +128,9 @@ fn paths_in_the_file_are_relative_to_it() {
     assert_eq!(config.audit_dir, Some(dir.path().join("audit")));
     assert_eq!(
         config.audio.output,
-        AudioEndpoint::Wav(dir.path().join("out.wav"))
+        Endpoint::Wav(dir.path().join("out.wav"))
     );
-    assert_eq!(config.audio.input, AudioEndpoint::None);
+    assert_eq!(config.audio.input, Endpoint::None);
 }
 
 #[test]

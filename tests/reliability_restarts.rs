@@ -60,6 +60,7 @@ impl Console {
                 allow_insecure_remote: false,
                 command_timeout: Duration::from_secs(5),
                 audio_in: None,
+                audio_gate: None,
             },
             reconnect,
         )

@@ -58,6 +58,16 @@ impl Pending {
         }
     }
 
+    /// A disconnect whose `leg_left` is still to come (its `left` record
+    /// goes with it), or a join that is to be left once it lands.
+    pub fn leave_unrecorded(&self) -> bool {
+        match self.op {
+            Op::Disconnect { .. } => true,
+            Op::Join { .. } => self.then_leave,
+            Op::SetMode { .. } | Op::EndCall => false,
+        }
+    }
+
     pub fn joining(&self, call_id: &str) -> Option<Mode> {
         match self.op {
             Op::Join { mode } if self.call_id == call_id => Some(mode),

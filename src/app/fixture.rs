@@ -1,6 +1,7 @@
 //! A fixed floor and clock for the app and view tests.
 
 use super::{App, AppSettings, Effect, Input};
+use crate::audio::engine::AudioEvent;
 use crate::feed::FeedEvent;
 use crate::protocol::*;
 use std::time::Duration;
@@ -274,7 +275,8 @@ pub fn snapshot(with_my_leg: bool) -> Snapshot {
 pub fn settings() -> AppSettings {
     AppSettings {
         server_label: "ws://127.0.0.1:7700/v1/supervisor".into(),
-        audio_label: "default ▸ 48k".into(),
+        audio_output: crate::audio::output::Endpoint::Default,
+        audio_input: crate::audio::output::Endpoint::Default,
         ..AppSettings::default()
     }
 }
@@ -303,6 +305,9 @@ pub fn connect(
             with_my_leg,
         )))),
         Input::Feed(FeedEvent::Rtt(Duration::from_millis(12))),
+        Input::Audio(AudioEvent::OutputReady {
+            description: "default (48000 Hz, 2 ch, default buffer)".into(),
+        }),
     ] {
         effects.extend(app.update(input, NOW));
     }

@@ -95,7 +95,8 @@ impl App {
             }
             FeedEvent::Rtt(rtt) => {
                 if let Link::Live { rtt: shown } = &mut self.link {
-                    if shown.map(|d| d.as_millis()) != Some(rtt.as_millis()) {
+                    // Jitter of a millisecond or two is not worth a frame.
+                    if shown.map(super::rtt_shown) != Some(super::rtt_shown(rtt)) {
                         self.dirty = true;
                     }
                     *shown = Some(rtt);

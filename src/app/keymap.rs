@@ -20,6 +20,9 @@ pub enum Action {
     Monitor,
     Whisper,
     Barge,
+    /// Push-to-talk. Routed before the key map while talking is possible
+    /// (see `App::talk_route`); it reaches the key map only to be told why not.
+    Talk,
     Disconnect,
     EndCall,
     NextCall,
@@ -30,10 +33,11 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::Monitor,
         Action::Whisper,
         Action::Barge,
+        Action::Talk,
         Action::Disconnect,
         Action::EndCall,
         Action::NextCall,
@@ -64,6 +68,7 @@ impl Action {
             Action::Monitor => "monitor",
             Action::Whisper => "whisper",
             Action::Barge => "barge",
+            Action::Talk => "talk",
             Action::Disconnect => "disconnect",
             Action::EndCall => "end_call",
             Action::NextCall => "next_call",
@@ -91,6 +96,7 @@ impl Action {
             Action::Monitor => "listen silently (nobody hears you)",
             Action::Whisper => "coach the agent (only the agent hears you)",
             Action::Barge => "join the conversation (agent and customer hear you)",
+            Action::Talk => "push-to-talk in whisper or barge",
             Action::Disconnect => "leave the call: drops only your leg, the call goes on",
             Action::EndCall => "END THE CALL FOR EVERYONE (asks to confirm)",
             Action::NextCall => "next active call",
@@ -114,6 +120,7 @@ impl Action {
             Action::Monitor => "monitor",
             Action::Whisper => "whisper",
             Action::Barge => "barge",
+            Action::Talk => "talk",
             Action::Disconnect => "leave",
             Action::EndCall => "end call",
             Action::NextCall => "next",
@@ -342,6 +349,7 @@ impl Default for KeyMap {
                     Action::Monitor => &["m"],
                     Action::Whisper => &["w"],
                     Action::Barge => &["b"],
+                    Action::Talk => &["space"],
                     Action::Disconnect => &["d"],
                     Action::EndCall => &["E"],
                     Action::NextCall => &["n"],

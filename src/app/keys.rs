@@ -70,6 +70,8 @@ impl App {
             Action::Monitor => return self.join_selected(Mode::Silent, now),
             Action::Whisper => return self.join_selected(Mode::Whisper, now),
             Action::Barge => return self.join_selected(Mode::Barge, now),
+            // Reached only when talking is not possible (see `talk_route`).
+            Action::Talk => return self.talk_refused(now),
             Action::Disconnect => return self.leave_pressed(now),
             Action::EndCall => self.open_end_call(now),
             Action::NextCall => self.jump_to_call(true, now),

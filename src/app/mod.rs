@@ -6,6 +6,7 @@
 //! before the send). Then, if [`App::needs_redraw`], it draws once with
 //! [`crate::ui::draw`] and calls [`App::mark_drawn`].
 
+mod audio;
 mod commands;
 mod incoming;
 mod keymap;
@@ -15,9 +16,25 @@ mod reconcile;
 mod view;
 mod words;
 
+pub use audio::{AudioOut, AudioPlan, METER_CELLS, MeterCells, Mic, meter_cells};
 pub use keymap::{Action, Key, KeyMap, KeyMapError};
 pub use view::{SortKey, age_minutes, queue_name, state_label};
 
+/// The round trip as shown, in milliseconds: exact below 10 ms, then in
+/// steps of 5 ms (and 50 ms from half a second), so ordinary jitter does not
+/// redraw the header every heartbeat.
+pub fn rtt_shown(rtt: std::time::Duration) -> u128 {
+    let ms = rtt.as_millis();
+    match ms {
+        0..10 => ms,
+        10..500 => ms - ms % 5,
+        _ => ms - ms % 50,
+    }
+}
+
+use crate::audio::engine::{AudioEvent, Meters};
+use crate::audio::output::Endpoint;
+use crate::audio::ptt::{KeyKind, Ptt, PttConfig};
 use crate::audit::{Record, RecordKind};
 use crate::feed::{Command, FeedEvent};
 use crate::protocol::{Mode, Supervisor, Timestamp};
@@ -46,6 +63,15 @@ pub enum Input {
     Feed(FeedEvent),
     /// Time passed: expires highlights and notices.
     Tick,
+    /// The push-to-talk key (see [`App::talk_route`]), at a monotonic time.
+    Talk(KeyKind, Duration),
+    /// Monotonic time passing for push-to-talk (release inference, the
+    /// time limit); the runtime sends it often while talking.
+    TalkTick(Duration),
+    /// Something the audio engine reported.
+    Audio(AudioEvent),
+    /// The latest levels (the runtime polls them while on a call).
+    Meters(Meters),
     /// Writing the audit journal failed; the text says why.
     AuditFailed(String),
 }
@@ -71,8 +97,12 @@ pub struct AppSettings {
     pub color: bool,
     /// The server URL without secrets, for the header and help.
     pub server_label: String,
-    /// The audio output and input in a few words, for the header.
-    pub audio_label: String,
+    /// The configured audio output, for the header.
+    pub audio_output: Endpoint,
+    /// The configured microphone (`none`: push-to-talk says it cannot).
+    pub audio_input: Endpoint,
+    /// How the talk key is read (with whether the terminal reports releases).
+    pub ptt: PttConfig,
 }
 
 impl Default for AppSettings {
@@ -82,7 +112,9 @@ impl Default for AppSettings {
             reveal_customer_numbers: false,
             color: true,
             server_label: String::new(),
-            audio_label: "none".into(),
+            audio_output: Endpoint::None,
+            audio_input: Endpoint::None,
+            ptt: PttConfig::default(),
         }
     }
 }
@@ -234,11 +266,19 @@ pub struct App {
     dirty: bool,
     drawn: Option<Visible>,
     quitting: bool,
+    talk: Ptt,
+    audio_out: AudioOut,
+    mic: Mic,
+    meters: MeterCells,
 }
 
 impl App {
     pub fn new(settings: AppSettings) -> App {
         App {
+            talk: Ptt::new(settings.ptt),
+            audio_out: AudioOut::Opening,
+            mic: Mic::Closed,
+            meters: MeterCells::default(),
             settings,
             floor: Floor::default(),
             me: None,
@@ -268,7 +308,16 @@ impl App {
     }
 
     /// Handles one input; returns what the runtime must do, in order.
+    /// Before carrying the effects out, the runtime makes the audio engine
+    /// follow [`App::audio_plan`]: a leave stops the microphone before its
+    /// command is sent.
     pub fn update(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
+        let effects = self.step(input, now);
+        self.settle_audio();
+        effects
+    }
+
+    fn step(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
         match input {
             Input::Key(key) => {
                 self.dirty = true;
@@ -296,6 +345,22 @@ impl App {
                 self.dirty = true;
                 self.notify(Level::Error, format!("AUDIT JOURNAL FAILED: {why}"), now);
                 self.audit_failure = Some(why);
+                Vec::new()
+            }
+            Input::Talk(kind, at) => {
+                self.on_talk(kind, at, now);
+                Vec::new()
+            }
+            Input::TalkTick(at) => {
+                self.on_talk_tick(at, now);
+                Vec::new()
+            }
+            Input::Audio(event) => {
+                self.on_audio(event, now);
+                Vec::new()
+            }
+            Input::Meters(meters) => {
+                self.on_meters(meters);
                 Vec::new()
             }
         }
@@ -401,11 +466,18 @@ impl App {
     }
 
     /// Whether a disconnect is still waiting for the server's answer, or a
-    /// join in flight is still to be left. On quit the runtime keeps feeding
-    /// feed events (and carrying out the effects) until this is false, or a
-    /// short timeout passes.
+    /// join in flight is still to be left. (Quitting waits for more: see
+    /// [`App::leaves_settled`].)
     pub fn awaiting_leave(&self) -> bool {
         self.pending.values().any(Pending::holds_a_leave)
+    }
+
+    /// Whether every leave asked for is over and recorded: no leg of mine
+    /// on a call, no join in flight still to be left, and no disconnect
+    /// waiting for its reply or for the server's `leg_left` (the `left`
+    /// record needs both). Quitting waits for this, within a short budget.
+    pub fn leaves_settled(&self) -> bool {
+        !self.is_on_call() && !self.pending.values().any(Pending::leave_unrecorded)
     }
 
     pub fn quitting(&self) -> bool {

@@ -1041,11 +1041,77 @@ fn the_wide_table_redraws_when_an_agents_minutes_in_state_turn() {
         app.update(input, NOW);
     }
     app.mark_drawn(NOW);
-    // Ravi Patel has been available for 42 s, the first to turn 1m, in 18 s.
-    assert!(!app.needs_redraw(NOW.plus_millis(17_999)));
-    assert!(app.needs_redraw(NOW.plus_millis(18_000)));
+    // Ages turn over on whole seconds of the server clock; NOW is .250 into
+    // a second. The agents whose state began a whole number of minutes ago
+    // turn at the next whole second...
+    assert!(!app.needs_redraw(NOW.plus_millis(749)));
+    assert!(app.needs_redraw(NOW.plus_millis(750)));
+    app.mark_drawn(NOW.plus_millis(750));
+    // ...and Ravi Patel, available for 42 s, turns 1m on the second after 18 s.
+    assert!(!app.needs_redraw(NOW.plus_millis(18_749)));
+    assert!(app.needs_redraw(NOW.plus_millis(18_750)));
     // At 80 columns there is no age column, so nothing to redraw.
     app.update(Input::Resize(80, 24), NOW);
     app.mark_drawn(NOW);
     assert!(!app.needs_redraw(NOW.plus_millis(600_000)));
+}
+
+#[test]
+fn quitting_waits_until_a_leave_is_confirmed_and_recorded_in_either_order() {
+    // The reply first, then the server's leg_left.
+    let (mut app, _) = live_app(true);
+    press(&mut app, [key('d')]);
+    assert!(!app.leaves_settled());
+    assert!(reply(&mut app, "r-1", Ok(serde_json::json!({})), 5).is_empty());
+    assert!(!app.is_on_call());
+    assert!(!app.leaves_settled(), "the left record is still to come");
+    let effects = leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected);
+    assert_eq!(kinds(&effects), [RecordKind::Left]);
+    assert!(app.leaves_settled());
+
+    // The leg_left first: the left record goes with it, and the reply
+    // after it changes nothing.
+    let (mut app, _) = live_app(true);
+    press(&mut app, [key('d')]);
+    let effects = leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected);
+    assert_eq!(kinds(&effects), [RecordKind::Left]);
+    assert!(!app.is_on_call());
+    assert!(app.leaves_settled());
+    assert!(reply(&mut app, "r-1", Ok(serde_json::json!({})), 5).is_empty());
+    assert!(app.leaves_settled());
+
+    // A failed leave leaves me on the call: quitting waits out its budget.
+    let (mut app, _) = live_app(true);
+    press(&mut app, [key('d')]);
+    reply(&mut app, "r-1", Err(CommandFailure::Offline), 5);
+    assert!(app.is_on_call());
+    assert!(!app.leaves_settled(), "still on the call");
+}
+
+#[test]
+fn ages_turn_over_with_what_is_shown_and_on_whole_seconds() {
+    let since = Timestamp(1_000_000_000_000);
+    let at = |ms: i64| age_minutes(since.plus_millis(ms), since);
+    // Whole minutes below ten hours, on the second boundary of the clock.
+    assert_eq!(at(59_999), 0);
+    assert_eq!(at(60_000), 1);
+    assert_eq!(at(9 * 3_600_000 + 59 * 60_000), 599);
+    // From ten hours on only the hour shows, so only the hour counts.
+    let eleven = 11 * 3_600_000;
+    assert_eq!(at(eleven), 660);
+    assert_eq!(at(eleven + 59 * 60_000), 660, "no change within the hour");
+    assert_eq!(at(eleven + 60 * 60_000), 720);
+    // An agent whose state began mid-second turns over on the next whole second.
+    let odd = Timestamp(1_000_000_000_400);
+    assert_eq!(age_minutes(odd.plus_millis(60_000), odd), 0);
+    assert_eq!(age_minutes(odd.plus_millis(60_600), odd), 1);
+}
+
+#[test]
+fn round_trips_are_shown_in_steps_that_ignore_jitter() {
+    use std::time::Duration;
+    let shown = |ms| rtt_shown(Duration::from_millis(ms));
+    assert_eq!((shown(0), shown(7), shown(9)), (0, 7, 9));
+    assert_eq!((shown(12), shown(14), shown(15)), (10, 10, 15));
+    assert_eq!((shown(499), shown(512), shown(549)), (495, 500, 500));
 }

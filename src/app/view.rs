@@ -63,8 +63,18 @@ fn state_rank(state: AgentState) -> u8 {
 
 /// How long an agent has been in a state, in whole minutes (as shown in
 /// the wide table, which the redraw check must know).
+///
+/// As shown: whole minutes, and whole hours from ten hours on. Ages turn
+/// over on whole seconds of the server clock, with the call timers, so they
+/// never cost a frame of their own.
 pub fn age_minutes(now: Timestamp, since: Timestamp) -> i64 {
-    now.millis_since(since).max(0) / 60_000
+    let second = Timestamp(now.millis() - now.millis().rem_euclid(1000));
+    let minutes = second.millis_since(since).max(0) / 60_000;
+    if minutes >= 600 {
+        minutes - minutes % 60
+    } else {
+        minutes
+    }
 }
 
 /// The display name of the queue a call came through.

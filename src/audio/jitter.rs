@@ -592,7 +592,11 @@ impl JitterBuffer {
             .spread
             .percentile(95)
             .map_or(self.config.min_delay, |p95| {
-                us(p95 + FRAME_US).clamp(self.config.min_delay, self.config.max_delay)
+                // Not `clamp`: it panics on a config whose minimum exceeds
+                // its maximum, and the maximum wins (it caps the buffer).
+                us(p95 + FRAME_US)
+                    .max(self.config.min_delay)
+                    .min(self.config.max_delay)
             });
         stats.delay = self.played_waits.percentile(50).map_or(Duration::ZERO, us);
         stats.buffered = self.next.map_or(Duration::ZERO, |next| {

@@ -9,7 +9,7 @@ mod de;
 mod secret;
 mod token;
 
-pub use audio::{AudioConfig, AudioEndpoint, AudioEndpointError};
+pub use audio::{AudioConfig, PushToTalk};
 pub use secret::Secret;
 
 use serde::Deserialize;
@@ -55,6 +55,8 @@ pub struct Config {
     #[serde(deserialize_with = "de::keys")]
     pub keys: BTreeMap<String, Vec<String>>,
     pub audio: AudioConfig,
+    /// How the push-to-talk key is read.
+    pub ptt: PushToTalk,
     /// `FLOORWALK_TOKEN`, taken when the config was loaded.
     #[serde(skip)]
     env_token: Option<Secret>,
@@ -79,6 +81,7 @@ impl Default for Config {
             command_timeout_ms: DEFAULT_COMMAND_TIMEOUT_MS,
             keys: BTreeMap::new(),
             audio: AudioConfig::default(),
+            ptt: PushToTalk::default(),
             env_token: None,
             source: None,
             warnings: Vec::new(),
@@ -237,7 +240,7 @@ impl Config {
             resolve(path);
         }
         for endpoint in [&mut self.audio.output, &mut self.audio.input] {
-            if let AudioEndpoint::Wav(path) = endpoint {
+            if let crate::audio::output::Endpoint::Wav(path) = endpoint {
                 resolve(path);
             }
         }

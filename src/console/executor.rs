@@ -157,6 +157,7 @@ mod tests {
             allow_insecure_remote: false,
             command_timeout: Duration::from_secs(1),
             audio_in: None,
+            audio_gate: None,
         })
         .unwrap();
         let (back, _inputs) = tokio::sync::mpsc::unbounded_channel();

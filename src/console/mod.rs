@@ -1,40 +1,49 @@
 //! The console runtime: one task owns the app state and selects over
-//! terminal input, the feed, effect results, signals and a tick; it handles
-//! everything queued, then renders once, at most about 30 times a second and
-//! only when something changed. Everything else (network, disk, audio) runs
-//! elsewhere.
+//! terminal input, the feed, effect results, the audio engine's events,
+//! signals and ticks; it handles everything queued, then renders once, at
+//! most about 30 times a second and only when something changed. Everything
+//! else (network, disk, audio) runs elsewhere: the feed task, the effects
+//! thread, and the engine's threads, with call audio going from the feed to
+//! the engine and the microphone from the engine to the feed directly.
+//!
+//! After every update the engine is brought to the app's audio plan before
+//! the update's effects are carried out, so the Disconnect key has closed
+//! the microphone before its command can leave.
 
+mod audio;
 mod compact;
 mod executor;
+mod runtime;
 mod terminal;
 
 pub use compact::CompactWriter;
+pub use runtime::Core;
 pub use terminal::{TerminalGuard, restore as restore_terminal};
 
-use crate::app::{App, AppSettings, Effect, Input};
-use crate::audit::{self, Journal, RecordKind};
-use crate::feed::{self, FeedEvent, FeedHandle, FeedOptions};
+use crate::app::{App, AppSettings, Input};
+use crate::audio::engine::AudioConfig;
+use crate::audio::ptt::{PttConfig, PttSetting};
+use crate::audit::Journal;
+use crate::feed::FeedOptions;
 use crate::protocol::Timestamp;
 use anyhow::Context as _;
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
-/// How long quitting waits for the server to confirm that our legs are gone.
-const LEAVE_BUDGET: Duration = Duration::from_secs(1);
 /// The shortest time between two frames (about 30 per second).
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
-/// How often the clock is checked for timers and expiring highlights.
-const TICK: Duration = Duration::from_millis(250);
 
 /// Everything the console needs to run.
 pub struct ConsoleOptions {
+    /// The feed's `audio_in` and `audio_gate` are set by the console.
     pub feed: FeedOptions,
     pub app: AppSettings,
     pub journal: Option<Journal>,
     /// Shown on the message line at start (configuration and feed warnings).
     pub warnings: Vec<String>,
+    /// How the audio engine starts (outputs, inputs, mix).
+    pub audio: AudioConfig,
 }
 
 /// Why the console stopped.
@@ -44,180 +53,98 @@ pub enum Exit {
     Signal(&'static str),
 }
 
+/// Push-to-talk for this terminal: `hold` falls back to auto-repeat timing
+/// when the terminal does not report key releases (a held key would
+/// otherwise talk until the time limit), with a warning saying so.
+fn ptt_for_terminal(mut ptt: PttConfig, releases: bool) -> (PttConfig, Option<String>) {
+    ptt.releases_expected = releases;
+    if ptt.setting == PttSetting::Native && !releases {
+        ptt.setting = PttSetting::Repeat;
+        let warning = "push-to-talk: this terminal does not report key releases, so holding \
+                       the talk key is read from its auto-repeat; [ptt] mode = \"toggle\" \
+                       talks on one press and stops on the next";
+        return (ptt, Some(warning.to_owned()));
+    }
+    (ptt, None)
+}
+
 /// Runs the console until the supervisor quits or a signal arrives. The
 /// supervisor's legs are left (best effort, within a second) on every way out.
-pub async fn run(options: ConsoleOptions) -> anyhow::Result<Exit> {
-    // Before anything is written: the legs a crash left open, to check
-    // against the server, and any damaged lines, to show.
-    let recovery = options
-        .journal
-        .as_ref()
-        .map(|journal| audit::recover(journal.dir(), Timestamp::now()));
-    let (feed, feed_events) = feed::spawn(options.feed).context("cannot start the connection")?;
-    let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
-    let mut runtime = Runtime::new(options.app, feed.clone(), options.journal, feed_events)?;
-    let mut warnings: Vec<String> = options
-        .warnings
-        .iter()
-        .chain(feed.warnings())
-        .cloned()
-        .collect();
-    match recovery {
-        Some(Ok(recovery)) => {
-            warnings.extend(recovery.problem_summary());
-            runtime.app.reconcile_after_crash(recovery.open_legs);
-        }
-        Some(Err(err)) => warnings.push(format!(
-            "cannot read the audit journal back to look for legs a crash left open: {err}"
-        )),
-        None => {}
+pub async fn run(mut options: ConsoleOptions) -> anyhow::Result<Exit> {
+    // Key releases are asked of the terminal only when they are of use.
+    let wants_releases = matches!(
+        options.app.ptt.setting,
+        PttSetting::Auto | PttSetting::Native
+    );
+    let mut guard = TerminalGuard::enter(wants_releases).context("cannot set up the terminal")?;
+    let (ptt, warning) = ptt_for_terminal(options.app.ptt, guard.reports_releases());
+    options.app.ptt = ptt;
+    options.warnings.extend(warning);
+    let mut core = Core::start(options)?;
+    let result = run_loop(&mut core, &mut guard).await;
+    if result.is_err() {
+        core.leave_all().await;
     }
-    if !warnings.is_empty() {
-        runtime.app.warn(warnings.join(" · "), Timestamp::now());
-    }
-    let result = runtime.run(&mut guard).await;
-    feed.shutdown();
+    core.shutdown();
     drop(guard);
     result
 }
 
-struct Runtime {
-    app: App,
-    feed: FeedHandle,
-    feed_events: mpsc::Receiver<FeedEvent>,
-    effects: executor::Executor,
-    results: mpsc::UnboundedReceiver<Input>,
-    /// The last effects batch with a record of the supervisor's own doing:
-    /// no frame is drawn until it is on disk, so nothing the screen shows
-    /// as done can be lost to a crash.
-    unrecorded: u64,
+async fn run_loop(core: &mut Core, guard: &mut TerminalGuard) -> anyhow::Result<Exit> {
+    let mut keys = EventStream::new();
+    let mut signals = Signals::new()?;
+    let mut last_frame = Instant::now() - FRAME_INTERVAL;
+    let size = guard.terminal().size()?;
+    core.handle(Input::Resize(size.width, size.height));
+
+    loop {
+        // Wait for something to happen, or for the next frame slot.
+        let wait = FRAME_INTERVAL.saturating_sub(last_frame.elapsed());
+        // A frame waits for the records of what it shows (see `Core::recorded`).
+        let redraw_due = core.recorded() && core.app().needs_redraw(Timestamp::now());
+        tokio::select! {
+            event = keys.next() => match event {
+                Some(Ok(event)) => {
+                    if let Event::Resize(width, _) = event {
+                        guard.resized(width);
+                    }
+                    on_terminal(core, event);
+                }
+                Some(Err(err)) => tracing::warn!("terminal input: {err}"),
+                // The terminal is gone (an SSH hang-up usually also signals).
+                None => return leave_and_exit(core, Exit::Signal("terminal closed")).await,
+            },
+            input = core.next() => core.handle(input),
+            name = signals.next() => return leave_and_exit(core, Exit::Signal(name)).await,
+            _ = tokio::time::sleep(wait), if redraw_due => {}
+        }
+        // Handle everything already queued before drawing once.
+        core.drain_feed();
+        if core.app().quitting() {
+            return leave_and_exit(core, Exit::Quit).await;
+        }
+        let now = Timestamp::now();
+        if core.app().needs_redraw(now) && last_frame.elapsed() >= FRAME_INTERVAL && core.recorded()
+        {
+            draw(guard, core.app_mut(), now)?;
+            last_frame = Instant::now();
+        }
+    }
 }
 
-impl Runtime {
-    fn new(
-        settings: AppSettings,
-        feed: FeedHandle,
-        journal: Option<Journal>,
-        feed_events: mpsc::Receiver<FeedEvent>,
-    ) -> anyhow::Result<Self> {
-        let (back, results) = mpsc::unbounded_channel();
-        let effects = executor::Executor::start(journal, feed.clone(), back)?;
-        Ok(Self {
-            app: App::new(settings),
-            feed,
-            feed_events,
-            effects,
-            results,
-            unrecorded: 0,
-        })
+fn on_terminal(core: &mut Core, event: Event) {
+    match event {
+        Event::Key(key) => core.key(key),
+        Event::Mouse(mouse) => core.handle(Input::Mouse(mouse)),
+        Event::Resize(w, h) => core.handle(Input::Resize(w, h)),
+        _ => {}
     }
+}
 
-    async fn run(mut self, guard: &mut TerminalGuard) -> anyhow::Result<Exit> {
-        let mut keys = EventStream::new();
-        let mut signals = Signals::new()?;
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut last_frame = Instant::now() - FRAME_INTERVAL;
-        let size = guard.terminal().size()?;
-        self.handle(Input::Resize(size.width, size.height));
-
-        loop {
-            // Wait for something to happen, or for the next frame slot.
-            let wait = FRAME_INTERVAL.saturating_sub(last_frame.elapsed());
-            let recorded = self.effects.done_with(self.unrecorded);
-            let redraw_due = recorded && self.app.needs_redraw(Timestamp::now());
-            tokio::select! {
-                event = keys.next() => match event {
-                    Some(Ok(event)) => {
-                        if let Event::Resize(width, _) = event {
-                            guard.resized(width);
-                        }
-                        self.on_terminal(event);
-                    }
-                    Some(Err(err)) => tracing::warn!("terminal input: {err}"),
-                    // The terminal is gone (an SSH hang-up usually also signals).
-                    None => return self.leave_and_exit(Exit::Signal("terminal closed")).await,
-                },
-                Some(event) = self.feed_events.recv() => self.handle(Input::Feed(event)),
-                Some(input) = self.results.recv() => self.handle(input),
-                name = signals.next() => return self.leave_and_exit(Exit::Signal(name)).await,
-                _ = tick.tick() => self.handle(Input::Tick),
-                _ = tokio::time::sleep(wait), if redraw_due => {}
-                () = self.effects.wait_for(self.unrecorded), if !recorded => {}
-            }
-            // Handle everything already queued before drawing once (a
-            // journal failure included, so the frame shows it).
-            while let Ok(event) = self.feed_events.try_recv() {
-                self.handle(Input::Feed(event));
-            }
-            while let Ok(input) = self.results.try_recv() {
-                self.handle(input);
-            }
-            if self.app.quitting() {
-                return self.leave_and_exit(Exit::Quit).await;
-            }
-            let now = Timestamp::now();
-            if self.app.needs_redraw(now)
-                && last_frame.elapsed() >= FRAME_INTERVAL
-                && self.effects.done_with(self.unrecorded)
-            {
-                draw(guard, &mut self.app, now)?;
-                last_frame = Instant::now();
-            }
-        }
-    }
-
-    fn on_terminal(&mut self, event: Event) {
-        match event {
-            // Releases matter only to push-to-talk; the app acts on presses.
-            Event::Key(key) if key.kind == KeyEventKind::Release => {}
-            Event::Key(key) => self.handle(Input::Key(key)),
-            Event::Mouse(mouse) => self.handle(Input::Mouse(mouse)),
-            Event::Resize(w, h) => self.handle(Input::Resize(w, h)),
-            _ => {}
-        }
-    }
-
-    fn handle(&mut self, input: Input) {
-        let effects = self.app.update(input, Timestamp::now());
-        self.execute(effects);
-    }
-
-    fn execute(&mut self, effects: Vec<Effect>) {
-        if effects.is_empty() {
-            return;
-        }
-        let shown = effects.iter().any(|effect| {
-            matches!(effect, Effect::Audit(record)
-                if !matches!(record.kind, RecordKind::CallSeen | RecordKind::CallEnded))
-        });
-        let number = self.effects.queue(effects);
-        if shown {
-            self.unrecorded = number;
-        }
-    }
-
-    /// Leaves every leg of mine, waiting at most `LEAVE_BUDGET` for the
-    /// server to confirm, so no supervisor is left on a call by accident.
-    async fn leave_and_exit(mut self, exit: Exit) -> anyhow::Result<Exit> {
-        tracing::info!(?exit, "leaving");
-        let effects = self.app.leave_all(Timestamp::now());
-        self.execute(effects);
-        let deadline = tokio::time::Instant::now() + LEAVE_BUDGET;
-        while self.app.awaiting_leave() {
-            tokio::select! {
-                Some(event) = self.feed_events.recv() => self.handle(Input::Feed(event)),
-                _ = tokio::time::sleep_until(deadline) => {
-                    tracing::warn!("quit before the server confirmed every leave");
-                    break;
-                }
-            }
-        }
-        self.feed.shutdown();
-        // The journal's last records (the legs just left) reach the disk.
-        self.effects.finish();
-        Ok(exit)
-    }
+async fn leave_and_exit(core: &mut Core, exit: Exit) -> anyhow::Result<Exit> {
+    tracing::info!(?exit, "leaving");
+    core.leave_all().await;
+    Ok(exit)
 }
 
 /// Draws one frame. The terminal's writer sends it in one write, wrapped in
@@ -269,5 +196,33 @@ impl Signals {
     async fn next(&mut self) -> &'static str {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hold_without_key_releases_reads_the_auto_repeat_and_says_so() {
+        let hold = PttConfig {
+            setting: PttSetting::Native,
+            ..PttConfig::default()
+        };
+        let (ptt, warning) = ptt_for_terminal(hold, false);
+        assert_eq!(ptt.setting, PttSetting::Repeat);
+        assert!(warning.is_some_and(|w| w.contains("toggle")));
+        let (ptt, warning) = ptt_for_terminal(hold, true);
+        assert_eq!(
+            (ptt.setting, ptt.releases_expected),
+            (PttSetting::Native, true)
+        );
+        assert_eq!(warning, None);
+        let (ptt, warning) = ptt_for_terminal(PttConfig::default(), false);
+        assert_eq!(
+            (ptt.setting, ptt.releases_expected),
+            (PttSetting::Auto, false)
+        );
+        assert_eq!(warning, None);
     }
 }

@@ -17,6 +17,7 @@ mod tls;
 pub use backoff::Reconnect;
 pub use events::*;
 
+use crate::audio::capture::TransmitGate;
 use crate::config::Secret;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,6 +50,10 @@ pub struct FeedOptions {
     /// Binary (audio) frames from the server, sent with `try_send`: dropped
     /// when full or absent, never passed through the app.
     pub audio_in: Option<mpsc::Sender<Vec<u8>>>,
+    /// Checked just before each upstream frame is written: a frame it does
+    /// not admit (push-to-talk released, leg left) is dropped, so none leaves
+    /// after the key even if it was queued before. `None` sends them all.
+    pub audio_gate: Option<TransmitGate>,
 }
 
 /// Why the feed could not start. Nothing was sent on the network.
@@ -178,6 +183,7 @@ pub fn spawn_with(
             control: control_rx,
             audio_out: audio_rx,
             audio_in: options.audio_in,
+            audio_gate: options.audio_gate,
             events: events_tx,
         },
         online.clone(),

@@ -6,6 +6,7 @@ use super::connect::{DialError, Dialer, Socket};
 use super::pending::Pending;
 use super::sequence::{Sequencer, Verdict};
 use super::{Command, CommandFailure, Control, FeedEvent};
+use crate::audio::capture::TransmitGate;
 use crate::protocol::{
     self, ErrorCode, Hello, PROTOCOL_VERSION, Parsed, ReplyError, ServerMessage,
 };
@@ -35,6 +36,7 @@ pub(super) struct Channels {
     pub control: mpsc::UnboundedReceiver<Control>,
     pub audio_out: mpsc::Receiver<Vec<u8>>,
     pub audio_in: Option<mpsc::Sender<Vec<u8>>>,
+    pub audio_gate: Option<TransmitGate>,
     pub events: mpsc::Sender<FeedEvent>,
 }
 
@@ -116,6 +118,13 @@ impl Channels {
                 Some(_dropped) = self.audio_out.recv() => {}
             }
         }
+    }
+
+    /// Whether an upstream frame may still go out (see `FeedOptions::audio_gate`).
+    fn admits(&self, frame: &[u8]) -> bool {
+        self.audio_gate
+            .as_ref()
+            .is_none_or(|gate| gate.admits(frame))
     }
 
     fn discard_queued_audio(&mut self) {
@@ -300,7 +309,7 @@ impl Connection {
                     self.on_command(feed, command, sent).await
                 }
                 Wake::Control(Some(Control::Shutdown) | None) => Err(Stop::Done.into()),
-                Wake::Audio(frame) if self.subscribed => {
+                Wake::Audio(frame) if self.subscribed && feed.ch.admits(&frame) => {
                     self.write(Message::Binary(frame.into())).await
                 }
                 Wake::Audio(_) => Ok(()),

@@ -43,11 +43,19 @@ impl Timestamp {
             time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
                 .map_err(|_| TimestampError(text.chars().take(40).collect()))?;
         let ms = parsed.unix_timestamp_nanos() / 1_000_000;
+        // An offset can move a time past 0000 or 9999 in UTC, where it has
+        // no RFC 3339 form to be written back as (in the audit journal, say).
         i64::try_from(ms)
+            .ok()
+            .filter(|ms| CANONICAL.contains(ms))
             .map(Self)
-            .map_err(|_| TimestampError(text.chars().take(40).collect()))
+            .ok_or_else(|| TimestampError(text.chars().take(40).collect()))
     }
 }
+
+/// The times with a canonical form: 0000-01-01T00:00:00.000Z to
+/// 9999-12-31T23:59:59.999Z.
+const CANONICAL: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
 
 /// A timestamp that is not RFC 3339.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,6 +183,16 @@ mod tests {
         let leap = Timestamp::parse("2028-02-29T23:59:59.999Z").unwrap();
         assert_eq!(leap.to_string(), "2028-02-29T23:59:59.999Z");
         assert_eq!(leap.plus_millis(1).to_string(), "2028-03-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn every_time_read_can_be_written_back() {
+        for edge in ["0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z"] {
+            assert_eq!(Timestamp::parse(edge).unwrap().to_string(), edge);
+        }
+        for outside in ["0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59.999-00:01"] {
+            assert!(Timestamp::parse(outside).is_err(), "{outside}");
+        }
     }
 
     #[test]

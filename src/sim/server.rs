@@ -276,6 +276,8 @@ struct Session<'a> {
     conn: ConnId,
     commands: TokenBucket,
     subscribes: TokenBucket,
+    /// When the console last sent anything; its lease runs from here.
+    last_heard: Instant,
 }
 
 impl<'a> Session<'a> {
@@ -317,8 +319,8 @@ impl<'a> Session<'a> {
             conn,
             commands: TokenBucket::new(COMMAND_BURST, COMMANDS_PER_SEC, now.into_std()),
             subscribes: TokenBucket::new(SUBSCRIBE_BURST, SUBSCRIBES_PER_SEC, now.into_std()),
+            last_heard: now,
         };
-        let mut last_heard = now;
         let silence = tokio::time::sleep_until(now + ctx.lease);
         tokio::pin!(silence);
         let mut ping = tokio::time::interval_at(now + ctx.heartbeat, ctx.heartbeat);
@@ -327,8 +329,8 @@ impl<'a> Session<'a> {
             tokio::select! {
                 frame = session.ws.next() => {
                     let Some(frame) = frame else { break End::Peer };
-                    last_heard = Instant::now();
-                    silence.as_mut().reset(last_heard + ctx.lease);
+                    session.last_heard = Instant::now();
+                    silence.as_mut().reset(session.last_heard + ctx.lease);
                     match session.on_frame(frame).await {
                         Ok(()) => {}
                         Err(end) => break end,
@@ -340,13 +342,13 @@ impl<'a> Session<'a> {
                         // of everyone when it stops.
                         break if *shutdown.borrow() { End::Shutdown } else { End::TooSlow };
                     };
-                    if session.write(outgoing).await.is_err() {
-                        break End::Peer;
+                    if let Err(end) = session.write(outgoing).await {
+                        break end;
                     }
                 }
                 _ = ping.tick() => {
-                    if session.ws.send(Message::Ping(Default::default())).await.is_err() {
-                        break End::Peer;
+                    if let Err(end) = session.send(Message::Ping(Default::default())).await {
+                        break end;
                     }
                 }
                 () = &mut silence => break End::Silent,
@@ -355,7 +357,7 @@ impl<'a> Session<'a> {
         };
         let gone = Request::Gone {
             conn,
-            last_heard: last_heard.into_std(),
+            last_heard: session.last_heard.into_std(),
         };
         // The hub is gone only at shutdown, when leases no longer matter.
         let _ = ctx.hub.send(gone).await;
@@ -475,30 +477,37 @@ impl<'a> Session<'a> {
 
     async fn reply(&mut self, message: ServerMessage) -> Result<(), End> {
         let text = Utf8Bytes::from(to_text(&message));
-        self.ws
-            .send(Message::Text(text))
-            .await
-            .map_err(|_| End::Peer)
+        self.send(Message::Text(text)).await
     }
 
-    async fn write(&mut self, outgoing: Outgoing) -> Result<(), tungstenite::Error> {
-        match outgoing {
-            Outgoing::Text(text) => self.ws.send(Message::Text(text)).await,
-            Outgoing::Batch(texts) => {
-                for text in texts {
-                    self.ws.feed(Message::Text(text)).await?;
+    async fn send(&mut self, message: Message) -> Result<(), End> {
+        let by = self.last_heard + self.ctx.lease;
+        within_lease(by, self.ws.send(message)).await
+    }
+
+    async fn write(&mut self, outgoing: Outgoing) -> Result<(), End> {
+        let by = self.last_heard + self.ctx.lease;
+        let ws = &mut self.ws;
+        let written = async move {
+            match outgoing {
+                Outgoing::Text(text) => ws.send(Message::Text(text)).await,
+                Outgoing::Batch(texts) => {
+                    for text in texts {
+                        ws.feed(Message::Text(text)).await?;
+                    }
+                    ws.flush().await
                 }
-                self.ws.flush().await
+                Outgoing::Audio(frame) => ws.send(Message::Binary(frame)).await,
             }
-            Outgoing::Audio(frame) => self.ws.send(Message::Binary(frame)).await,
-        }
+        };
+        within_lease(by, written).await
     }
 
     async fn finish(mut self, end: End) {
         match end {
             End::Peer => {
                 // Sends tungstenite's answer to the console's close, if any.
-                let _ = self.ws.flush().await;
+                let _ = tokio::time::timeout(CLOSE_GRACE, self.ws.flush()).await;
             }
             End::TooBig => {
                 close(
@@ -529,6 +538,21 @@ impl<'a> Session<'a> {
     }
 }
 
+/// A write that must finish by the end of the lease. A console that takes
+/// nothing for that long (its socket full, its reader stuck) is as gone as a
+/// silent one; without the bound its connection task would wait on the
+/// socket for ever, and its supervisor's legs would never be let go.
+async fn within_lease(
+    by: Instant,
+    write: impl std::future::Future<Output = Result<(), tungstenite::Error>>,
+) -> Result<(), End> {
+    match tokio::time::timeout_at(by, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Peer),
+        Err(_) => Err(End::TooSlow),
+    }
+}
+
 /// Sends a close frame, then reads and discards whatever the console still
 /// sends (the rest of an oversized frame, its own close frame) until it
 /// closes or goes quiet, so the socket is not reset under our close frame.
@@ -539,7 +563,11 @@ async fn close(ws: &mut WebSocketStream<TcpStream>, code: CloseCode, reason: &'s
         code,
         reason: Utf8Bytes::from_static(reason),
     };
-    if ws.close(Some(frame)).await.is_err() {
+    // A console that takes nothing would hold the close frame up for ever.
+    if !matches!(
+        tokio::time::timeout(CLOSE_GRACE, ws.close(Some(frame))).await,
+        Ok(Ok(()))
+    ) {
         return;
     }
     let deadline = Instant::now() + CLOSE_GRACE;

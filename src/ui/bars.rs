@@ -15,8 +15,14 @@ pub fn header(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
     let settings = app.settings();
     // Parts in screen order, each with the rank it is dropped in when the
     // line is too long (0: never).
-    let mut parts: Vec<(u8, Vec<Span>)> =
-        vec![(0, vec![Span::styled(" floorwalk ▸ ", theme.title())])];
+    let mut parts: Vec<(u8, Vec<Span>)> = Vec::new();
+    if let Some(banner) = app.on_air().and_then(format::on_air) {
+        parts.push((
+            0,
+            vec![Span::styled(format!(" ● {banner} "), theme.on_air())],
+        ));
+    }
+    parts.push((0, vec![Span::styled(" floorwalk ▸ ", theme.title())]));
     match app.me() {
         Some(me) => {
             parts.push((0, vec![Span::styled(me.name.clone(), theme.bold())]));
@@ -31,8 +37,18 @@ pub fn header(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
         let server = format!(" · {}", settings.server_label);
         parts.push((1, vec![Span::styled(server, theme.dim())]));
     }
-    let audio = format!("{GAP}audio: {}", settings.audio_label);
-    parts.push((3, vec![Span::raw(audio)]));
+    let (audio, failed) = format::audio_output(&settings.audio_output, app.audio_out());
+    let style = if failed {
+        theme.level(Level::Warn)
+    } else {
+        theme.plain()
+    };
+    let audio = vec![
+        Span::raw(format!("{GAP}audio: ")),
+        Span::styled(audio, style),
+    ];
+    // A failed device matters more than the server's address.
+    parts.push((if failed { 4 } else { 3 }, audio));
     if let Some(help) = settings.keymap.label(Action::Help) {
         let hint = vec![
             Span::raw(GAP),
@@ -72,7 +88,7 @@ fn link(link: &Link, theme: &Theme, now: Timestamp) -> Span<'static> {
             let text = if *retry_at > now {
                 let wait = retry_at.millis_since(now);
                 // Rounded up to the tenth, so it never shows 0.0 while waiting.
-                let tenths = (wait + 99) / 100;
+                let tenths = wait.saturating_add(99) / 100;
                 format!(
                     "◌ {verb} (attempt {attempt}, in {}.{} s)",
                     tenths / 10,
@@ -83,9 +99,10 @@ fn link(link: &Link, theme: &Theme, now: Timestamp) -> Span<'static> {
             };
             Span::styled(text, theme.level(Level::Warn))
         }
-        Link::Live { rtt: Some(rtt) } => {
-            Span::styled(format!("● live {} ms", rtt.as_millis()), theme.live())
-        }
+        Link::Live { rtt: Some(rtt) } => Span::styled(
+            format!("● live {} ms", crate::app::rtt_shown(*rtt)),
+            theme.live(),
+        ),
         Link::Live { rtt: None } => Span::styled("● live", theme.live()),
         Link::Fatal(text) => Span::styled(format!("✖ {text}"), theme.level(Level::Error)),
     }
@@ -146,10 +163,24 @@ pub fn message_lines(app: &App, width: u16, now: Timestamp) -> u16 {
     }
 }
 
+/// The message line: the notice, and on its right, when there is room, how
+/// the talk key is read (hold, hold (repeat), toggle).
 pub fn message(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now: Timestamp) {
+    let status = Line::styled(
+        format!("push-to-talk: {} ", app.ptt_mode().as_str()),
+        theme.dim(),
+    )
+    .right_aligned();
+    let room = |used: usize| used + status.width() + 2 <= usize::from(screen.message.width);
     let Some((line, level)) = notice_line(app, theme, now) else {
+        if room(0) {
+            frame.render_widget(Paragraph::new(status), screen.message);
+        }
         return;
     };
+    if level != Level::Error && room(line.width() + 1) {
+        frame.render_widget(Paragraph::new(status), screen.message);
+    }
     let paragraph = Paragraph::new(line)
         .wrap(Wrap { trim: false })
         .block(Block::new().padding(Padding::left(1)));
@@ -187,6 +218,7 @@ pub fn hints(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
             Action::Monitor,
             Action::Whisper,
             Action::Barge,
+            Action::Talk,
             Action::Disconnect,
             Action::NextCall,
             Action::Filter,

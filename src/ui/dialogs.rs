@@ -2,7 +2,7 @@
 
 use super::format;
 use super::theme::Theme;
-use crate::app::{Action, App, Button, Dialog};
+use crate::app::{Action, App, AudioOut, Button, Dialog};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -133,7 +133,11 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         } else {
             keys.join(" ")
         };
-        lines.push(row(keys, action.description(), action.dangerous()));
+        let text = match action {
+            Action::Talk => format!("{} · {}", action.description(), app.ptt_mode().as_str()),
+            _ => action.description().to_owned(),
+        };
+        lines.push(row(keys, &text, action.dangerous()));
     }
     lines.push(row("esc".into(), "close a dialog, clear the filter", false));
     lines.push(row(
@@ -147,7 +151,12 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         false,
     ));
     let settings = app.settings();
-    let mut about = format!("audio: {}", settings.audio_label);
+    let (audio, _) = format::audio_output(&settings.audio_output, app.audio_out());
+    let mut about = format!("audio: {audio}");
+    // Why a device failed at start is told here (and in the log).
+    if let AudioOut::Failed { reason } = app.audio_out() {
+        about.push_str(&format!(" ({reason})"));
+    }
     if !settings.server_label.is_empty() {
         about = format!("server: {} · {about}", settings.server_label);
     }

@@ -1,6 +1,8 @@
-//! Text for the screen: timers, masked numbers, short names.
+//! Text for the screen: timers, masked numbers, short names, audio.
 
-use crate::protocol::Timestamp;
+use crate::app::{AudioOut, METER_CELLS};
+use crate::audio::output::Endpoint;
+use crate::protocol::{Mode, Timestamp};
 
 /// Whole seconds from `since` to `now`, both truncated to the second so
 /// that every timer on screen ticks together, once a second.
@@ -86,10 +88,115 @@ pub fn short_name(name: &str) -> String {
     }
 }
 
+/// The ON AIR banner: who hears me. `None` for silent, where nobody does.
+pub fn on_air(mode: Mode) -> Option<&'static str> {
+    match mode {
+        Mode::Silent => None,
+        Mode::Whisper => Some("ON AIR · AGENT ONLY"),
+        Mode::Barge => Some("ON AIR · AGENT + CUSTOMER"),
+    }
+}
+
+/// A level meter: `cells` lit of [`METER_CELLS`], e.g. `▮▮▮▯▯▯▯▯`.
+pub fn meter(cells: u8) -> String {
+    let lit = cells.min(METER_CELLS);
+    let mut text = "▮".repeat(usize::from(lit));
+    text.push_str(&"▯".repeat(usize::from(METER_CELLS - lit)));
+    text
+}
+
+/// The audio output for the header, and whether it is a warning:
+/// `none`, `wav:PATH`, `default ▸ 48k`, `default…` while it opens.
+pub fn audio_output(endpoint: &Endpoint, status: &AudioOut) -> (String, bool) {
+    match status {
+        AudioOut::Opening => (format!("{endpoint}…"), false),
+        AudioOut::Failed { .. } => (format!("{endpoint} failed ▸ none"), true),
+        AudioOut::Ready { description } => match endpoint {
+            Endpoint::None | Endpoint::Wav(_) => (endpoint.to_string(), false),
+            Endpoint::Default | Endpoint::Device(_) => {
+                let rate = device_rate(description).unwrap_or_else(|| description.clone());
+                (format!("{endpoint} ▸ {rate}"), false)
+            }
+        },
+    }
+}
+
+/// "48k" from a device description like "default (48000 Hz, 2 ch, …)".
+fn device_rate(description: &str) -> Option<String> {
+    let before = description.split(" Hz").next()?;
+    if before.len() == description.len() {
+        return None;
+    }
+    let hz: u32 = before.rsplit(['(', ' ']).next()?.parse().ok()?;
+    Some(if hz % 1000 == 0 {
+        format!("{}k", hz / 1000)
+    } else {
+        format!("{:.1}k", f64::from(hz) / 1000.0)
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn banners_name_who_hears_me() {
+        assert_eq!(on_air(Mode::Whisper), Some("ON AIR · AGENT ONLY"));
+        assert_eq!(on_air(Mode::Barge), Some("ON AIR · AGENT + CUSTOMER"));
+        assert_eq!(on_air(Mode::Silent), None);
+    }
+
+    #[test]
+    fn meters() {
+        assert_eq!(meter(0), "▯▯▯▯▯▯▯▯");
+        assert_eq!(meter(3), "▮▮▮▯▯▯▯▯");
+        assert_eq!(meter(8), "▮▮▮▮▮▮▮▮");
+        assert_eq!(meter(200), "▮▮▮▮▮▮▮▮");
+    }
+
+    #[test]
+    fn audio_output_labels() {
+        let ready = |d: &str| AudioOut::Ready {
+            description: d.into(),
+        };
+        let device = ready("default (48000 Hz, 2 ch, default buffer)");
+        assert_eq!(
+            audio_output(&Endpoint::Default, &device),
+            ("default ▸ 48k".into(), false)
+        );
+        assert_eq!(
+            audio_output(
+                &Endpoint::Device("hw:1,0".into()),
+                &ready("hw:1,0 (44100 Hz, 2 ch, 480-frame buffer)")
+            ),
+            ("device:hw:1,0 ▸ 44.1k".into(), false)
+        );
+        assert_eq!(
+            audio_output(&Endpoint::Default, &ready("odd device")),
+            ("default ▸ odd device".into(), false)
+        );
+        assert_eq!(
+            audio_output(&Endpoint::None, &ready("none")),
+            ("none".into(), false)
+        );
+        let wav = Endpoint::Wav("/tmp/x.wav".into());
+        assert_eq!(
+            audio_output(&wav, &ready("wav:/tmp/x.wav")),
+            ("wav:/tmp/x.wav".into(), false)
+        );
+        assert_eq!(
+            audio_output(&Endpoint::Default, &AudioOut::Opening),
+            ("default…".into(), false)
+        );
+        let failed = AudioOut::Failed {
+            reason: "no default device".into(),
+        };
+        assert_eq!(
+            audio_output(&Endpoint::Default, &failed),
+            ("default failed ▸ none".into(), true)
+        );
+    }
 
     #[test]
     fn clocks() {

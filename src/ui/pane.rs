@@ -4,7 +4,8 @@
 use super::format;
 use super::theme::Theme;
 use crate::app::layout::Screen;
-use crate::app::{Action, App, LegStatus, state_label};
+use crate::app::{Action, App, LegStatus, Level, Mic, state_label};
+use crate::audio::output::Endpoint;
 use crate::protocol::{Call, Direction, Mode, Role, Timestamp};
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
@@ -47,18 +48,17 @@ pub fn call(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now: T
     let inner = block.inner(screen.pane);
     let server_now = app.server_now(now);
 
+    // Meters only for the call whose audio plays.
+    let meters = (app.listening_call() == Some(call.id.as_str())).then(|| app.meters());
+    let customer = format::customer_shown(&call.customer, app.settings().reveal_customer_numbers);
     let mut head = vec![
-        Line::from(vec![
-            Span::styled(label("customer"), theme.dim()),
-            Span::raw(format::customer_shown(
-                &call.customer,
-                app.settings().reveal_customer_numbers,
-            )),
-        ]),
-        Line::from(vec![
-            Span::styled(label("agent"), theme.dim()),
-            Span::raw(agent_name.to_owned()),
-        ]),
+        party(theme, "customer", customer, meters.map(|m| m.customer)),
+        party(
+            theme,
+            "agent",
+            agent_name.to_owned(),
+            meters.map(|m| m.agent),
+        ),
     ];
     if let Some(others) = others(app, theme, call) {
         head.push(others);
@@ -109,6 +109,22 @@ fn empty(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
     );
 }
 
+/// Where the party meters start: after the label and a customer number.
+const NAME: usize = 18;
+
+/// A party's row: label, name, and its level meter while I listen.
+fn party<'a>(theme: &Theme, role: &str, name: String, cells: Option<u8>) -> Line<'a> {
+    let mut spans = vec![Span::styled(label(role), theme.dim())];
+    match cells {
+        Some(cells) => {
+            spans.push(Span::raw(format!("{name:<NAME$}  ")));
+            spans.push(Span::styled(format::meter(cells), theme.meter()));
+        }
+        None => spans.push(Span::raw(name)),
+    }
+    Line::from(spans)
+}
+
 /// Other supervisors and bots on the call, on one line.
 fn others<'a>(app: &App, theme: &Theme, call: &'a Call) -> Option<Line<'a>> {
     let me = app.me().map(|me| me.id.as_str());
@@ -135,7 +151,7 @@ fn presence<'a>(app: &App, theme: &Theme, call: &Call, server_now: Timestamp) ->
     let key = |action: Action| keymap.label(action).unwrap_or_else(|| "?".into());
     let mut spans = vec![Span::styled(label("you"), theme.mine())];
     let leave = |spans: &mut Vec<Span<'a>>| {
-        spans.push(Span::raw("    "));
+        spans.push(Span::raw("   "));
         spans.push(Span::styled(
             format!("[{}]", key(Action::Disconnect)),
             theme.key(),
@@ -152,6 +168,7 @@ fn presence<'a>(app: &App, theme: &Theme, call: &Call, server_now: Timestamp) ->
                         theme.mode(leg.mode),
                     ));
                     spans.push(Span::raw(format!(" {timer}")));
+                    microphone(app, theme, &mut spans);
                     leave(&mut spans);
                 }
                 LegStatus::Switching { to } => {
@@ -160,6 +177,7 @@ fn presence<'a>(app: &App, theme: &Theme, call: &Call, server_now: Timestamp) ->
                         theme.mode(to),
                     ));
                     spans.push(Span::raw(format!(" {timer}")));
+                    microphone(app, theme, &mut spans);
                     leave(&mut spans);
                 }
                 LegStatus::Leaving => {
@@ -193,6 +211,33 @@ fn presence<'a>(app: &App, theme: &Theme, call: &Call, server_now: Timestamp) ->
         }
     }
     Line::from(spans)
+}
+
+/// My microphone on the presence row, while it may be open: its meter,
+/// ON AIR while push-to-talk is on, or why it cannot be used.
+fn microphone<'a>(app: &App, theme: &Theme, spans: &mut Vec<Span<'a>>) {
+    if !app.mic_allowed() {
+        return;
+    }
+    spans.push(Span::raw("  "));
+    if let Mic::Failed { .. } = app.mic() {
+        spans.push(Span::styled("mic failed", theme.level(Level::Warn)));
+        return;
+    }
+    if app.settings().audio_input == Endpoint::None {
+        spans.push(Span::styled("no mic", theme.dim()));
+        return;
+    }
+    if app.on_air().is_some() {
+        spans.push(Span::styled("ON AIR", theme.on_air()));
+    } else {
+        spans.push(Span::styled("mic   ", theme.dim()));
+    }
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(
+        format::meter(app.meters().microphone),
+        theme.meter(),
+    ));
 }
 
 /// "[E] END CALL FOR EVERYONE…", only for supervisors allowed to end calls.

@@ -229,25 +229,27 @@ fn supervisors<'a>(app: &App, theme: &Theme, call: &'a Call) -> Line<'a> {
         }
         spans.push(span);
     };
-    for (leg, mode) in supervisors_on(call) {
-        if leg.user_id.is_some() && leg.user_id.as_deref() == me {
-            let text = match app.my_leg(&leg.id).map(|mine| mine.status) {
-                Some(LegStatus::On) | None => format!("you:{mode}"),
-                Some(LegStatus::Switching { to }) => format!("you:{mode}→{to}"),
-                Some(LegStatus::Leaving) => "you:leaving…".to_owned(),
-                // The server confirmed I left; its event is still on the way.
-                Some(LegStatus::Gone) => continue,
-            };
-            push(Span::styled(text, theme.mine()));
-        } else {
-            push(Span::styled(
-                format!("{}:{mode}", format::short_name(&leg.name)),
-                theme.others(),
-            ));
-        }
+    // Mine first, so a narrow column never cuts off my own presence.
+    let (mine, others): (Vec<_>, Vec<_>) = supervisors_on(call)
+        .partition(|(leg, _)| leg.user_id.is_some() && leg.user_id.as_deref() == me);
+    for (leg, mode) in mine {
+        let text = match app.my_leg(&leg.id).map(|mine| mine.status) {
+            Some(LegStatus::On) | None => format!("you:{mode}"),
+            Some(LegStatus::Switching { to }) => format!("you:{mode}→{to}"),
+            Some(LegStatus::Leaving) => "you:leaving…".to_owned(),
+            // The server confirmed I left; its event is still on the way.
+            Some(LegStatus::Gone) => continue,
+        };
+        push(Span::styled(text, theme.mine()));
     }
     if let Some(mode) = app.joining(&call.id) {
         push(Span::styled(format!("you:joining {mode}…"), theme.mine()));
+    }
+    for (leg, mode) in others {
+        push(Span::styled(
+            format!("{}:{mode}", format::short_name(&leg.name)),
+            theme.others(),
+        ));
     }
     if call.legs.iter().any(|leg| leg.role == Role::Bot) {
         push(Span::styled("bot", theme.dim()));

@@ -3,6 +3,10 @@
 use super::draw;
 use crate::app::fixture::{self, NOW, ago, live_app};
 use crate::app::{App, AppSettings, Input};
+use crate::audio::engine::{AudioEvent, Meters};
+use crate::audio::playback::PartyLevels;
+use crate::audio::ptt::{KeyKind, PttConfig, PttSetting};
+use crate::audio::signal::Level;
 use crate::feed::{CommandFailure, FeedEvent};
 use crate::protocol::{ServerMessage, Transcript};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -200,4 +204,115 @@ fn a_failed_leave_is_loud_and_the_leg_stays() {
     let buffer = terminal.backend().buffer();
     assert_eq!(buffer[(79, 21)].bg, Color::Red);
     assert_eq!(buffer[(79, 22)].bg, Color::Red);
+}
+
+/// On my whisper call, talking, with the parties and my microphone heard.
+fn on_air_app(width: u16, height: u16) -> App {
+    let mut app = app_at(true, width, height);
+    with_transcript(&mut app);
+    let level = |rms: f32| Level { peak: rms, rms };
+    app.update(
+        Input::Meters(Meters {
+            parties: PartyLevels {
+                customer: level(0.1),
+                agent: level(0.01),
+                others: Level::default(),
+            },
+            microphone: level(0.3),
+        }),
+        NOW,
+    );
+    app.update(Input::Talk(KeyKind::Press, Duration::ZERO), NOW);
+    app
+}
+
+#[test]
+fn on_air_with_meters() {
+    for (w, h) in SIZES {
+        let app = on_air_app(w, h);
+        let screen = text(&render(&app, w, h));
+        assert!(screen.contains("● ON AIR · AGENT ONLY"), "{screen}");
+        insta::assert_snapshot!(format!("on_air_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn barge_is_on_air_to_both_and_the_banner_stands_out_without_colour() {
+    let settings = AppSettings {
+        color: false,
+        ..fixture::settings()
+    };
+    let (mut app, _) = fixture::connect(settings, fixture::me(), true, (80, 24));
+    press(&mut app, "b");
+    app.update(Input::Talk(KeyKind::Press, Duration::ZERO), NOW);
+    let terminal = render(&app, 80, 24);
+    let top = line(terminal.backend().buffer(), 0);
+    assert!(top.starts_with(" ● ON AIR · AGENT + CUSTOMER "), "{top}");
+    let buffer = terminal.backend().buffer();
+    assert!(buffer[(3, 0)].modifier.contains(Modifier::REVERSED));
+    // Let go: the banner goes.
+    app.update(
+        Input::Talk(KeyKind::Release, Duration::from_millis(900)),
+        NOW,
+    );
+    let top = line(render(&app, 80, 24).backend().buffer(), 0);
+    assert!(!top.contains("ON AIR"), "{top}");
+}
+
+#[test]
+fn meters_show_only_for_the_call_i_listen_to() {
+    let mut app = on_air_app(80, 24);
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("+1 ••• ••• 0134     ▮▮▮▮▮▮▯▯"), "{screen}");
+    // Another agent's call in the pane: no meters there.
+    press(&mut app, "j");
+    while app.pane_call().is_none_or(|c| c.id == "c-9") {
+        press(&mut app, "j");
+    }
+    let screen = text(&render(&app, 80, 24));
+    assert!(!screen.contains('▮'), "{screen}");
+    assert!(screen.contains("ON AIR"), "the banner stays in the header");
+}
+
+#[test]
+fn the_status_line_shows_how_the_talk_key_is_read() {
+    let (mut app, _) = live_app(false);
+    app.update(
+        Input::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        NOW,
+    );
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("push-to-talk: hold (repeat)"), "{screen}");
+    let settings = AppSettings {
+        ptt: PttConfig {
+            setting: PttSetting::Toggle,
+            ..PttConfig::default()
+        },
+        ..fixture::settings()
+    };
+    let (app, _) = fixture::connect(settings, fixture::me(), false, (80, 24));
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("push-to-talk: toggle"), "{screen}");
+}
+
+#[test]
+fn the_header_says_when_the_audio_device_failed() {
+    let (mut app, _) = live_app(false);
+    app.update(Input::Resize(120, 30), NOW);
+    app.update(
+        Input::Audio(AudioEvent::OutputFailed {
+            endpoint: "default".into(),
+            reason: "no default device".into(),
+        }),
+        NOW,
+    );
+    let terminal = render(&app, 120, 30);
+    let top = line(terminal.backend().buffer(), 0);
+    assert!(top.contains("audio: default failed ▸ none"), "{top}");
+    let screen = text(&terminal);
+    assert!(screen.contains("no default device"), "{screen}");
+    // The help tells why.
+    press(&mut app, "?");
+    let screen = text(&render(&app, 120, 30));
+    assert!(screen.contains("(no default device)"), "{screen}");
 }

@@ -72,6 +72,24 @@ impl Theme {
         )
     }
 
+    /// The ON AIR banner: unmissable, with or without colour.
+    pub fn on_air(&self) -> Style {
+        self.pick(
+            Style::default()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+            Style::default()
+                .add_modifier(Modifier::BOLD)
+                .add_modifier(Modifier::REVERSED),
+        )
+    }
+
+    /// The lit cells of a level meter.
+    pub fn meter(&self) -> Style {
+        self.pick(Style::default().fg(Color::Green), Style::default())
+    }
+
     pub fn live(&self) -> Style {
         self.pick(Style::default().fg(Color::Green), Style::default())
     }

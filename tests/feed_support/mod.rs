@@ -243,6 +243,7 @@ pub fn options(url: &str) -> FeedOptions {
         allow_insecure_remote: false,
         command_timeout: Duration::from_secs(2),
         audio_in: None,
+        audio_gate: None,
     }
 }
 

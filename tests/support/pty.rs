@@ -12,7 +12,7 @@ pub struct PtyApp {
     raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
+    master: Box<dyn MasterPty + Send>,
 }
 
 impl PtyApp {
@@ -71,7 +71,7 @@ impl PtyApp {
             raw,
             writer,
             child,
-            _master: pair.master,
+            master: pair.master,
         }
     }
 
@@ -129,6 +129,33 @@ impl PtyApp {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Resizes the terminal, as a user dragging the window would: the pty
+    /// (the program gets SIGWINCH) and the emulated screen alike. The
+    /// emulated screen is blanked, so what shows next is what the program
+    /// draws after the resize.
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        {
+            let mut parser = self.parser.lock().unwrap();
+            // vt100 0.16 underflows on a wide character in a one-column
+            // screen; a program told it has one column draws in the first.
+            parser.screen_mut().set_size(rows, cols.max(2));
+            parser.process(b"\x1b[H\x1b[2J");
+        }
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize the pty");
+    }
+
+    /// Whether the program is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("child status").is_none()
     }
 
     pub fn pid(&self) -> Option<u32> {
