@@ -95,8 +95,11 @@ impl Home {
         let home = Home { dir };
         std::fs::write(
             home.config(),
+            // Toggle push-to-talk: the terminal is not asked whether it
+            // reports key releases (the test's terminal emulator would not
+            // answer, and the console would wait 2 s for it at each start).
             format!(
-                "log_file = \"{}\"\naudit_dir = \"{}\"\n",
+                "log_file = \"{}\"\naudit_dir = \"{}\"\n[ptt]\nmode = \"toggle\"\n",
                 home.dir.path().join("console.log").display(),
                 home.audit().display()
             ),
@@ -120,7 +123,8 @@ impl Home {
         audit::read_dir(&self.audit(), None, None).unwrap()
     }
 
-    /// Starts `floorwalk console` against `url`, signed in as [`TOKEN`].
+    /// Starts `floorwalk console` against `url`, signed in as [`TOKEN`],
+    /// without audio devices (a jump host's console; no device probing).
     pub fn console(&self, url: &str) -> PtyApp {
         let config = self.config();
         PtyApp::spawn_with_env(
@@ -130,6 +134,10 @@ impl Home {
                 url,
                 "--config",
                 config.to_str().unwrap(),
+                "--audio-out",
+                "none",
+                "--audio-in",
+                "none",
             ],
             self.dir.path(),
             COLS,
