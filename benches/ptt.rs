@@ -200,6 +200,6 @@ fn main() {
             percentile(&latencies, 0.95).as_secs_f64() * 1000.0,
             percentile(&latencies, 1.0).as_secs_f64() * 1000.0,
         );
-        core.shutdown();
+        core.shutdown().await;
     });
 }

@@ -264,7 +264,7 @@ async fn call_audio_plays_and_the_microphone_follows_push_to_talk_and_the_leave(
         .expect("the server did not finish")
         .unwrap();
     let stats = core.audio_stats();
-    core.shutdown();
+    core.shutdown().await;
 
     // Nothing after the disconnect command; everything before it on my leg,
     // carrying the microphone.

@@ -150,7 +150,7 @@ async fn whisper_through_the_console_reaches_the_agent_only() {
         core.app().floor().calls.contains_key(&call),
         "the call goes on"
     );
-    core.shutdown();
+    core.shutdown().await;
     simulator.shutdown().await;
 
     // What I heard: the call's voices.

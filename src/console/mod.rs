@@ -85,7 +85,7 @@ pub async fn run(mut options: ConsoleOptions) -> anyhow::Result<Exit> {
     if result.is_err() {
         core.leave_all().await;
     }
-    core.shutdown();
+    core.shutdown().await;
     drop(guard);
     result
 }

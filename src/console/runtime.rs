@@ -216,11 +216,20 @@ impl Core {
         }
     }
 
-    /// Finishes the journal's last records, closes the connection and
-    /// stops the engine (finishing a WAV output).
-    pub fn shutdown(self) {
+    /// Finishes the journal's last records, closes the connection politely
+    /// (waiting at most a second for the feed to say goodbye) and stops the
+    /// engine (finishing a WAV output).
+    pub async fn shutdown(mut self) {
         self.effects.finish();
         self.feed.shutdown();
+        // The feed ends, dropping its sender, once its close frame is out.
+        let drained = async { while self.feed_events.recv().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(1), drained)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the connection did not close within a second");
+        }
         self.audio.shutdown();
     }
 }
