@@ -242,55 +242,68 @@ impl DeviceSink {
         let device = find_device(&host, name, true).map_err(OutputError::Device)?;
         let label = device_name(&device);
         let shared = Arc::new(Shared::default());
-        let mut last_error = String::from("no configuration worked");
         let channels_u16 = u16::try_from(channels.clamp(1, 2)).unwrap_or(1);
-        for (config, format) in candidates(device.default_output_config().ok(), channels_u16) {
-            let capacity = samples_for(RING, &config);
-            let (producer, consumer) = rtrb::RingBuffer::new(capacity);
-            let built = match format.unwrap_or(SampleFormat::F32) {
-                SampleFormat::I16 => build_output::<i16>(&device, &config, consumer, &shared),
-                SampleFormat::U16 => build_output::<u16>(&device, &config, consumer, &shared),
-                SampleFormat::I32 => build_output::<i32>(&device, &config, consumer, &shared),
-                _ => build_output::<f32>(&device, &config, consumer, &shared),
+        let configs = candidates(device.default_output_config().ok(), channels_u16);
+        let (stream, producer, config) = first_playing(configs, |config, format| {
+            let (producer, consumer) = rtrb::RingBuffer::new(samples_for(RING, config));
+            let built = match format {
+                SampleFormat::I16 => build_output::<i16>(&device, config, consumer, &shared),
+                SampleFormat::U16 => build_output::<u16>(&device, config, consumer, &shared),
+                SampleFormat::I32 => build_output::<i32>(&device, config, consumer, &shared),
+                _ => build_output::<f32>(&device, config, consumer, &shared),
             };
-            let stream = match built {
-                Ok(stream) => stream,
-                Err(e) => {
-                    last_error = e.to_string();
-                    continue;
-                }
-            };
-            if let Err(e) = stream.play() {
-                last_error = e.to_string();
-                continue;
-            }
-            let device_channels = usize::from(config.channels);
-            let buffer = match config.buffer_size {
-                cpal::BufferSize::Fixed(n) => format!("{n}-frame buffer"),
-                cpal::BufferSize::Default => "default buffer".to_owned(),
-            };
-            return Ok(Self {
-                stream,
-                producer,
-                shared: Arc::clone(&shared),
-                channels: channels.clamp(1, 2),
-                device_channels,
-                resamplers: (0..channels.clamp(1, 2))
-                    .map(|_| Resampler::new(SAMPLE_RATE, config.sample_rate))
-                    .collect(),
-                scratch: Vec::with_capacity(capacity),
-                converted: vec![Vec::with_capacity(capacity); channels.clamp(1, 2)],
-                low_water: samples_for(LOW_WATER, &config),
-                last_moved: 0,
-                last_progress: None,
-                description: format!(
-                    "{label} ({} Hz, {} ch, {buffer})",
-                    config.sample_rate, config.channels
-                ),
-            });
-        }
-        Err(OutputError::Device(format!("{label}: {last_error}")))
+            built.map(|stream| (stream, producer))
+        })
+        .map_err(|e| OutputError::Device(format!("{label}: {e}")))?;
+        let capacity = samples_for(RING, &config);
+        let device_channels = usize::from(config.channels);
+        let buffer = match config.buffer_size {
+            cpal::BufferSize::Fixed(n) => format!("{n}-frame buffer"),
+            cpal::BufferSize::Default => "default buffer".to_owned(),
+        };
+        Ok(Self {
+            stream,
+            producer,
+            shared: Arc::clone(&shared),
+            channels: channels.clamp(1, 2),
+            device_channels,
+            resamplers: (0..channels.clamp(1, 2))
+                .map(|_| Resampler::new(SAMPLE_RATE, config.sample_rate))
+                .collect(),
+            scratch: Vec::with_capacity(capacity),
+            converted: vec![Vec::with_capacity(capacity); channels.clamp(1, 2)],
+            low_water: samples_for(LOW_WATER, &config),
+            last_moved: 0,
+            last_progress: None,
+            description: format!(
+                "{label} ({} Hz, {} ch, {buffer})",
+                config.sample_rate, config.channels
+            ),
+        })
     }
+}
+
+/// Tries each configuration in turn until a stream builds and plays; the
+/// last error says why none did. `build` returns the stream and the end of
+/// its ring buffer the engine keeps.
+fn first_playing<R>(
+    configs: Vec<(StreamConfig, Option<SampleFormat>)>,
+    mut build: impl FnMut(&StreamConfig, SampleFormat) -> Result<(cpal::Stream, R), cpal::Error>,
+) -> Result<(cpal::Stream, R, StreamConfig), String> {
+    let mut last_error = String::from("no configuration worked");
+    for (config, format) in configs {
+        let played = build(&config, format.unwrap_or(SampleFormat::F32))
+            .map_err(|e| e.to_string())
+            .and_then(|(stream, kept)| match stream.play() {
+                Ok(()) => Ok((stream, kept)),
+                Err(e) => Err(e.to_string()),
+            });
+        match played {
+            Ok((stream, kept)) => return Ok((stream, kept, config)),
+            Err(e) => last_error = e,
+        }
+    }
+    Err(last_error)
 }
 
 fn build_output<T>(
@@ -450,39 +463,33 @@ impl DeviceSource {
         let device = find_device(&host, name, false).map_err(InputError::Device)?;
         let label = device_name(&device);
         let shared = Arc::new(Shared::default());
-        let mut last_error = String::from("no configuration worked");
-        for (config, format) in candidates(device.default_input_config().ok(), 1) {
-            let capacity = samples_for(RING, &config);
-            let (producer, consumer) = rtrb::RingBuffer::new(capacity);
-            let built = match format.unwrap_or(SampleFormat::F32) {
-                SampleFormat::I16 => build_input::<i16>(&device, &config, producer, &shared),
-                SampleFormat::U16 => build_input::<u16>(&device, &config, producer, &shared),
-                SampleFormat::I32 => build_input::<i32>(&device, &config, producer, &shared),
-                _ => build_input::<f32>(&device, &config, producer, &shared),
+        let configs = candidates(device.default_input_config().ok(), 1);
+        let (stream, consumer, config) = first_playing(configs, |config, format| {
+            let (producer, consumer) = rtrb::RingBuffer::new(samples_for(RING, config));
+            let built = match format {
+                SampleFormat::I16 => build_input::<i16>(&device, config, producer, &shared),
+                SampleFormat::U16 => build_input::<u16>(&device, config, producer, &shared),
+                SampleFormat::I32 => build_input::<i32>(&device, config, producer, &shared),
+                _ => build_input::<f32>(&device, config, producer, &shared),
             };
-            let stream = match built.and_then(|s| s.play().map(|()| s)) {
-                Ok(stream) => stream,
-                Err(e) => {
-                    last_error = e.to_string();
-                    continue;
-                }
-            };
-            return Ok(Self {
-                stream,
-                consumer,
-                shared: Arc::clone(&shared),
-                resampler: Resampler::new(config.sample_rate, SAMPLE_RATE),
-                staged: vec![0.0; capacity],
-                pending: Vec::with_capacity(capacity * 2),
-                last_moved: 0,
-                last_progress: None,
-                description: format!(
-                    "{label} ({} Hz, {} ch)",
-                    config.sample_rate, config.channels
-                ),
-            });
-        }
-        Err(InputError::Device(format!("{label}: {last_error}")))
+            built.map(|stream| (stream, consumer))
+        })
+        .map_err(|e| InputError::Device(format!("{label}: {e}")))?;
+        let capacity = samples_for(RING, &config);
+        Ok(Self {
+            stream,
+            consumer,
+            shared: Arc::clone(&shared),
+            resampler: Resampler::new(config.sample_rate, SAMPLE_RATE),
+            staged: vec![0.0; capacity],
+            pending: Vec::with_capacity(capacity * 2),
+            last_moved: 0,
+            last_progress: None,
+            description: format!(
+                "{label} ({} Hz, {} ch)",
+                config.sample_rate, config.channels
+            ),
+        })
     }
 }
 
