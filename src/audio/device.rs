@@ -216,8 +216,7 @@ pub struct DeviceSink {
     scratch: Vec<f32>,
     converted: Vec<Vec<f32>>,
     low_water: usize,
-    last_moved: u64,
-    last_progress: Option<Duration>,
+    watchdog: Watchdog,
     description: String,
 }
 
@@ -273,13 +272,39 @@ impl DeviceSink {
             scratch: Vec::with_capacity(capacity),
             converted: vec![Vec::with_capacity(capacity); channels.clamp(1, 2)],
             low_water: samples_for(LOW_WATER, &config),
-            last_moved: 0,
-            last_progress: None,
+            watchdog: Watchdog::default(),
             description: format!(
                 "{label} ({} Hz, {} ch, {buffer})",
                 config.sample_rate, config.channels
             ),
         })
+    }
+}
+
+/// Notices a device that reported a failure or stopped moving samples.
+#[derive(Debug, Default)]
+struct Watchdog {
+    last_moved: u64,
+    last_progress: Option<Duration>,
+}
+
+impl Watchdog {
+    /// The device's failure, or `stalled` once no sample moved for `STALL`.
+    fn check(&mut self, shared: &Shared, now: Duration, stalled: &str) -> Result<(), String> {
+        if let Some(reason) = shared.failure() {
+            return Err(reason);
+        }
+        let moved = shared.moved.load(Ordering::Relaxed);
+        if moved != self.last_moved || self.last_progress.is_none() {
+            self.last_moved = moved;
+            self.last_progress = Some(now);
+        } else if self
+            .last_progress
+            .is_some_and(|since| now.saturating_sub(since) > STALL)
+        {
+            return Err(stalled.to_owned());
+        }
+        Ok(())
     }
 }
 
@@ -350,21 +375,9 @@ where
 
 impl Sink for DeviceSink {
     fn due(&mut self, now: Duration) -> Result<u64, OutputError> {
-        if let Some(reason) = self.shared.failure() {
-            return Err(OutputError::Device(reason));
-        }
-        let moved = self.shared.moved.load(Ordering::Relaxed);
-        if moved != self.last_moved || self.last_progress.is_none() {
-            self.last_moved = moved;
-            self.last_progress = Some(now);
-        } else if self
-            .last_progress
-            .is_some_and(|since| now.saturating_sub(since) > STALL)
-        {
-            return Err(OutputError::Device(
-                "the device stopped taking audio".to_owned(),
-            ));
-        }
+        self.watchdog
+            .check(&self.shared, now, "the device stopped taking audio")
+            .map_err(OutputError::Device)?;
         let held = self.producer.buffer().capacity() - self.producer.slots();
         Ok(u64::from(held < self.low_water))
     }
@@ -439,8 +452,7 @@ pub struct DeviceSource {
     resampler: Resampler,
     staged: Vec<f32>,
     pending: Vec<f32>,
-    last_moved: u64,
-    last_progress: Option<Duration>,
+    watchdog: Watchdog,
     description: String,
 }
 
@@ -483,8 +495,7 @@ impl DeviceSource {
             resampler: Resampler::new(config.sample_rate, SAMPLE_RATE),
             staged: vec![0.0; capacity],
             pending: Vec::with_capacity(capacity * 2),
-            last_moved: 0,
-            last_progress: None,
+            watchdog: Watchdog::default(),
             description: format!(
                 "{label} ({} Hz, {} ch)",
                 config.sample_rate, config.channels
@@ -528,21 +539,9 @@ where
 
 impl Source for DeviceSource {
     fn read(&mut self, now: Duration, frame: &mut [f32]) -> Result<bool, InputError> {
-        if let Some(reason) = self.shared.failure() {
-            return Err(InputError::Device(reason));
-        }
-        let moved = self.shared.moved.load(Ordering::Relaxed);
-        if moved != self.last_moved || self.last_progress.is_none() {
-            self.last_moved = moved;
-            self.last_progress = Some(now);
-        } else if self
-            .last_progress
-            .is_some_and(|since| now.saturating_sub(since) > STALL)
-        {
-            return Err(InputError::Device(
-                "the microphone stopped sending audio".to_owned(),
-            ));
-        }
+        self.watchdog
+            .check(&self.shared, now, "the microphone stopped sending audio")
+            .map_err(InputError::Device)?;
         let (popped, _) = self.consumer.pop_partial_slice(&mut self.staged);
         let n = popped.len();
         self.resampler.process(&self.staged[..n], &mut self.pending);
