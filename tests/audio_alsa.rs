@@ -15,6 +15,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const DIR_VAR: &str = "FLOORWALK_ALSA_TEST_DIR";
+/// How long ago the frames played in the playback test "arrived".
+const AGE: Duration = Duration::from_millis(7);
 
 /// In the parent: writes the configuration into a fresh directory and runs
 /// `test` in a child with ALSA pointed at it; returns the directory. In the
@@ -127,7 +129,11 @@ fn playback_reaches_the_device_as_s16_48k_mono() {
     let mut next = frames.next();
     while let Some(frame) = next {
         if sink.due(start.elapsed()).unwrap() > 0 {
+            let written = Instant::now();
             sink.write(frame).unwrap();
+            // Its audio "arrived" 7 ms before the write; the callback
+            // measures the rest.
+            assert_eq!(sink.tag(AGE + written.elapsed()), None);
             next = frames.next();
         } else {
             std::thread::sleep(Duration::from_millis(1));
@@ -142,6 +148,17 @@ fn playback_reaches_the_device_as_s16_48k_mono() {
         std::thread::sleep(Duration::from_millis(1));
     }
     std::thread::sleep(Duration::from_millis(50));
+    // Each frame's first sample was taken by a callback, which measured its
+    // delay from arrival: at least the age it was tagged with.
+    let mut measured = Vec::new();
+    sink.measured(&mut |m| measured.push(m));
+    assert_eq!(measured.len(), 25, "{measured:?}");
+    assert!(
+        measured
+            .iter()
+            .all(|m| m.handed >= AGE && m.played >= m.handed),
+        "{measured:?}"
+    );
     drop(sink);
     assert!(test_dir().join("out.raw").exists());
 }

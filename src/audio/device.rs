@@ -13,6 +13,7 @@
 //! alsa-lib messages, so it stays quiet in practice.
 
 use super::input::{InputError, Source};
+use super::latency::{Measured, Tag, TagMatcher};
 use super::output::{OutputError, Sink};
 use super::resample::Resampler;
 use super::{DeviceInfo, DeviceList, FRAME_SAMPLES, SAMPLE_RATE};
@@ -20,14 +21,21 @@ use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, Sample, SampleFormat, SizedSample, StreamConfig};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The device buffer we ask for: 10 ms.
 const DEVICE_BUFFER_FRAMES: u32 = 480;
 /// The ring between the engine and the callback holds this much.
 const RING: Duration = Duration::from_millis(200);
-/// The engine tops the output ring up whenever it holds less than this.
+/// Before the device's first callback, the engine fills the ring this far.
 const LOW_WATER: Duration = Duration::from_millis(10);
+/// Then it renders each frame this long before the callback that would
+/// otherwise run dry, so that a frame waits as little as possible in the
+/// ring (the device buffer is the only other wait).
+const REFILL_LEAD: Duration = Duration::from_millis(4);
+/// Frames whose listening delay can be in flight between the engine and the
+/// callback (the ring's worth, and then some).
+const TAGS_IN_FLIGHT: usize = 64;
 /// A device that takes nothing for this long has gone away.
 const STALL: Duration = Duration::from_secs(2);
 
@@ -139,6 +147,12 @@ fn find_device(
 struct Shared {
     /// Samples the callback moved.
     moved: AtomicU64,
+    /// Output: when the last callback ran (ns after the sink's epoch, plus
+    /// one: zero means never) and how many samples it asked for.
+    last_callback: AtomicU64,
+    last_callback_len: AtomicU64,
+    /// Output: the last callback found the ring short.
+    last_callback_starved: AtomicBool,
     /// Output: samples the callback wanted but the ring did not have.
     /// Input: samples the ring had no room for.
     starved: AtomicU64,
@@ -208,6 +222,12 @@ fn samples_for(duration: Duration, config: &StreamConfig) -> usize {
 pub struct DeviceSink {
     stream: cpal::Stream,
     producer: rtrb::Producer<f32>,
+    /// Samples pushed into the ring so far.
+    pushed: u64,
+    /// Where the last frame written starts in the ring, if any of it fit.
+    last_frame_at: Option<u64>,
+    tags: rtrb::Producer<Tag>,
+    measured: rtrb::Consumer<Measured>,
     shared: Arc<Shared>,
     /// Channels of the mix, and of the device.
     channels: usize,
@@ -216,6 +236,11 @@ pub struct DeviceSink {
     scratch: Vec<f32>,
     converted: Vec<Vec<f32>>,
     low_water: usize,
+    /// Interleaved device samples per second.
+    samples_per_second: u64,
+    epoch: Instant,
+    /// When the engine should render next (set by `due`).
+    deadline: Option<Duration>,
     watchdog: Watchdog,
     description: String,
 }
@@ -241,19 +266,30 @@ impl DeviceSink {
         let device = find_device(&host, name, true).map_err(OutputError::Device)?;
         let label = device_name(&device);
         let shared = Arc::new(Shared::default());
+        let epoch = Instant::now();
         let channels_u16 = u16::try_from(channels.clamp(1, 2)).unwrap_or(1);
         let configs = candidates(device.default_output_config().ok(), channels_u16);
-        let (stream, producer, config) = first_playing(configs, |config, format| {
-            let (producer, consumer) = rtrb::RingBuffer::new(samples_for(RING, config));
-            let built = match format {
-                SampleFormat::I16 => build_output::<i16>(&device, config, consumer, &shared),
-                SampleFormat::U16 => build_output::<u16>(&device, config, consumer, &shared),
-                SampleFormat::I32 => build_output::<i32>(&device, config, consumer, &shared),
-                _ => build_output::<f32>(&device, config, consumer, &shared),
-            };
-            built.map(|stream| (stream, producer))
-        })
-        .map_err(|e| OutputError::Device(format!("{label}: {e}")))?;
+        let (stream, (producer, tags, measured), config) =
+            first_playing(configs, |config, format| {
+                let (producer, consumer) = rtrb::RingBuffer::new(samples_for(RING, config));
+                let (matcher, tags, measured) =
+                    TagMatcher::new(TAGS_IN_FLIGHT, config.sample_rate, config.channels);
+                let callback = OutputCallback {
+                    consumer,
+                    matcher,
+                    shared: Arc::clone(&shared),
+                    channels: usize::from(config.channels.max(1)),
+                    epoch,
+                };
+                let built = match format {
+                    SampleFormat::I16 => build_output::<i16>(&device, config, callback, &shared),
+                    SampleFormat::U16 => build_output::<u16>(&device, config, callback, &shared),
+                    SampleFormat::I32 => build_output::<i32>(&device, config, callback, &shared),
+                    _ => build_output::<f32>(&device, config, callback, &shared),
+                };
+                built.map(|stream| (stream, (producer, tags, measured)))
+            })
+            .map_err(|e| OutputError::Device(format!("{label}: {e}")))?;
         let capacity = samples_for(RING, &config);
         let device_channels = usize::from(config.channels);
         let buffer = match config.buffer_size {
@@ -263,6 +299,10 @@ impl DeviceSink {
         Ok(Self {
             stream,
             producer,
+            pushed: 0,
+            last_frame_at: None,
+            tags,
+            measured,
             shared: Arc::clone(&shared),
             channels: channels.clamp(1, 2),
             device_channels,
@@ -272,12 +312,46 @@ impl DeviceSink {
             scratch: Vec::with_capacity(capacity),
             converted: vec![Vec::with_capacity(capacity); channels.clamp(1, 2)],
             low_water: samples_for(LOW_WATER, &config),
+            samples_per_second: u64::from(config.sample_rate) * u64::from(config.channels.max(1)),
+            epoch,
+            deadline: None,
             watchdog: Watchdog::default(),
             description: format!(
                 "{label} ({} Hz, {} ch, {buffer})",
                 config.sample_rate, config.channels
             ),
         })
+    }
+}
+
+/// The output callback seen last.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LastCallback {
+    ago: Duration,
+    /// Samples it took, and how long they play.
+    len: usize,
+    period: Duration,
+    /// The ring did not have all it wanted.
+    starved: bool,
+}
+
+/// How long until the engine must render the next frame into a ring holding
+/// `held` samples: zero for now, None while the next callback is covered.
+/// Before any callback the ring is filled to `low_water`; then each frame is
+/// rendered `lead` before the callback that would run dry without it. After
+/// a callback that ran dry (a late engine, a device catching up, a device
+/// not paced by a clock) there is no time to lose: at once.
+fn refill_in(
+    held: usize,
+    low_water: usize,
+    callback: Option<LastCallback>,
+    lead: Duration,
+) -> Option<Duration> {
+    match callback {
+        None => (held < low_water).then_some(Duration::ZERO),
+        Some(last) if held >= last.len.max(1) => None,
+        Some(last) if last.starved => Some(Duration::ZERO),
+        Some(last) => Some(last.period.saturating_sub(last.ago).saturating_sub(lead)),
     }
 }
 
@@ -331,43 +405,74 @@ fn first_playing<R>(
     Err(last_error)
 }
 
+/// What the output callback owns: it never allocates, locks or logs.
+struct OutputCallback {
+    consumer: rtrb::Consumer<f32>,
+    matcher: TagMatcher,
+    shared: Arc<Shared>,
+    channels: usize,
+    epoch: Instant,
+}
+
+impl OutputCallback {
+    fn fill<T: SizedSample + FromSample<f32>>(
+        &mut self,
+        data: &mut [T],
+        info: &cpal::OutputCallbackInfo,
+    ) {
+        // Whole frames only, so that channels never swap on an underrun.
+        let mut staged = [0.0f32; 256];
+        let mut done = 0;
+        while done < data.len() {
+            let want = (data.len() - done).min(staged.len());
+            let available = self.consumer.slots().min(want) / self.channels * self.channels;
+            if available == 0 {
+                break;
+            }
+            let (popped, _) = self.consumer.pop_partial_slice(&mut staged[..available]);
+            for (out, sample) in data[done..].iter_mut().zip(popped.iter()) {
+                *out = T::from_sample(*sample);
+            }
+            done += popped.len();
+        }
+        for out in &mut data[done..] {
+            *out = T::EQUILIBRIUM;
+        }
+        // The samples are the device's from here on.
+        let now = Instant::now();
+        let since_epoch = now.saturating_duration_since(self.epoch).as_nanos();
+        self.shared
+            .last_callback_len
+            .store(data.len() as u64, Ordering::Relaxed);
+        self.shared
+            .last_callback_starved
+            .store(done < data.len(), Ordering::Relaxed);
+        self.shared.last_callback.store(
+            u64::try_from(since_epoch).unwrap_or(u64::MAX - 1) + 1,
+            Ordering::Release,
+        );
+        let stamp = info.timestamp();
+        self.matcher
+            .took(done, now, stamp.playback.duration_since(stamp.callback));
+        self.shared.moved.fetch_add(done as u64, Ordering::Relaxed);
+        self.shared
+            .starved
+            .fetch_add((data.len() - done) as u64, Ordering::Relaxed);
+    }
+}
+
 fn build_output<T>(
     device: &cpal::Device,
     config: &StreamConfig,
-    mut consumer: rtrb::Consumer<f32>,
+    mut callback: OutputCallback,
     shared: &Arc<Shared>,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample + FromSample<f32>,
 {
-    let channels = usize::from(config.channels.max(1));
-    let counters = Arc::clone(shared);
     device.build_output_stream::<T, _, _>(
         *config,
-        move |data: &mut [T], _| {
-            // Whole frames only, so that channels never swap on an underrun.
-            let mut staged = [0.0f32; 256];
-            let mut done = 0;
-            while done < data.len() {
-                let want = (data.len() - done).min(staged.len());
-                let available = consumer.slots().min(want) / channels * channels;
-                if available == 0 {
-                    break;
-                }
-                let (popped, _) = consumer.pop_partial_slice(&mut staged[..available]);
-                for (out, sample) in data[done..].iter_mut().zip(popped.iter()) {
-                    *out = T::from_sample(*sample);
-                }
-                done += popped.len();
-            }
-            for out in &mut data[done..] {
-                *out = T::EQUILIBRIUM;
-            }
-            counters.moved.fetch_add(done as u64, Ordering::Relaxed);
-            counters
-                .starved
-                .fetch_add((data.len() - done) as u64, Ordering::Relaxed);
-        },
+        move |data: &mut [T], info| callback.fill(data, info),
         shared.error_callback(),
         Some(Duration::from_secs(2)),
     )
@@ -379,7 +484,26 @@ impl Sink for DeviceSink {
             .check(&self.shared, now, "the device stopped taking audio")
             .map_err(OutputError::Device)?;
         let held = self.producer.buffer().capacity() - self.producer.slots();
-        Ok(u64::from(held < self.low_water))
+        let callback = match self.shared.last_callback.load(Ordering::Acquire) {
+            0 => None,
+            at => {
+                let len = self.shared.last_callback_len.load(Ordering::Relaxed);
+                Some(LastCallback {
+                    ago: self
+                        .epoch
+                        .elapsed()
+                        .saturating_sub(Duration::from_nanos(at - 1)),
+                    len: usize::try_from(len).unwrap_or(usize::MAX),
+                    starved: self.shared.last_callback_starved.load(Ordering::Relaxed),
+                    period: Duration::from_nanos(
+                        len * 1_000_000_000 / self.samples_per_second.max(1),
+                    ),
+                })
+            }
+        };
+        let refill = refill_in(held, self.low_water, callback, REFILL_LEAD);
+        self.deadline = refill.map(|wait| now + wait);
+        Ok(u64::from(refill == Some(Duration::ZERO)))
     }
 
     fn write(&mut self, frame: &[f32]) -> Result<(), OutputError> {
@@ -417,8 +541,26 @@ impl Sink for DeviceSink {
             }
         }
         // A full ring means the device is behind: drop rather than block.
-        let _ = self.producer.push_partial_slice(&self.scratch);
+        let (pushed, _) = self.producer.push_partial_slice(&self.scratch);
+        self.last_frame_at = (!pushed.is_empty()).then_some(self.pushed);
+        self.pushed += pushed.len() as u64;
         Ok(())
+    }
+
+    fn tag(&mut self, age: Duration) -> Option<Measured> {
+        if let (Some(position), Some(arrival)) =
+            (self.last_frame_at, Instant::now().checked_sub(age))
+        {
+            // A full queue means the callback is not running: nothing to measure.
+            let _ = self.tags.push(Tag { position, arrival });
+        }
+        None
+    }
+
+    fn measured(&mut self, record: &mut dyn FnMut(Measured)) {
+        while let Ok(measured) = self.measured.pop() {
+            record(measured);
+        }
     }
 
     fn channels(&self) -> usize {
@@ -426,7 +568,7 @@ impl Sink for DeviceSink {
     }
 
     fn next_deadline(&self) -> Option<Duration> {
-        None
+        self.deadline
     }
 
     fn describe(&self) -> String {
@@ -586,5 +728,45 @@ mod tests {
         assert_eq!(list[0].0.channels, 2);
         assert_eq!(list[0].0.buffer_size, cpal::BufferSize::Fixed(480));
         assert_eq!(samples_for(FRAME_DURATION, &list[0].0), 1920);
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// A device whose callbacks take 10 ms of stereo (960 samples).
+    fn callback(ago: Duration) -> Option<LastCallback> {
+        Some(LastCallback {
+            ago,
+            len: 960,
+            period: ms(10),
+            starved: false,
+        })
+    }
+
+    #[test]
+    fn before_the_first_callback_the_ring_is_primed_to_low_water() {
+        assert_eq!(refill_in(0, 960, None, ms(4)), Some(Duration::ZERO));
+        assert_eq!(refill_in(959, 960, None, ms(4)), Some(Duration::ZERO));
+        assert_eq!(refill_in(1920, 960, None, ms(4)), None);
+    }
+
+    #[test]
+    fn a_frame_is_rendered_just_before_the_callback_that_needs_it() {
+        // The ring covers the next callback: nothing to do yet.
+        assert_eq!(refill_in(960, 960, callback(ms(1)), ms(4)), None);
+        assert_eq!(refill_in(2_000, 960, callback(ms(9)), ms(4)), None);
+        // It does not: render 4 ms before the next callback (due in 9 ms).
+        assert_eq!(refill_in(500, 960, callback(ms(1)), ms(4)), Some(ms(5)));
+        assert_eq!(refill_in(0, 960, callback(ms(6)), ms(4)), Some(ms(0)));
+        // A late callback, or a late engine: at once.
+        assert_eq!(refill_in(0, 960, callback(ms(30)), ms(4)), Some(ms(0)));
+    }
+
+    #[test]
+    fn after_a_callback_ran_dry_the_next_frame_is_rendered_at_once() {
+        let starved = callback(ms(1)).map(|c| LastCallback { starved: true, ..c });
+        assert_eq!(refill_in(0, 960, starved, ms(4)), Some(ms(0)));
+        assert_eq!(refill_in(960, 960, starved, ms(4)), None, "covered again");
     }
 }

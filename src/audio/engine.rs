@@ -35,6 +35,7 @@ use super::capture::{Capture, TransmitGate};
 use super::clock::{Clock, SystemClock};
 use super::input::{Source, open_input};
 use super::jitter::JitterConfig;
+use super::latency::ListeningDelay;
 use super::mix::{Gains, Layout};
 use super::output::{Endpoint, NullSink, Sink, open_output};
 use super::playback::{FrameRejected, PartyLevels, Playback, TrackSpec, TrackStats};
@@ -117,6 +118,8 @@ pub struct EngineStats {
     pub output_starved_samples: u64,
     /// Microphone samples lost because they were not read in time.
     pub input_dropped_samples: u64,
+    /// Every played packet's delay from arrival to sample out, since start.
+    pub listening_delay: ListeningDelay,
 }
 
 /// The meters as atomics: the engine threads store, the UI loads, nobody
@@ -391,6 +394,7 @@ impl PlaybackThread {
         let mut sink = self.open_output(playback.channels());
         let mut frames_in = 0u64;
         let mut frames_rejected = 0u64;
+        let mut listening = ListeningDelay::default();
         let mut last_stats = Duration::ZERO;
         loop {
             let now = clock.now();
@@ -435,6 +439,14 @@ impl PlaybackThread {
                                 failed = Some(e);
                                 break;
                             }
+                            for &arrival in playback.arrivals() {
+                                // The age as of now, after rendering: a
+                                // device turns it back into an instant.
+                                let age = clock.now().saturating_sub(arrival);
+                                if let Some(measured) = sink.tag(age) {
+                                    listening.record(measured);
+                                }
+                            }
                         }
                         if let Some(e) = failed {
                             sink = self.fail_output(&e.to_string(), playback.channels());
@@ -448,6 +460,7 @@ impl PlaybackThread {
                     Err(e) => sink = self.fail_output(&e.to_string(), playback.channels()),
                 }
             }
+            sink.measured(&mut |measured| listening.record(measured));
             if now.saturating_sub(last_stats) >= STATS_EVERY {
                 last_stats = now;
                 flush_alsa_log();
@@ -457,6 +470,7 @@ impl PlaybackThread {
                     stats.tracks = playback.stats();
                     stats.frames_in = frames_in;
                     stats.frames_rejected = frames_rejected;
+                    stats.listening_delay.clone_from(&listening);
                 }
             }
         }

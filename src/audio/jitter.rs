@@ -12,7 +12,7 @@
 //!   tick. It moves only with the playout point and with clock drift.
 //!
 //! The controller keeps the level between the spread plus 2 ms and the spread
-//! plus `min_delay` plus 5 ms (a band wider than a frame, so one step never
+//! plus `min_delay` plus 3 ms (a band wider than a frame, so one step never
 //! overshoots): it inserts a tick (concealment or silence) below, and drops a
 //! frame above, preferring silence or tiny packets. That absorbs both jitter
 //! changes and clock drift. The buffered audio never exceeds `max_delay`.
@@ -27,7 +27,7 @@ const SLOTS: usize = 32;
 const LOW_WAIT_US: i64 = 2_000;
 /// The drop threshold sits this far above `min_delay` (and at least a frame
 /// above LOW), so that one step of a frame never overshoots the band.
-const HIGH_MARGIN_US: i64 = 5_000;
+const HIGH_MARGIN_US: i64 = 3_000;
 /// Arrivals over which the quickest transit is taken (one second).
 const TRANSIT_WINDOW: usize = 50;
 /// How long a wanted drop may wait for a quiet frame before it is forced.

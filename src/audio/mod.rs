@@ -13,6 +13,7 @@ pub mod device;
 pub mod engine;
 pub mod input;
 pub mod jitter;
+pub mod latency;
 pub mod mix;
 pub mod output;
 pub mod playback;

@@ -2,6 +2,7 @@
 //! an audio device (see `device`, behind the `audio-device` feature).
 
 use super::clock::Pacer;
+use super::latency::Measured;
 use super::{FRAME_SAMPLES, SAMPLE_RATE};
 use std::fmt;
 use std::path::PathBuf;
@@ -83,6 +84,15 @@ pub trait Sink: Send {
     fn starved_samples(&self) -> u64 {
         0
     }
+    /// The frame written last carries a packet that arrived `age` ago.
+    /// Returns its listening delay when the sink plays the frame as it
+    /// takes it; a device measures it later (see [`Sink::measured`]).
+    fn tag(&mut self, age: Duration) -> Option<Measured> {
+        Some(Measured::at_once(age))
+    }
+    /// Listening delays measured since the last call, for sinks that learn
+    /// them after the write.
+    fn measured(&mut self, _record: &mut dyn FnMut(Measured)) {}
 }
 
 /// Plays nothing, in real time.

@@ -53,9 +53,12 @@ struct Track {
 }
 
 impl Track {
-    fn render(&mut self, now: Duration) {
+    /// Decodes this tick's audio; returns the arrival of the packet played.
+    fn render(&mut self, now: Duration) -> Option<Duration> {
+        let mut played = None;
         match self.jitter.pop(now) {
-            Playout::Packet { opus, .. } => {
+            Playout::Packet { opus, arrival, .. } => {
+                played = Some(arrival);
                 if self.decoder.decode(opus, &mut self.pcm).is_err() {
                     // A corrupt packet is a lost one.
                     self.decode_errors += 1;
@@ -75,6 +78,7 @@ impl Track {
             }
             Playout::Silence => self.pcm.fill(0.0),
         }
+        played
     }
 }
 
@@ -85,6 +89,7 @@ pub struct Playback {
     jitter: JitterConfig,
     mix: Vec<f32>,
     levels: PartyLevels,
+    arrivals: Vec<Duration>,
 }
 
 impl std::fmt::Debug for Playback {
@@ -107,6 +112,7 @@ impl Playback {
             jitter,
             mix: vec![0.0; FRAME_SAMPLES as usize * layout.channels()],
             levels: PartyLevels::default(),
+            arrivals: Vec::new(),
         }
     }
 
@@ -155,8 +161,9 @@ impl Playback {
     /// The next 20 ms of the mix, `channels()` interleaved.
     pub fn render(&mut self, now: Duration) -> &[f32] {
         let mut levels = PartyLevels::default();
+        self.arrivals.clear();
         for track in &mut self.tracks {
-            track.render(now);
+            self.arrivals.extend(track.render(now));
             let gain = self.mixer.gains.of(track.spec.role);
             let level = Level::of(&track.pcm);
             let level = Level {
@@ -178,6 +185,12 @@ impl Playback {
             .collect();
         self.mixer.mix(&inputs, &mut self.mix);
         &self.mix
+    }
+
+    /// When the packets in the last rendered frame arrived (one per track
+    /// that played a packet rather than concealment or silence).
+    pub fn arrivals(&self) -> &[Duration] {
+        &self.arrivals
     }
 
     pub fn levels(&self) -> PartyLevels {

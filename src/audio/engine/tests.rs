@@ -118,7 +118,20 @@ fn frames_play_to_a_wav_and_the_microphone_goes_upstream_only_while_transmitting
     let (_, c) = best_correlation(&sine(250.0, 0.4, 15 * 960), &pcm[2 * 960..], 960);
     assert!(c > 0.9, "upstream carries the microphone: {c}");
 
-    let stats = audio.stats();
+    // Every packet played has its listening delay measured: a WAV output
+    // takes each frame at its due time, so the delay is the jitter
+    // buffer's wait, which its 200 ms cap bounds.
+    let stats = eventually("all 25 packets played and measured", || {
+        let stats = audio.stats();
+        let played = stats.tracks.first()?.jitter.played;
+        (played == 25 && stats.listening_delay.played.count() == played).then_some(stats)
+    });
+    let delay = &stats.listening_delay;
+    assert_eq!(delay.handed, delay.played, "a file plays what it takes");
+    assert!(
+        delay.played.percentile(50).unwrap() < Duration::from_millis(200),
+        "{delay:?}"
+    );
     assert_eq!(stats.frames_in, 25);
     assert!(stats.frames_sent >= 20);
     audio.shutdown();
