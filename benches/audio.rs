@@ -18,28 +18,16 @@ use floorwalk::audio::jitter::{JitterBuffer, Playout};
 use floorwalk::audio::mix::{Gains, Layout};
 use floorwalk::audio::playback::{Playback, TrackSpec};
 use floorwalk::audio::{FRAME_SAMPLES, jitter::JitterConfig};
-use floorwalk::protocol::{AudioFrame, FrameHeader, Role};
+use floorwalk::protocol::Role;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 use std::time::Duration;
 
-/// A party's speech as Opus packets: all of its clips back to back.
-fn speech(role: Role) -> Vec<Vec<u8>> {
-    clips(role)
-        .flat_map(|clip| clip.packets().expect("assets parse").packets)
-        .collect()
-}
+#[path = "support/speech.rs"]
+mod speech;
 
-fn wire(track: u32, seq: u32, opus: &[u8]) -> Vec<u8> {
-    let header = FrameHeader {
-        flags: 0,
-        track,
-        seq,
-        timestamp: seq.wrapping_mul(FRAME_SAMPLES),
-    };
-    AudioFrame { header, opus }.encode().expect("valid frame")
-}
+use speech::{speech, wire};
 
 fn call_20ms(c: &mut Criterion) {
     let customer = speech(Role::Customer);
