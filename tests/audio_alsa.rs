@@ -164,6 +164,32 @@ fn playback_reaches_the_device_as_s16_48k_mono() {
 }
 
 #[test]
+fn doctor_opens_the_device_and_says_how_long_it_holds_sound() {
+    if in_child("doctor_opens_the_device_and_says_how_long_it_holds_sound").is_some() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+        .args(["doctor", "--audio-out", "default", "--audio-in", "none"])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env_remove("FLOORWALK_TOKEN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("output"))
+        .unwrap_or_else(|| panic!("no output check:\n{text}"));
+    assert!(line.contains(" OK "), "{text}");
+    assert!(line.contains("opened default (48000 Hz, 1 ch"), "{line}");
+    assert!(
+        line.contains(" ms after floorwalk hands it over"),
+        "the device's delay is not reported: {line}"
+    );
+}
+
+#[test]
 fn the_microphone_reads_the_device() {
     if in_child("the_microphone_reads_the_device").is_some() {
         return;

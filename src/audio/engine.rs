@@ -395,6 +395,8 @@ impl PlaybackThread {
         let mut frames_in = 0u64;
         let mut frames_rejected = 0u64;
         let mut listening = ListeningDelay::default();
+        // The record when the tracks last changed, to log a call's share.
+        let mut call_start = ListeningDelay::default();
         let mut last_stats = Duration::ZERO;
         loop {
             let now = clock.now();
@@ -420,6 +422,10 @@ impl PlaybackThread {
                         }
                     }
                     PlaybackMsg::Tracks(tracks) => {
+                        if tracks.is_empty() {
+                            log_listening(&listening.since(&call_start));
+                        }
+                        call_start.clone_from(&listening);
                         if let Err(e) = playback.set_tracks(&tracks) {
                             tracing::error!("audio decoder: {e}");
                         }
@@ -483,6 +489,22 @@ impl PlaybackThread {
             reason: reason.to_owned(),
         });
         Box::new(NullSink::new(channels))
+    }
+}
+
+/// Logs the listening delay of the call just left, for whoever looks into
+/// how a call sounded.
+fn log_listening(delay: &ListeningDelay) {
+    let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    if delay.played.count() > 0 {
+        tracing::info!(
+            "listening delay since the tracks last changed: median {:.1} ms, p95 {:.1} ms, \
+             max {:.1} ms over {} packets (arrival to sample out)",
+            ms(delay.played.percentile(50)),
+            ms(delay.played.percentile(95)),
+            ms(Some(delay.played.max())),
+            delay.played.count()
+        );
     }
 }
 

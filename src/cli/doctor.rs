@@ -18,7 +18,7 @@ use clap::Args;
 use floorwalk::audio::clock::{Clock, SystemClock};
 use floorwalk::audio::codec::Encoder;
 use floorwalk::audio::input::{load_wav, open_input};
-use floorwalk::audio::output::{Endpoint, open_output};
+use floorwalk::audio::output::{Endpoint, Sink, open_output};
 use floorwalk::audio::signal::{Level, best_correlation, sine};
 use floorwalk::audio::{FRAME_DURATION, FRAME_SAMPLES, SAMPLE_RATE};
 use floorwalk::config::Config;
@@ -216,7 +216,16 @@ fn check_output(endpoint: &Endpoint) -> Verdict {
         }
         Endpoint::Wav(path) => wav_target(path),
         Endpoint::Default | Endpoint::Device(_) => match open_output(endpoint, 1) {
-            Ok(sink) => Verdict::Ok(format!("{endpoint}: opened {}", sink.describe())),
+            Ok(mut sink) => {
+                let held = match device_delay(sink.as_mut()) {
+                    Some(delay) => format!(
+                        "; it plays sound {:.0} ms after floorwalk hands it over",
+                        delay.as_secs_f64() * 1e3
+                    ),
+                    None => "; it did not say how long it holds sound".to_owned(),
+                };
+                Verdict::Ok(format!("{endpoint}: opened {}{held}", sink.describe()))
+            }
             Err(err) => Verdict::Warning(format!(
                 "{endpoint}: {}. The console would play to none (see `floorwalk devices`, \
                  or use --audio-out none or wav:PATH)",
@@ -224,6 +233,27 @@ fn check_output(endpoint: &Endpoint) -> Verdict {
             )),
         },
     }
+}
+
+/// Plays up to a second of silence and returns the median delay the device
+/// reported between taking a frame and playing it (its own buffering, which
+/// comes on top of floorwalk's: a Bluetooth headset may add 200 ms).
+fn device_delay(sink: &mut dyn Sink) -> Option<Duration> {
+    const FRAMES: usize = 10;
+    let silence = vec![0.0; FRAME_SAMPLES as usize * sink.channels()];
+    let start = Instant::now();
+    let mut delays = Vec::new();
+    while delays.len() < FRAMES && start.elapsed() < Duration::from_secs(1) {
+        let due = sink.due(start.elapsed()).ok()?;
+        for _ in 0..due.min(FRAMES as u64) {
+            sink.write(&silence).ok()?;
+            sink.tag(Duration::ZERO);
+        }
+        sink.measured(&mut |m| delays.push(m.played.saturating_sub(m.handed)));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    delays.sort_unstable();
+    delays.get(delays.len() / 2).copied()
 }
 
 /// A WAV output needs a directory it can write in; an existing file would
