@@ -209,8 +209,8 @@ fn latency(_c: &mut Criterion) {
         assert!(run.played > 0);
     }
     println!(
-        "(device path adds the output ring, 10-30 ms, and the 10 ms device buffer; \
-         Opus adds its 26.5 ms algorithmic delay; * over the whole run)\n"
+        "(a device adds the wait from playout to its callback, about 4 ms, and its own \
+         buffer: `scripts/listening-bench.sh` measures it all; * over the whole run)\n"
     );
 }
 
