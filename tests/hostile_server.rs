@@ -85,14 +85,15 @@ impl Console {
         .await;
     }
 
-    /// Asserts the message line reports an unreadable frame.
-    fn reports_a_protocol_error(&self, hostile: &str) {
+    /// Asserts the message line reports what was ignored (`what`) and that
+    /// the console carries on.
+    fn reports_a_protocol_error(&self, hostile: &str, what: &str) {
         let notice = self
             .notice()
             .unwrap_or_else(|| panic!("nothing shown after {hostile:.80?}"));
         assert_eq!(notice.level, Level::Warn, "{}", notice.text);
         assert!(
-            notice.text.contains("cannot read") && notice.text.contains("carrying on"),
+            notice.text.contains(what) && notice.text.ends_with("; carrying on."),
             "after {hostile:.80?}: {}",
             notice.text
         );
@@ -134,13 +135,17 @@ async fn the_console_reports_what_it_cannot_read_and_carries_on() {
         r#"{"type":"reply","req":7,"ok":"yes"}"#.to_owned(),
         "{\"type\":\"notice\",\"level\":\"info\",\"text\":\"\\ud800\"}".to_owned(),
         deep,
-        hello("s-1", 5000).to_string(),
     ];
     for hostile in &unreadable {
         console.clear_notice();
         console.survives(&mut conn, hostile, &mut seq).await;
-        console.reports_a_protocol_error(hostile);
+        console.reports_a_protocol_error(hostile, "cannot read");
     }
+    // A second hello can be read, but has no place on a live connection.
+    let again = hello("s-1", 5000).to_string();
+    console.clear_notice();
+    console.survives(&mut conn, &again, &mut seq).await;
+    console.reports_a_protocol_error(&again, "Ignored a second hello");
 
     // Frames to ignore, quietly or not: the console carries on.
     let ignorable = [
@@ -231,7 +236,7 @@ async fn the_console_reports_what_it_cannot_read_and_carries_on() {
                 .is_some_and(|n| n.text.contains("came before hello"))
         })
         .await;
-    console.reports_a_protocol_error("an event before hello");
+    console.reports_a_protocol_error("an event before hello", "came before hello");
     conn.hello("s-1", 5000).await;
     assert_eq!(
         conn.expect_subscribe().await,

@@ -109,8 +109,13 @@ impl App {
                 latency,
             } => self.on_reply(&req, outcome, latency, now),
             FeedEvent::ProtocolError(error) => {
+                // The feed says what it ignored and why, in lower case.
+                let mut chars = error.chars();
+                let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
                 let text = format!(
-                    "The server sent something this console cannot read ({error}); carrying on."
+                    "{}{}; carrying on.",
+                    first.unwrap_or_default(),
+                    chars.as_str()
                 );
                 self.notify(Level::Warn, text, now);
                 Vec::new()

@@ -1115,3 +1115,15 @@ fn round_trips_are_shown_in_steps_that_ignore_jitter() {
     assert_eq!((shown(12), shown(14), shown(15)), (10, 10, 15));
     assert_eq!((shown(499), shown(512), shown(549)), (495, 500, 500));
 }
+
+#[test]
+fn a_protocol_error_is_one_sentence_that_says_the_console_carries_on() {
+    let (mut app, _) = live_app(false);
+    let event = FeedEvent::ProtocolError("ignored a message that came before hello".into());
+    let effects = app.update(Input::Feed(event), NOW);
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(
+        notice_text(&app),
+        "Ignored a message that came before hello; carrying on."
+    );
+}
