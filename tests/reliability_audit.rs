@@ -13,7 +13,8 @@
 //! - a torn last line is reported at the next start, never fatal, and the
 //!   records after it stand on lines of their own;
 //! - a journal that cannot write (its file swapped for `/dev/full` under the
-//!   running console) is shown loudly and no join reaches the server.
+//!   running console) is shown loudly and no join reaches the server until
+//!   it writes again, which lifts the block without a restart.
 
 mod support;
 
@@ -253,7 +254,7 @@ fn a_torn_last_line_is_reported_at_start_and_never_glued_to_the_next_record() {
 }
 
 #[test]
-fn a_journal_that_cannot_write_is_loud_and_no_join_happens() {
+fn a_journal_that_cannot_write_is_loud_refuses_joins_and_recovers() {
     if !std::path::Path::new("/dev/full").exists() {
         eprintln!("no /dev/full here: skipped");
         return;
@@ -280,11 +281,39 @@ fn a_journal_that_cannot_write_is_loud_and_no_join_happens() {
         "a join the journal did not record"
     );
 
+    // Each try writes its record first; while the disk is full, nothing is
+    // sent and the screen says why.
     app.send("w");
-    app.wait_for_text("Joining is blocked while the audit journal fails", STEP);
+    app.wait_for_text("Nothing was sent: the audit journal cannot record it", STEP);
     std::thread::sleep(Duration::from_millis(300));
     assert!(server.legs_of(ME).is_empty());
+
+    // Room again (the day file is a plain file once more): the next try is
+    // recorded, then sent, and the block lifts without a restart.
+    std::fs::remove_file(&day).unwrap();
+    app.send("m");
+    let start = std::time::Instant::now();
+    while server.legs_of(ME).len() != 1 {
+        assert!(
+            start.elapsed() < STEP,
+            "the join after the recovery never came"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    app.wait_for("the failure bar to go", STEP, |screen| {
+        !screen.contains("AUDIT JOURNAL FAILED") && screen.contains("you       SILENT")
+    });
+    let joins = audit::read_dir(&home.audit(), None, None)
+        .unwrap()
+        .records
+        .into_iter()
+        .filter(|r| r.kind == RecordKind::JoinRequested)
+        .count();
+    assert_eq!(joins, 1, "only the join that was sent is on record");
+    // On a call, quitting asks first; yes leaves the call, then quits.
     app.send("q");
+    app.wait_for_text("leave and quit", STEP);
+    app.send("y");
     assert_eq!(app.wait_exit(STEP), 0);
 }
 

@@ -186,11 +186,9 @@ impl App {
             );
             return Vec::new();
         }
-        if let Some(why) = &self.audit_failure {
-            let text = format!("Joining is blocked while the audit journal fails: {why}");
-            self.notify(Level::Error, text, now);
-            return Vec::new();
-        }
+        // While the journal fails, a join still goes out as record first,
+        // command second: the executor sends the command only once the record
+        // is on disk, so each attempt finds out whether the disk has room again.
         let req = self.next_req();
         let mut record = self.record(RecordKind::JoinRequested, &call_id, now);
         record.agent_id = Some(agent_id.clone());

@@ -74,6 +74,8 @@ pub enum Input {
     Meters(Meters),
     /// Writing the audit journal failed; the text says why.
     AuditFailed(String),
+    /// A write to the audit journal worked again after a failure.
+    AuditRecovered,
 }
 
 /// What the runtime must do, in order.
@@ -343,8 +345,29 @@ impl App {
             }
             Input::AuditFailed(why) => {
                 self.dirty = true;
-                self.notify(Level::Error, format!("AUDIT JOURNAL FAILED: {why}"), now);
+                // Said once; the bar keeps saying it, and later failures are
+                // told by what they refused ("Nothing was sent: ...").
+                if self.audit_failure.is_none() {
+                    self.notify(Level::Error, format!("AUDIT JOURNAL FAILED: {why}"), now);
+                }
                 self.audit_failure = Some(why);
+                Vec::new()
+            }
+            Input::AuditRecovered => {
+                if self.audit_failure.take().is_some() {
+                    self.dirty = true;
+                    // The error on the message line is most likely the
+                    // journal's own (or a join it blocked): it no longer holds.
+                    if self
+                        .notice
+                        .as_ref()
+                        .is_some_and(|n| n.level == Level::Error)
+                    {
+                        self.notice = None;
+                    }
+                    let text = "The audit journal is writing again: joining is allowed.";
+                    self.notify(Level::Info, text.to_owned(), now);
+                }
                 Vec::new()
             }
             Input::Talk(kind, at) => {

@@ -866,7 +866,23 @@ fn a_reconnect_countdown_and_an_audit_failure_show() {
     assert_eq!(app.audit_failure(), Some("disk full"));
     assert_eq!(app.notice(NOW).unwrap().level, Level::Error);
     select(&mut app, "a-01");
-    assert!(press(&mut app, [key('m')]).is_empty(), "joining is blocked");
+    // A join still tries the journal first: the executor sends the command
+    // only once its record is on disk, and refuses it otherwise.
+    let effects = press(&mut app, [key('m')]);
+    assert_eq!(kinds(&effects), [RecordKind::JoinRequested]);
+    assert!(
+        matches!(effects.first(), Some(Effect::Audit(_))),
+        "{effects:?}"
+    );
+    assert_eq!(sends(&effects).len(), 1);
+
+    // The disk has room again: a record was written.
+    app.update(Input::AuditRecovered, NOW);
+    assert_eq!(app.audit_failure(), None);
+    assert_eq!(
+        notice_text(&app),
+        "The audit journal is writing again: joining is allowed."
+    );
 }
 
 #[test]

@@ -26,7 +26,8 @@ pub struct Executor {
 
 impl Executor {
     /// Starts the executor thread. It owns the journal; failures come back to
-    /// the app as `Input::AuditFailed`.
+    /// the app as `Input::AuditFailed`, and the first write that works again
+    /// (the disk has room again) as `Input::AuditRecovered`.
     pub fn start(
         mut journal: Option<Journal>,
         feed: FeedHandle,
@@ -37,8 +38,9 @@ impl Executor {
         let thread = std::thread::Builder::new()
             .name("effects".into())
             .spawn(move || {
+                let mut failing = false;
                 for (number, batch) in rx {
-                    run_batch(batch, journal.as_mut(), &feed, &back);
+                    run_batch(batch, journal.as_mut(), &mut failing, &feed, &back);
                     // After the batch's failure (if any) went back, so a
                     // frame drawn once this is seen can show it.
                     done_tx.send_replace(number);
@@ -86,6 +88,7 @@ impl Executor {
 fn run_batch(
     batch: Batch,
     mut journal: Option<&mut Journal>,
+    failing: &mut bool,
     feed: &FeedHandle,
     back: &UnboundedSender<Input>,
 ) {
@@ -105,9 +108,14 @@ fn run_batch(
                 };
                 if let Err(err) = journal.append_all(&records) {
                     tracing::error!("audit journal: {err}");
+                    *failing = true;
                     let _ = back.send(Input::AuditFailed(err.to_string()));
                     refuse_the_rest(effects, &err.to_string(), back);
                     return;
+                }
+                if std::mem::take(failing) {
+                    tracing::info!("audit journal: writing again");
+                    let _ = back.send(Input::AuditRecovered);
                 }
                 records.clear();
             }
@@ -176,6 +184,68 @@ mod tests {
             on_disk >= 2,
             "done with batch 2, but {on_disk} records on disk"
         );
+        executor.finish();
+        feed.shutdown();
+    }
+
+    #[tokio::test]
+    async fn a_journal_that_fails_and_then_writes_again_says_both() {
+        if !std::path::Path::new("/dev/full").exists() {
+            eprintln!("no /dev/full here: skipped");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (feed, _events) = crate::feed::spawn(FeedOptions {
+            url: "ws://127.0.0.1:9/v1/supervisor".into(),
+            token: Secret::new("t"),
+            ca_file: None,
+            allow_insecure_remote: false,
+            command_timeout: Duration::from_secs(1),
+            audio_in: None,
+            audio_gate: None,
+        })
+        .unwrap();
+        let (back, mut inputs) = tokio::sync::mpsc::unbounded_channel();
+        let journal = Journal::open(dir.path()).unwrap();
+        let now = Timestamp::now();
+        let day = dir.path().join(crate::audit::file_name(
+            crate::audit::utc_date(now).unwrap(),
+        ));
+        let mut executor = Executor::start(Some(journal), feed.clone(), back).unwrap();
+        let record = |call: &str| {
+            vec![Effect::Audit(Record::new(
+                now,
+                RecordKind::CallSeen,
+                "sup-1",
+                call,
+            ))]
+        };
+
+        // The disk is full: the day file takes no byte.
+        std::fs::remove_file(&day).unwrap();
+        std::os::unix::fs::symlink("/dev/full", &day).unwrap();
+        let n = executor.queue(record("c-1"));
+        executor.wait_for(n).await;
+        assert!(matches!(inputs.try_recv(), Ok(Input::AuditFailed(_))));
+        let n = executor.queue(record("c-2"));
+        executor.wait_for(n).await;
+        assert!(matches!(inputs.try_recv(), Ok(Input::AuditFailed(_))));
+
+        // Room again: the next record is written, and that is said once.
+        std::fs::remove_file(&day).unwrap();
+        let n = executor.queue(record("c-3"));
+        executor.wait_for(n).await;
+        assert!(matches!(inputs.try_recv(), Ok(Input::AuditRecovered)));
+        let n = executor.queue(record("c-4"));
+        executor.wait_for(n).await;
+        assert!(inputs.try_recv().is_err(), "recovery is said once");
+        let calls: Vec<String> = read_dir(dir.path(), None, None)
+            .unwrap()
+            .records
+            .into_iter()
+            .map(|r| r.call_id)
+            .collect();
+        assert_eq!(calls, ["c-3", "c-4"]);
         executor.finish();
         feed.shutdown();
     }
