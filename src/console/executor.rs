@@ -5,7 +5,7 @@
 
 use crate::app::{Effect, Input};
 use crate::audit::Journal;
-use crate::feed::{CommandFailure, FeedEvent, FeedHandle};
+use crate::feed::{Command, CommandFailure, FeedEvent, FeedHandle};
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -110,7 +110,7 @@ fn run_batch(
                     tracing::error!("audit journal: {err}");
                     *failing = true;
                     let _ = back.send(Input::AuditFailed(err.to_string()));
-                    refuse_the_rest(effects, &err.to_string(), back);
+                    refuse_the_rest(effects, &err.to_string(), feed, back);
                     return;
                 }
                 if std::mem::take(failing) {
@@ -126,14 +126,20 @@ fn run_batch(
 }
 
 /// Nothing after an unrecorded action may proceed: every command left in the
-/// batch is answered as not sent.
+/// batch is answered as not sent. Except leaving: a supervisor is never held
+/// on a call by a full disk (the presence left open in the journal is
+/// reconciled at the next start, like a crash's).
 fn refuse_the_rest(
     effects: impl Iterator<Item = Effect>,
     why: &str,
+    feed: &FeedHandle,
     back: &UnboundedSender<Input>,
 ) {
     for effect in effects {
-        if let Effect::Send(command) = effect
+        if let Effect::Send(command @ Command::Disconnect { .. }) = effect {
+            tracing::warn!("leaving although the audit journal could not record it: {why}");
+            feed.send(command);
+        } else if let Effect::Send(command) = effect
             && let Some(req) = command.req()
         {
             let reply = FeedEvent::Reply {
@@ -195,7 +201,7 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
-        let (feed, _events) = crate::feed::spawn(FeedOptions {
+        let (feed, mut events) = crate::feed::spawn(FeedOptions {
             url: "ws://127.0.0.1:9/v1/supervisor".into(),
             token: Secret::new("t"),
             ca_file: None,
@@ -227,9 +233,37 @@ mod tests {
         let n = executor.queue(record("c-1"));
         executor.wait_for(n).await;
         assert!(matches!(inputs.try_recv(), Ok(Input::AuditFailed(_))));
-        let n = executor.queue(record("c-2"));
+        // A join behind a failed record is refused here; a leave goes to the
+        // feed all the same (which, never connected, answers it offline).
+        let mut batch = record("c-2");
+        batch.push(Effect::Send(Command::Monitor {
+            req: "r-1".into(),
+            call_id: "c-2".into(),
+            mode: crate::protocol::Mode::Silent,
+        }));
+        batch.push(Effect::Send(Command::Disconnect {
+            req: "r-2".into(),
+            leg_id: "l-9".into(),
+        }));
+        let n = executor.queue(batch);
         executor.wait_for(n).await;
         assert!(matches!(inputs.try_recv(), Ok(Input::AuditFailed(_))));
+        assert!(matches!(
+            inputs.try_recv(),
+            Ok(Input::Feed(FeedEvent::Reply { req, outcome: Err(CommandFailure::NotRecorded(_)), .. })) if req == "r-1"
+        ));
+        assert!(inputs.try_recv().is_err(), "the leave was not refused");
+        let offline = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(FeedEvent::Reply { req, outcome, .. }) = events.recv().await {
+                    break (req, outcome);
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(offline.0, "r-2", "the feed got the leave");
+        assert!(matches!(offline.1, Err(CommandFailure::Offline)));
 
         // Room again: the next record is written, and that is said once.
         std::fs::remove_file(&day).unwrap();
