@@ -160,11 +160,10 @@ mod tests {
     use crate::feed::FeedOptions;
     use crate::protocol::Timestamp;
 
-    #[tokio::test]
-    async fn a_batch_is_done_only_once_its_records_are_on_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        // A feed that never connects: nothing here is sent.
-        let (feed, _events) = crate::feed::spawn(FeedOptions {
+    /// A feed that never connects (port 9 on loopback): nothing is sent, and
+    /// a command given to it is answered offline.
+    fn unconnected_feed() -> (FeedHandle, tokio::sync::mpsc::Receiver<FeedEvent>) {
+        crate::feed::spawn(FeedOptions {
             url: "ws://127.0.0.1:9/v1/supervisor".into(),
             token: Secret::new("t"),
             ca_file: None,
@@ -173,7 +172,13 @@ mod tests {
             audio_in: None,
             audio_gate: None,
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_done_only_once_its_records_are_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (feed, _events) = unconnected_feed();
         let (back, _inputs) = tokio::sync::mpsc::unbounded_channel();
         let journal = Journal::open(dir.path()).unwrap();
         let mut executor = Executor::start(Some(journal), feed.clone(), back).unwrap();
@@ -201,16 +206,7 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
-        let (feed, mut events) = crate::feed::spawn(FeedOptions {
-            url: "ws://127.0.0.1:9/v1/supervisor".into(),
-            token: Secret::new("t"),
-            ca_file: None,
-            allow_insecure_remote: false,
-            command_timeout: Duration::from_secs(1),
-            audio_in: None,
-            audio_gate: None,
-        })
-        .unwrap();
+        let (feed, mut events) = unconnected_feed();
         let (back, mut inputs) = tokio::sync::mpsc::unbounded_channel();
         let journal = Journal::open(dir.path()).unwrap();
         let now = Timestamp::now();
