@@ -12,6 +12,8 @@
 #[path = "feed_support/mod.rs"]
 mod feed_support;
 
+mod support;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use feed_support::{FakeServer, PATIENCE, expect_connected, options};
 use floorwalk::app::{App, AppSettings};
@@ -25,9 +27,9 @@ use floorwalk::audio::{FRAME_DURATION, FRAME_SAMPLES};
 use floorwalk::console::{ConsoleOptions, Core};
 use floorwalk::protocol::{self, AudioFrame, ClientMessage, FrameHeader, Parsed};
 use serde_json::json;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use support::wav::write_mono;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -39,20 +41,6 @@ const MY_TRACK: u32 = 31;
 const STRAY_TRACK: u32 = 99;
 /// Frames the server sends per track (3 s).
 const FRAMES: usize = 150;
-
-fn write_wav(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut wav = hound::WavWriter::create(path, spec).unwrap();
-    for s in samples {
-        wav.write_sample((s * 32767.0) as i16).unwrap();
-    }
-    wav.finalize().unwrap();
-}
 
 fn wire_frames(track: u32, pcm: &[f32]) -> Vec<Vec<u8>> {
     let mut encoder = Encoder::voip().unwrap();
@@ -126,7 +114,7 @@ async fn call_audio_plays_and_the_microphone_follows_push_to_talk_and_the_leave(
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("heard.wav");
     let mic = dir.path().join("mic.wav");
-    write_wav(&mic, &sine(250.0, 0.4, 48_000));
+    write_mono(&mic, &sine(250.0, 0.4, 48_000));
     let server = FakeServer::start().await;
     let settings = AppSettings {
         audio_output: Endpoint::Wav(out.clone()),

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use floorwalk::app::AppSettings;
 use floorwalk::audio::engine::AudioConfig;
@@ -18,6 +20,7 @@ use floorwalk::feed::FeedOptions;
 use floorwalk::sim::{self, SimOptions};
 use std::path::Path;
 use std::time::Duration;
+use support::wav::write_mono;
 use tokio::time::Instant;
 
 /// My microphone: a tone where the simulated voices carry next to nothing.
@@ -29,20 +32,6 @@ const PATIENCE: Duration = Duration::from_secs(15);
 
 fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
-}
-
-fn write_wav(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut wav = hound::WavWriter::create(path, spec).unwrap();
-    for s in samples {
-        wav.write_sample((s * 32767.0) as i16).unwrap();
-    }
-    wav.finalize().unwrap();
 }
 
 fn read_wav(path: &Path) -> Vec<f32> {
@@ -82,7 +71,7 @@ async fn whisper_through_the_console_reaches_the_agent_only() {
     std::fs::create_dir(&recordings).unwrap();
     let heard = dir.path().join("heard.wav");
     let mic = dir.path().join("mic.wav");
-    write_wav(&mic, &sine(TONE_HZ, TONE, 48_000));
+    write_mono(&mic, &sine(TONE_HZ, TONE, 48_000));
     let simulator = sim::start(SimOptions {
         agents: 20,
         record_dir: Some(recordings.clone()),

@@ -15,19 +15,7 @@ const STEP: Duration = Duration::from_secs(10);
 
 /// Half a second of a 300 Hz tone at -10 dBFS, as a microphone.
 fn write_microphone(path: &Path) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut wav = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..24_000 {
-        let t = i as f32 / 48_000.0;
-        let sample = 0.45 * (std::f32::consts::TAU * 300.0 * t).sin();
-        wav.write_sample((sample * 32767.0) as i16).unwrap();
-    }
-    wav.finalize().unwrap();
+    support::wav::write_mono(path, &floorwalk::audio::signal::sine(300.0, 0.45, 24_000));
 }
 
 #[test]

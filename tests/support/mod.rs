@@ -1,2 +1,3 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 pub mod pty;
+pub mod wav;
