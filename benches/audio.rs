@@ -11,14 +11,14 @@
 //!   ±1% clock drift).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use floorwalk::audio::assets::clips;
-use floorwalk::audio::capture::{Capture, TransmitGate};
-use floorwalk::audio::codec::Decoder;
-use floorwalk::audio::jitter::{JitterBuffer, Playout};
-use floorwalk::audio::mix::{Gains, Layout};
-use floorwalk::audio::playback::{Playback, TrackSpec};
-use floorwalk::audio::{FRAME_SAMPLES, jitter::JitterConfig};
-use floorwalk::protocol::Role;
+use floorwalk_audio::assets::clips;
+use floorwalk_audio::capture::{Capture, TransmitGate};
+use floorwalk_audio::codec::Decoder;
+use floorwalk_audio::jitter::{JitterBuffer, Playout};
+use floorwalk_audio::mix::{Gains, Layout};
+use floorwalk_audio::playback::{Playback, TrackSpec};
+use floorwalk_audio::{FRAME_SAMPLES, jitter::JitterConfig};
+use floorwalk_protocol::Role;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;

@@ -2,8 +2,8 @@
 //! parsed and applied. Results go in docs/performance.md.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use floorwalk::protocol::*;
-use floorwalk::state::Floor;
+use floorwalk_protocol::*;
+use floorwalk_state::Floor;
 use std::hint::black_box;
 
 fn leg(id: String, role: Role, mode: Option<Mode>, track: u32) -> Leg {

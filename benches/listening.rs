@@ -27,13 +27,13 @@
 #[path = "support/speech.rs"]
 mod speech;
 
-use floorwalk::audio::FRAME_DURATION;
-use floorwalk::audio::engine::{AudioConfig, AudioEngine, AudioEvent, EngineStats};
-use floorwalk::audio::latency::{DelayHistogram, ListeningDelay};
-use floorwalk::audio::mix::Layout;
-use floorwalk::audio::output::Endpoint;
-use floorwalk::audio::playback::TrackSpec;
-use floorwalk::protocol::Role;
+use floorwalk_audio::FRAME_DURATION;
+use floorwalk_audio::engine::{AudioConfig, AudioEngine, AudioEvent, EngineStats};
+use floorwalk_audio::latency::{DelayHistogram, ListeningDelay};
+use floorwalk_audio::mix::Layout;
+use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::playback::TrackSpec;
+use floorwalk_protocol::Role;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use speech::{speech, wire};
@@ -93,7 +93,7 @@ fn scenario(name: &str) -> Scenario {
 
 /// Delivers both tracks' frames on the scenario's schedule for `seconds`.
 fn send(
-    frames: &floorwalk::audio::engine::FrameSink,
+    frames: &floorwalk_audio::engine::FrameSink,
     scenario: &Scenario,
     start: Instant,
     seed: u64,

@@ -10,14 +10,14 @@
 //! `cargo bench --bench ptt` (budget: at most 30 ms).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
-use floorwalk::app::AppSettings;
-use floorwalk::audio::engine::AudioConfig;
-use floorwalk::audio::output::Endpoint;
-use floorwalk::audio::ptt::{PttConfig, PttSetting};
-use floorwalk::config::Secret;
-use floorwalk::console::{ConsoleOptions, Core};
-use floorwalk::feed::FeedOptions;
-use floorwalk::protocol::{self, ClientMessage, Parsed};
+use floorwalk_audio::engine::AudioConfig;
+use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::ptt::{PttConfig, PttSetting};
+use floorwalk_console::app::AppSettings;
+use floorwalk_console::config::Secret;
+use floorwalk_console::feed::FeedOptions;
+use floorwalk_console::runtime::{ConsoleOptions, Core};
+use floorwalk_protocol::{ClientMessage, Parsed};
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -57,7 +57,7 @@ async fn serve(listener: TcpListener, arrivals: mpsc::UnboundedSender<Instant>) 
     let callback = |_: &Request, mut response: Response| {
         response.headers_mut().insert(
             "sec-websocket-protocol",
-            protocol::SUBPROTOCOL.parse().unwrap(),
+            floorwalk_protocol::SUBPROTOCOL.parse().unwrap(),
         );
         Ok(response)
     };
@@ -79,7 +79,7 @@ async fn serve(listener: TcpListener, arrivals: mpsc::UnboundedSender<Instant>) 
             Message::Text(text) => text,
             _ => continue,
         };
-        let reply = match protocol::parse_client(text.as_str()) {
+        let reply = match floorwalk_protocol::parse_client(text.as_str()) {
             Ok(Parsed::Known(ClientMessage::Subscribe { .. })) => vec![json!({
                 "type": "snapshot", "seq": 1,
                 "agents": [{"id": "a-1", "name": "Alex Kim", "team": "billing", "state": "on_call",

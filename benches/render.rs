@@ -3,9 +3,9 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use floorwalk::app::{App, AppSettings, Input};
-use floorwalk::feed::FeedEvent;
-use floorwalk::protocol::*;
+use floorwalk_console::app::{App, AppSettings, Input};
+use floorwalk_console::feed::FeedEvent;
+use floorwalk_protocol::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::hint::black_box;
@@ -169,7 +169,7 @@ fn bench(c: &mut Criterion) {
             // A new second each frame, so the timers really change.
             tick += 1000;
             let now = NOW.plus_millis(tick);
-            let _ = terminal.draw(|frame| floorwalk::ui::draw(frame, black_box(&app), now));
+            let _ = terminal.draw(|frame| floorwalk_console::ui::draw(frame, black_box(&app), now));
         });
     });
 

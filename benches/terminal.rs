@@ -12,11 +12,11 @@
 //! the same on every run; only the timings depend on the machine.
 
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-use floorwalk::app::{App, AppSettings, Input};
-use floorwalk::console::CompactWriter;
-use floorwalk::feed::FeedEvent;
-use floorwalk::protocol::*;
-use floorwalk::sim::names;
+use floorwalk_console::app::{App, AppSettings, Input};
+use floorwalk_console::feed::FeedEvent;
+use floorwalk_console::runtime::CompactWriter;
+use floorwalk_protocol::*;
+use floorwalk_sim::names;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use ratatui::backend::CrosstermBackend;
@@ -170,7 +170,7 @@ fn app(size: (u16, u16), on_calls: bool) -> App {
     };
     let mut app = App::new(AppSettings {
         server_label: "ws://127.0.0.1:7700/v1/supervisor".into(),
-        audio_output: floorwalk::audio::output::Endpoint::Default,
+        audio_output: floorwalk_audio::output::Endpoint::Default,
         ..AppSettings::default()
     });
     for input in [
@@ -183,7 +183,7 @@ fn app(size: (u16, u16), on_calls: bool) -> App {
             on_calls,
         )))),
         Input::Feed(FeedEvent::Rtt(Duration::from_millis(12))),
-        Input::Audio(floorwalk::audio::engine::AudioEvent::OutputReady {
+        Input::Audio(floorwalk_audio::engine::AudioEvent::OutputReady {
             description: "default (48000 Hz, 2 ch, default buffer)".into(),
         }),
     ] {
@@ -376,7 +376,7 @@ fn draw(
         crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     }
     let started = Instant::now();
-    let completed = terminal.draw(|frame| floorwalk::ui::draw(frame, app, now))?;
+    let completed = terminal.draw(|frame| floorwalk_console::ui::draw(frame, app, now))?;
     let took = started.elapsed();
     let frame = completed.buffer.clone();
     if synchronized {

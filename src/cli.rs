@@ -7,13 +7,15 @@ pub use doctor::{DoctorArgs, doctor};
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;
-use floorwalk::audio::output::Endpoint;
-use floorwalk::audio::ptt::PttConfig;
-use floorwalk::audit::{self, Journal};
-use floorwalk::config::{Config, Secret};
-use floorwalk::console::{self, ConsoleOptions, Exit};
-use floorwalk::feed::FeedOptions;
-use floorwalk::{app, audio, sim};
+use floorwalk_audio as audio;
+use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::ptt::PttConfig;
+use floorwalk_console::app;
+use floorwalk_console::audit::{self, Journal};
+use floorwalk_console::config::{Config, Secret};
+use floorwalk_console::feed::FeedOptions;
+use floorwalk_console::runtime::{self, ConsoleOptions, Exit};
+use floorwalk_sim as sim;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -193,7 +195,7 @@ async fn run_console(
             ..audio::engine::AudioConfig::default()
         },
     };
-    let exit = console::run(options).await?;
+    let exit = runtime::run(options).await?;
     tracing::info!(?exit, "console stopped");
     Ok(match exit {
         Exit::Quit => ExitCode::SUCCESS,
@@ -395,7 +397,7 @@ fn open_private_append(path: &Path) -> std::io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use floorwalk::audio::{DeviceInfo, DeviceList};
+    use floorwalk_audio::{DeviceInfo, DeviceList};
 
     #[test]
     fn devices_are_listed_as_endpoints_with_the_defaults_marked() {

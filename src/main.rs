@@ -27,7 +27,7 @@ enum Command {
     /// Run the simulator as a standalone server.
     Sim(cli::SimArgs),
     /// Summarise the audit journal for quality teams.
-    Report(floorwalk::audit::ReportArgs),
+    Report(floorwalk_console::audit::ReportArgs),
     /// List audio output and input devices.
     Devices,
     /// Check the server, the token and audio, one by one, with a verdict each.
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            floorwalk::console::restore_terminal();
+            floorwalk_console::runtime::restore_terminal();
             eprintln!("floorwalk: {err:#}");
             ExitCode::from(2)
         }

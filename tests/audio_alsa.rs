@@ -5,11 +5,11 @@
 #![cfg(all(feature = "audio-device", target_os = "linux"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk::audio::device::{DeviceSink, DeviceSource};
-use floorwalk::audio::input::Source;
-use floorwalk::audio::output::Sink;
-use floorwalk::audio::signal::{best_correlation, sine};
-use floorwalk::audio::{FRAME_SAMPLES, list_devices};
+use floorwalk_audio::device::{DeviceSink, DeviceSource};
+use floorwalk_audio::input::Source;
+use floorwalk_audio::output::Sink;
+use floorwalk_audio::signal::{best_correlation, sine};
+use floorwalk_audio::{FRAME_SAMPLES, list_devices};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -218,13 +218,13 @@ fn the_microphone_reads_the_device() {
 
 #[test]
 fn the_engine_plays_and_captures_through_the_device() {
-    use floorwalk::audio::engine::{AudioConfig, AudioEngine, AudioEvent};
-    use floorwalk::audio::output::Endpoint;
+    use floorwalk_audio::engine::{AudioConfig, AudioEngine, AudioEvent};
+    use floorwalk_audio::output::Endpoint;
 
     if in_child("the_engine_plays_and_captures_through_the_device").is_some() {
         return;
     }
-    let wait = |channels: &mut floorwalk::audio::engine::AudioChannels| {
+    let wait = |channels: &mut floorwalk_audio::engine::AudioChannels| {
         let start = Instant::now();
         loop {
             if let Ok(event) = channels.events.try_recv() {
@@ -259,7 +259,7 @@ fn the_engine_plays_and_captures_through_the_device() {
         );
         std::thread::sleep(Duration::from_millis(2));
     };
-    let header = floorwalk::protocol::AudioFrame::decode(&frame)
+    let header = floorwalk_protocol::AudioFrame::decode(&frame)
         .unwrap()
         .header;
     assert_eq!(header.track, 44);

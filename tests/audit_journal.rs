@@ -2,8 +2,8 @@
 //! lines, day rollover, clear errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use floorwalk::audit::{AuditError, Journal, ProblemKind, Record, RecordKind, read_dir};
-use floorwalk::protocol::{Mode, Timestamp};
+use floorwalk_console::audit::{AuditError, Journal, ProblemKind, Record, RecordKind, read_dir};
+use floorwalk_protocol::{Mode, Timestamp};
 use std::path::Path;
 
 fn ts(text: &str) -> Timestamp {

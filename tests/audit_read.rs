@@ -1,7 +1,7 @@
 //! Reading the journal back: every line is a record or a named problem.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use floorwalk::audit::{AuditError, ProblemKind, read_dir};
+use floorwalk_console::audit::{AuditError, ProblemKind, read_dir};
 use std::path::{Path, PathBuf};
 use time::macros::date;
 
@@ -118,7 +118,7 @@ fn the_documented_example_lines_are_records_of_every_kind() {
         .unwrap();
     let mut records = Vec::new();
     let mut problems = Vec::new();
-    floorwalk::audit::parse_journal(
+    floorwalk_console::audit::parse_journal(
         example.as_bytes(),
         Path::new("docs/audit.md"),
         &mut records,

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use clap::Parser;
-use floorwalk::audit::{
+use floorwalk_console::audit::{
     CSV_COLUMNS, Figures, Filter, Report, ReportArgs, build_report, read_dir, run_report,
 };
 use std::collections::HashMap;

@@ -1,8 +1,8 @@
 //! The shipped example config parses and says what it claims.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk::audio::output::Endpoint;
-use floorwalk::config::{Config, DEFAULT_COMMAND_TIMEOUT_MS, Env, Secret};
+use floorwalk_audio::output::Endpoint;
+use floorwalk_console::config::{Config, DEFAULT_COMMAND_TIMEOUT_MS, Env, Secret};
 use std::path::Path;
 
 fn example_path() -> &'static Path {
@@ -29,7 +29,7 @@ fn example_parses_with_the_documented_values() {
     assert_eq!(config.keys["up"], ["Up", "k"]);
     assert_eq!(config.keys["disconnect"], ["d"]);
     assert_eq!(config.keys["talk"], ["Space"]);
-    assert_eq!(config.ptt, floorwalk::config::PushToTalk::default());
+    assert_eq!(config.ptt, floorwalk_console::config::PushToTalk::default());
     assert_eq!(config.keys["end_call"], ["E"]);
     assert_ne!(config.keys["disconnect"], config.keys["end_call"]);
 }

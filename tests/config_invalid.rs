@@ -3,7 +3,7 @@
 //! states what it expects in `# expect: TEXT` and `# line: N` comments.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk::config::{Config, ConfigError, Env};
+use floorwalk_console::config::{Config, ConfigError, Env};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {

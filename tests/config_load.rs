@@ -1,8 +1,8 @@
 //! Loading order (defaults, file, environment), token resolution, warnings.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk::audio::output::Endpoint;
-use floorwalk::config::{Config, ConfigError, Env, Secret};
+use floorwalk_audio::output::Endpoint;
+use floorwalk_console::config::{Config, ConfigError, Env, Secret};
 use std::path::{Path, PathBuf};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

@@ -16,16 +16,16 @@ mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use feed_support::{FakeServer, PATIENCE, expect_connected, options};
-use floorwalk::app::{App, AppSettings};
-use floorwalk::audio::capture::TransmitGate;
-use floorwalk::audio::codec::{Decoder, Encoder};
-use floorwalk::audio::engine::AudioConfig;
-use floorwalk::audio::output::Endpoint;
-use floorwalk::audio::ptt::{PttConfig, PttSetting};
-use floorwalk::audio::signal::{best_correlation, sine};
-use floorwalk::audio::{FRAME_DURATION, FRAME_SAMPLES};
-use floorwalk::console::{ConsoleOptions, Core};
-use floorwalk::protocol::{self, AudioFrame, ClientMessage, FrameHeader, Parsed};
+use floorwalk_audio::capture::TransmitGate;
+use floorwalk_audio::codec::{Decoder, Encoder};
+use floorwalk_audio::engine::AudioConfig;
+use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::ptt::{PttConfig, PttSetting};
+use floorwalk_audio::signal::{best_correlation, sine};
+use floorwalk_audio::{FRAME_DURATION, FRAME_SAMPLES};
+use floorwalk_console::app::{App, AppSettings};
+use floorwalk_console::runtime::{ConsoleOptions, Core};
+use floorwalk_protocol::{AudioFrame, ClientMessage, FrameHeader, Parsed};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -148,7 +148,10 @@ async fn call_audio_plays_and_the_microphone_follows_push_to_talk_and_the_leave(
     core.key(key('w'));
     let req = match conn.recv_client().await {
         ClientMessage::Monitor { req, call_id, mode } => {
-            assert_eq!((call_id.as_str(), mode), ("c-1", protocol::Mode::Whisper));
+            assert_eq!(
+                (call_id.as_str(), mode),
+                ("c-1", floorwalk_protocol::Mode::Whisper)
+            );
             req
         }
         other => panic!("expected monitor, got {other:?}"),
@@ -202,7 +205,7 @@ async fn call_audio_plays_and_the_microphone_follows_push_to_talk_and_the_leave(
                     }
                     Message::Text(text) => {
                         if let Ok(Parsed::Known(ClientMessage::Disconnect { req, leg_id })) =
-                            protocol::parse_client(text.as_str())
+                            floorwalk_protocol::parse_client(text.as_str())
                         {
                             assert_eq!(leg_id, "l-31");
                             heard.disconnected = true;
@@ -311,7 +314,7 @@ async fn queued_upstream_frames_do_not_leave_after_the_gate_closes() {
     let gate = TransmitGate::default();
     let mut feed_options = options(&server.url);
     feed_options.audio_gate = Some(gate.clone());
-    let (feed, mut events) = floorwalk::feed::spawn(feed_options).unwrap();
+    let (feed, mut events) = floorwalk_console::feed::spawn(feed_options).unwrap();
     let (mut conn, _) = server.connect("s-1").await;
     expect_connected(&mut events).await;
     let frames = wire_frames(MY_TRACK, &sine(250.0, 0.4, 4 * FRAME_SAMPLES as usize));

@@ -9,15 +9,15 @@
 mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use floorwalk::app::AppSettings;
-use floorwalk::audio::engine::AudioConfig;
-use floorwalk::audio::output::Endpoint;
-use floorwalk::audio::ptt::{PttConfig, PttSetting};
-use floorwalk::audio::signal::{Level, best_correlation, sine};
-use floorwalk::config::Secret;
-use floorwalk::console::{ConsoleOptions, Core};
-use floorwalk::feed::FeedOptions;
-use floorwalk::sim::{self, SimOptions};
+use floorwalk_audio::engine::AudioConfig;
+use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::ptt::{PttConfig, PttSetting};
+use floorwalk_audio::signal::{Level, best_correlation, sine};
+use floorwalk_console::app::AppSettings;
+use floorwalk_console::config::Secret;
+use floorwalk_console::feed::FeedOptions;
+use floorwalk_console::runtime::{ConsoleOptions, Core};
+use floorwalk_sim::SimOptions;
 use std::path::Path;
 use std::time::Duration;
 use support::wav::write_mono;
@@ -72,7 +72,7 @@ async fn whisper_through_the_console_reaches_the_agent_only() {
     let heard = dir.path().join("heard.wav");
     let mic = dir.path().join("mic.wav");
     write_mono(&mic, &sine(TONE_HZ, TONE, 48_000));
-    let simulator = sim::start(SimOptions {
+    let simulator = floorwalk_sim::start(SimOptions {
         agents: 20,
         record_dir: Some(recordings.clone()),
         min_call_secs: 120,
@@ -170,7 +170,7 @@ async fn doctor_verifies_the_round_trip_on_the_simulators_recordings() {
     let home = tempfile::tempdir().unwrap();
     let recordings = home.path().join("rec");
     std::fs::create_dir(&recordings).unwrap();
-    let simulator = sim::start(SimOptions {
+    let simulator = floorwalk_sim::start(SimOptions {
         agents: 20,
         record_dir: Some(recordings.clone()),
         min_call_secs: 120,

@@ -4,12 +4,12 @@
 //! by the supervisor's keys. Then the journal it wrote feeds the report.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use floorwalk::app::{App, AppSettings, Effect, Input, Link};
-use floorwalk::audit::{self, Filter, Journal};
-use floorwalk::config::Secret;
-use floorwalk::feed::{self, FeedEvent, FeedHandle, FeedOptions};
-use floorwalk::protocol::{Mode, Role, Timestamp};
-use floorwalk::sim::{self, SimHandle, SimOptions};
+use floorwalk_console::app::{App, AppSettings, Effect, Input, Link};
+use floorwalk_console::audit::{self, Filter, Journal};
+use floorwalk_console::config::Secret;
+use floorwalk_console::feed::{self, FeedEvent, FeedHandle, FeedOptions};
+use floorwalk_protocol::{Mode, Role, Timestamp};
+use floorwalk_sim::{SimHandle, SimOptions};
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 
@@ -94,7 +94,7 @@ fn sim_options() -> SimOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn monitor_whisper_barge_leave_and_the_call_goes_on_then_the_report_counts_it() {
-    let sim = sim::start(sim_options()).await.unwrap();
+    let sim = floorwalk_sim::start(sim_options()).await.unwrap();
     let journal_dir = tempfile::tempdir().unwrap();
     let mut console = Console::start(&sim, "demo-dana", journal_dir.path()).await;
 
@@ -186,7 +186,7 @@ async fn monitor_whisper_barge_leave_and_the_call_goes_on_then_the_report_counts
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_call_needs_the_dialog_and_ends_the_call_for_everyone() {
-    let sim = sim::start(sim_options()).await.unwrap();
+    let sim = floorwalk_sim::start(sim_options()).await.unwrap();
     let journal_dir = tempfile::tempdir().unwrap();
     let mut console = Console::start(&sim, "demo-dana", journal_dir.path()).await;
     console.key('n');

@@ -4,8 +4,8 @@
 mod feed_support;
 
 use feed_support::*;
-use floorwalk::feed::{self, CommandFailure, FeedError, FeedEvent};
-use floorwalk::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
+use floorwalk_console::feed::{self, CommandFailure, FeedError, FeedEvent};
+use floorwalk_protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -498,7 +498,7 @@ async fn bad_urls_are_refused_before_any_socket_is_opened() {
     let err = feed::spawn(options("ws://127.0.0.1:notaport")).unwrap_err();
     assert!(matches!(err, FeedError::InvalidUrl { .. }), "{err}");
     let mut opts = options("ws://127.0.0.1:9000/v1/supervisor");
-    opts.token = floorwalk::config::Secret::new("bad\ntoken");
+    opts.token = floorwalk_console::config::Secret::new("bad\ntoken");
     assert_eq!(feed::spawn(opts).unwrap_err(), FeedError::BadToken);
 }
 

@@ -5,8 +5,8 @@
 mod feed_support;
 
 use feed_support::*;
-use floorwalk::feed::{self, FeedEvent, QUIET_TRANSPORT_LOGS};
-use floorwalk::protocol::{ClientMessage, Mode};
+use floorwalk_console::feed::{self, FeedEvent, QUIET_TRANSPORT_LOGS};
+use floorwalk_protocol::{ClientMessage, Mode};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

@@ -5,7 +5,7 @@
 mod feed_support;
 
 use feed_support::*;
-use floorwalk::feed::{self, FeedError, FeedEvent};
+use floorwalk_console::feed::{self, FeedError, FeedEvent};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };

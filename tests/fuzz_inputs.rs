@@ -85,7 +85,7 @@ fn every_target_has_a_test() {
 /// `clamp`, which panics on such bounds.
 #[test]
 fn regression_jitter_stats_with_inverted_delays() {
-    use floorwalk::audio::jitter::{JitterBuffer, JitterConfig};
+    use floorwalk_audio::jitter::{JitterBuffer, JitterConfig};
     use std::time::Duration;
     let mut buffer = JitterBuffer::new(JitterConfig {
         min_delay: Duration::from_millis(157),
@@ -105,9 +105,9 @@ fn regression_jitter_stats_with_inverted_delays() {
 /// start of the epoch: the header's rounding overflowed.
 #[test]
 fn regression_header_with_an_endless_reconnect_delay() {
-    use floorwalk::app::{App, AppSettings, Input};
-    use floorwalk::feed::FeedEvent;
-    use floorwalk::protocol::Timestamp;
+    use floorwalk_console::app::{App, AppSettings, Input};
+    use floorwalk_console::feed::FeedEvent;
+    use floorwalk_protocol::Timestamp;
     use ratatui::{Terminal, backend::TestBackend};
     let mut app = App::new(AppSettings::default());
     let connecting = FeedEvent::Connecting {
@@ -119,7 +119,7 @@ fn regression_header_with_an_endless_reconnect_delay() {
     app.update(Input::Feed(connecting), now);
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     terminal
-        .draw(|frame| floorwalk::ui::draw(frame, &app, now))
+        .draw(|frame| floorwalk_console::ui::draw(frame, &app, now))
         .unwrap();
     let screen: String = terminal
         .backend()

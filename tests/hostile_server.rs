@@ -11,9 +11,9 @@ mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use feed_support::*;
-use floorwalk::app::{App, AppSettings, Input, Level, Link, Notice};
-use floorwalk::feed::{self, FeedEvent};
-use floorwalk::protocol::{MAX_TEXT_FRAME, Timestamp};
+use floorwalk_console::app::{App, AppSettings, Input, Level, Link, Notice};
+use floorwalk_console::feed::{self, FeedEvent};
+use floorwalk_protocol::{MAX_TEXT_FRAME, Timestamp};
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::pty::PtyApp;

@@ -7,10 +7,10 @@
 #[path = "support/sim_client.rs"]
 mod sim_client;
 
-use floorwalk::protocol::{
+use floorwalk_protocol::{
     ErrorCode, LegLeftReason, MAX_BINARY_FRAME, PATH, SUBPROTOCOL, ServerMessage,
 };
-use floorwalk::sim::{SimHandle, SimOptions};
+use floorwalk_sim::{SimHandle, SimOptions};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use sim_client::*;

@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use floorwalk::app::{App, AppSettings, Input};
-use floorwalk::feed::FeedEvent;
-use floorwalk::protocol::*;
+use floorwalk_console::app::{App, AppSettings, Input};
+use floorwalk_console::feed::FeedEvent;
+use floorwalk_protocol::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -87,7 +87,7 @@ fn idle_app(width: u16, height: u16) -> App {
 /// Draws like the console does: a frame, then `mark_drawn`.
 fn draw(terminal: &mut Terminal<TestBackend>, app: &mut App, now: Timestamp) -> Buffer {
     terminal
-        .draw(|frame| floorwalk::ui::draw(frame, app, now))
+        .draw(|frame| floorwalk_console::ui::draw(frame, app, now))
         .unwrap();
     app.mark_drawn(now);
     terminal.backend().buffer().clone()

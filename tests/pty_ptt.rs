@@ -15,7 +15,7 @@ const STEP: Duration = Duration::from_secs(10);
 
 /// Half a second of a 300 Hz tone at -10 dBFS, as a microphone.
 fn write_microphone(path: &Path) {
-    support::wav::write_mono(path, &floorwalk::audio::signal::sine(300.0, 0.45, 24_000));
+    support::wav::write_mono(path, &floorwalk_audio::signal::sine(300.0, 0.45, 24_000));
 }
 
 #[test]

@@ -22,8 +22,8 @@ mod support;
 mod crash;
 
 use crash::{Home, ME, STEP, Server};
-use floorwalk::audit::{self, Filter, Journal, ProblemKind, Record, RecordKind};
-use floorwalk::protocol::{ClientMessage, Mode, Parsed, SUBPROTOCOL, Timestamp, parse_client};
+use floorwalk_console::audit::{self, Filter, Journal, ProblemKind, Record, RecordKind};
+use floorwalk_protocol::{ClientMessage, Mode, Parsed, SUBPROTOCOL, Timestamp, parse_client};
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};

@@ -19,8 +19,8 @@ mod crash;
 mod sim_client;
 
 use crash::{Home, ME, STEP, Server, signal};
-use floorwalk::audit::{self, Filter, RecordKind, STILL_LIVE, UNKNOWN_AFTER_CRASH};
-use floorwalk::protocol::{AgentState, LegLeftReason, Role, ServerMessage};
+use floorwalk_console::audit::{self, Filter, RecordKind, STILL_LIVE, UNKNOWN_AFTER_CRASH};
+use floorwalk_protocol::{AgentState, LegLeftReason, Role, ServerMessage};
 use futures_util::StreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

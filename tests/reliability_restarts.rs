@@ -16,13 +16,13 @@
 mod proxy;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use floorwalk::app::{App, AppSettings, Effect, Input, Link};
-use floorwalk::audit::{self, Journal};
-use floorwalk::config::Secret;
-use floorwalk::feed::{self, FeedEvent, FeedHandle, FeedOptions, Reconnect};
-use floorwalk::protocol::{Call, Mode, Role, Snapshot, Timestamp};
-use floorwalk::sim::{self, SimHandle, SimOptions};
-use floorwalk::state::Floor;
+use floorwalk_console::app::{App, AppSettings, Effect, Input, Link};
+use floorwalk_console::audit::{self, Journal};
+use floorwalk_console::config::Secret;
+use floorwalk_console::feed::{self, FeedEvent, FeedHandle, FeedOptions, Reconnect};
+use floorwalk_protocol::{Call, Mode, Role, Snapshot, Timestamp};
+use floorwalk_sim::{SimHandle, SimOptions};
+use floorwalk_state::Floor;
 use proxy::Proxy;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -160,7 +160,7 @@ impl Console {
     fn screen(&self) -> String {
         let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
         terminal
-            .draw(|frame| floorwalk::ui::draw(frame, &self.app, Timestamp::now()))
+            .draw(|frame| floorwalk_console::ui::draw(frame, &self.app, Timestamp::now()))
             .unwrap();
         let buffer = terminal.backend().buffer();
         let width = usize::from(buffer.area.width);
@@ -278,7 +278,7 @@ fn sorted(call: &Call) -> Call {
 async fn start_sim(opts: &SimOptions) -> SimHandle {
     let deadline = Instant::now() + WAIT;
     loop {
-        match sim::start(opts.clone()).await {
+        match floorwalk_sim::start(opts.clone()).await {
             Ok(sim) => return sim,
             Err(err) if Instant::now() < deadline => {
                 eprintln!("restart: {err:#}; again");
@@ -494,7 +494,7 @@ async fn a_silent_network_is_detected_by_heartbeats_and_resumed_by_seq() {
         lease_ms: 30_000,
         ..sim_options(free_port(), 5)
     };
-    let sim = sim::start(opts).await.unwrap();
+    let sim = floorwalk_sim::start(opts).await.unwrap();
     let proxy = Proxy::start(sim.addr).await;
     let journal_dir = tempfile::tempdir().unwrap();
     let mut console = Console::start(proxy.url(), journal_dir.path(), Reconnect::default());

@@ -12,7 +12,7 @@
 #[path = "support/sim_client.rs"]
 mod sim_client;
 
-use floorwalk::protocol::{
+use floorwalk_protocol::{
     AudioFrame, ErrorCode, FrameHeader, Mode, Reply, Role, ServerMessage, Snapshot,
 };
 use futures_util::{SinkExt, StreamExt};
@@ -90,7 +90,7 @@ fn call_of_team(client: &Client, team: &str) -> String {
 }
 
 struct Scene {
-    sim: floorwalk::sim::SimHandle,
+    sim: floorwalk_sim::SimHandle,
     dana: Client,
     amara: Client,
     jorge: Client,

@@ -11,7 +11,7 @@
 
 mod support;
 
-use floorwalk::protocol::{ClientMessage, Parsed, SUBPROTOCOL, parse_client};
+use floorwalk_protocol::{ClientMessage, Parsed, SUBPROTOCOL, parse_client};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -275,9 +275,9 @@ fn revealing_is_a_configured_permission_for_the_screen_only() {
 /// country code, on a large floor.
 #[tokio::test]
 async fn the_simulator_sends_numbers_masked() {
-    let sim = floorwalk::sim::start(floorwalk::sim::SimOptions {
+    let sim = floorwalk_sim::start(floorwalk_sim::SimOptions {
         agents: 2000,
-        ..floorwalk::sim::SimOptions::default()
+        ..floorwalk_sim::SimOptions::default()
     })
     .await
     .unwrap();

@@ -10,10 +10,10 @@
 #[path = "support/sim_client.rs"]
 mod sim_client;
 
-use floorwalk::audio::codec::Encoder;
-use floorwalk::audio::signal::{Level, sine};
-use floorwalk::protocol::{AudioFrame, FrameHeader, Role};
-use floorwalk::sim::{Impairment, SimOptions};
+use floorwalk_audio::codec::Encoder;
+use floorwalk_audio::signal::{Level, sine};
+use floorwalk_protocol::{AudioFrame, FrameHeader, Role};
+use floorwalk_sim::{Impairment, SimOptions};
 use serde_json::json;
 use sim_client::*;
 use std::collections::BTreeMap;
@@ -467,7 +467,7 @@ async fn measure_the_cpu_of_twenty_monitored_calls() {
         let first = lines.next_line().await.unwrap().unwrap();
         let addr: std::net::SocketAddr = first
             .trim_start_matches("listening on ws://")
-            .trim_end_matches(floorwalk::protocol::PATH)
+            .trim_end_matches(floorwalk_protocol::PATH)
             .parse()
             .unwrap();
         let mut amara = Client::subscribed_at(addr, AMARA).await;

@@ -6,10 +6,10 @@
 #[path = "support/sim_client.rs"]
 mod sim_client;
 
-use floorwalk::protocol::{
+use floorwalk_protocol::{
     CallEndReason, ErrorCode, LegLeftReason, Mode, Reply, Role, ServerMessage, Snapshot,
 };
-use floorwalk::sim::SimOptions;
+use floorwalk_sim::SimOptions;
 use serde_json::json;
 use sim_client::*;
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ fn leg_of(reply: &Reply) -> (String, u64) {
     )
 }
 
-fn call_in<'a>(snapshot: &'a Snapshot, call: &str) -> Option<&'a floorwalk::protocol::Call> {
+fn call_in<'a>(snapshot: &'a Snapshot, call: &str) -> Option<&'a floorwalk_protocol::Call> {
     snapshot.calls.iter().find(|c| c.id == call)
 }
 

@@ -4,8 +4,8 @@
 #[path = "support/sim_client.rs"]
 mod sim_client;
 
-use floorwalk::protocol::{Mode, ServerMessage};
-use floorwalk::sim::SimOptions;
+use floorwalk_protocol::{Mode, ServerMessage};
+use floorwalk_sim::SimOptions;
 use serde_json::json;
 use sim_client::*;
 use std::collections::BTreeSet;
@@ -198,7 +198,7 @@ async fn the_same_seed_gives_the_same_floor_and_story() {
         ..SimOptions::default()
     };
     let (a, b) = (start(opts()).await, start(opts()).await);
-    let people = |snapshot: &floorwalk::protocol::Snapshot| {
+    let people = |snapshot: &floorwalk_protocol::Snapshot| {
         snapshot
             .agents
             .iter()

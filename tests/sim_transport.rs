@@ -5,7 +5,7 @@
 #[path = "support/sim_client.rs"]
 mod sim_client;
 
-use floorwalk::protocol::{ErrorCode, MAX_BINARY_FRAME, MAX_TEXT_FRAME, PATH, ServerMessage};
+use floorwalk_protocol::{ErrorCode, MAX_BINARY_FRAME, MAX_TEXT_FRAME, PATH, ServerMessage};
 use futures_util::SinkExt;
 use serde_json::json;
 use sim_client::*;

@@ -1,8 +1,8 @@
 //! Speech for the audio benchmarks: the committed clips as wire frames.
 
-use floorwalk::audio::FRAME_SAMPLES;
-use floorwalk::audio::assets::clips;
-use floorwalk::protocol::{AudioFrame, FrameHeader, Role};
+use floorwalk_audio::FRAME_SAMPLES;
+use floorwalk_audio::assets::clips;
+use floorwalk_protocol::{AudioFrame, FrameHeader, Role};
 
 /// A party's speech as Opus packets: all of its clips back to back.
 pub fn speech(role: Role) -> Vec<Vec<u8>> {

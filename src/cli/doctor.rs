@@ -15,18 +15,18 @@
 
 use super::{AudioArgs, feed_options, runtime, server_label};
 use clap::Args;
-use floorwalk::audio::clock::{Clock, SystemClock};
-use floorwalk::audio::codec::Encoder;
-use floorwalk::audio::input::{load_wav, open_input};
-use floorwalk::audio::output::{Endpoint, Sink, open_output};
-use floorwalk::audio::signal::{Level, best_correlation, sine};
-use floorwalk::audio::{FRAME_DURATION, FRAME_SAMPLES, SAMPLE_RATE};
-use floorwalk::config::Config;
-use floorwalk::feed::{self, Command, FeedEvent, FeedHandle, FeedOptions};
-use floorwalk::protocol::{
+use floorwalk_audio::clock::{Clock, SystemClock};
+use floorwalk_audio::codec::Encoder;
+use floorwalk_audio::input::{load_wav, open_input};
+use floorwalk_audio::output::{Endpoint, Sink, open_output};
+use floorwalk_audio::signal::{Level, best_correlation, sine};
+use floorwalk_audio::{FRAME_DURATION, FRAME_SAMPLES, SAMPLE_RATE};
+use floorwalk_console::config::Config;
+use floorwalk_console::feed::{self, Command, FeedEvent, FeedHandle, FeedOptions};
+use floorwalk_protocol::{
     AudioFrame, FLAG_SPURT_END, FLAG_SPURT_START, FrameHeader, Hello, Mode, MonitorResult,
 };
-use floorwalk::state::Floor;
+use floorwalk_state::Floor;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -639,8 +639,8 @@ fn contains_tone(samples: &[f32], hz: f32) -> bool {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use floorwalk::audio::codec::Decoder;
-    use floorwalk::protocol::{Agent, AgentState, Call, Direction, Timestamp};
+    use floorwalk_audio::codec::Decoder;
+    use floorwalk_protocol::{Agent, AgentState, Call, Direction, Timestamp};
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
 

@@ -6,9 +6,9 @@
 // tungstenite fixes the callback's error type.
 #![allow(clippy::result_large_err)]
 
-use floorwalk::config::Secret;
-use floorwalk::feed::{FeedEvent, FeedOptions};
-use floorwalk::protocol::{self, ClientMessage, Parsed};
+use floorwalk_console::config::Secret;
+use floorwalk_console::feed::{FeedEvent, FeedOptions};
+use floorwalk_protocol::{ClientMessage, Parsed};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use http::HeaderMap;
@@ -98,7 +98,7 @@ pub async fn handshake(stream: Box<dyn Io>, answer: Answer) -> (HeaderMap, Optio
                 Answer::Accept => {
                     response.headers_mut().insert(
                         "sec-websocket-protocol",
-                        protocol::SUBPROTOCOL.parse().unwrap(),
+                        floorwalk_protocol::SUBPROTOCOL.parse().unwrap(),
                     );
                     Ok(response)
                 }
@@ -171,7 +171,7 @@ impl Conn {
 
     pub async fn recv_client(&mut self) -> ClientMessage {
         match self.recv().await {
-            Message::Text(text) => match protocol::parse_client(text.as_str()).unwrap() {
+            Message::Text(text) => match floorwalk_protocol::parse_client(text.as_str()).unwrap() {
                 Parsed::Known(message) => message,
                 Parsed::Unknown { kind } => panic!("the console sent an unknown type {kind}"),
             },

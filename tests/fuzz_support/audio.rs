@@ -4,9 +4,9 @@
 
 use super::corpus;
 use super::mutate::{ByteEdit, apply_byte_edit, byte_edit};
-use floorwalk::audio::jitter::JitterConfig;
-use floorwalk::audio::mix::{Gains, Layout};
-use floorwalk::protocol::{AudioFrame, FrameHeader, MAX_OPUS_PACKET, Role};
+use floorwalk_audio::jitter::JitterConfig;
+use floorwalk_audio::mix::{Gains, Layout};
+use floorwalk_protocol::{AudioFrame, FrameHeader, MAX_OPUS_PACKET, Role};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;

@@ -2,8 +2,8 @@
 //! message of every type, client commands, config and tokens files, and
 //! real Opus packets.
 
-use floorwalk::audio::FRAME_SAMPLES;
-use floorwalk::audio::codec::Encoder;
+use floorwalk_audio::FRAME_SAMPLES;
+use floorwalk_audio::codec::Encoder;
 use std::sync::OnceLock;
 
 const STREAM: &str = include_str!("../fixtures/floor-stream.jsonl");

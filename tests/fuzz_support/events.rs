@@ -8,9 +8,9 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MediaKeyCode, ModifierKeyCode, MouseButton,
     MouseEvent, MouseEventKind,
 };
-use floorwalk::app::Input;
-use floorwalk::feed::{CommandFailure, FeedEvent};
-use floorwalk::protocol::*;
+use floorwalk_console::app::Input;
+use floorwalk_console::feed::{CommandFailure, FeedEvent};
+use floorwalk_protocol::*;
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;

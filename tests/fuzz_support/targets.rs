@@ -13,18 +13,18 @@ use super::mutate::{
     text_edit, toml_edit,
 };
 use super::{Outcome, outcome};
-use floorwalk::app::{App, AppSettings, Effect, Input, KeyMap};
-use floorwalk::audio::FRAME_SAMPLES;
-use floorwalk::audio::codec::Decoder;
-use floorwalk::audio::jitter::{JitterBuffer, Playout, PushOutcome};
-use floorwalk::audio::playback::{FrameRejected, Playback, TrackSpec};
-use floorwalk::config::{Config, ConfigError, MAX_COMMAND_TIMEOUT_MS};
-use floorwalk::feed::{Command, FeedEvent};
-use floorwalk::protocol::{
-    self, AudioFrame, ClientMessage, FrameError, FrameHeader, HEADER_LEN, MAX_BINARY_FRAME, Parsed,
+use floorwalk_audio::FRAME_SAMPLES;
+use floorwalk_audio::codec::Decoder;
+use floorwalk_audio::jitter::{JitterBuffer, Playout, PushOutcome};
+use floorwalk_audio::playback::{FrameRejected, Playback, TrackSpec};
+use floorwalk_console::app::{App, AppSettings, Effect, Input, KeyMap};
+use floorwalk_console::config::{Config, ConfigError, MAX_COMMAND_TIMEOUT_MS};
+use floorwalk_console::feed::{Command, FeedEvent};
+use floorwalk_protocol::{
+    AudioFrame, ClientMessage, FrameError, FrameHeader, HEADER_LEN, MAX_BINARY_FRAME, Parsed,
     ServerMessage, Timestamp,
 };
-use floorwalk::state::{Applied, Floor, TRANSCRIPT_LINES};
+use floorwalk_state::{Applied, Floor, TRANSCRIPT_LINES};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -81,7 +81,7 @@ where
     T: serde::Serialize + std::fmt::Debug,
     E: std::fmt::Debug,
 {
-    let text = protocol::to_text(message);
+    let text = floorwalk_protocol::to_text(message);
     match parse(&text) {
         Ok(Parsed::Known(again)) => {
             let (before, after) = (serde_json::to_value(message), serde_json::to_value(&again));
@@ -129,8 +129,8 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 pub fn parse_server(runner: &mut TestRunner) -> Outcome {
     let seeds = corpus::server_messages();
     outcome(runner.run(&json_text(seeds), |text| {
-        match protocol::parse_server(&text) {
-            Ok(Parsed::Known(message)) => round_trips(&message, protocol::parse_server)?,
+        match floorwalk_protocol::parse_server(&text) {
+            Ok(Parsed::Known(message)) => round_trips(&message, floorwalk_protocol::parse_server)?,
             Ok(Parsed::Unknown { kind }) => prop_assert!(
                 !["hello", "snapshot", "agent", "reply", "leg_left"].contains(&kind.as_str()),
                 "known type {} read as unknown",
@@ -144,8 +144,8 @@ pub fn parse_server(runner: &mut TestRunner) -> Outcome {
 
 pub fn parse_client(runner: &mut TestRunner) -> Outcome {
     outcome(runner.run(&json_text(corpus::CLIENT_MESSAGES), |text| {
-        match protocol::parse_client(&text) {
-            Ok(Parsed::Known(message)) => round_trips(&message, protocol::parse_client)?,
+        match floorwalk_protocol::parse_client(&text) {
+            Ok(Parsed::Known(message)) => round_trips(&message, floorwalk_protocol::parse_client)?,
             Ok(Parsed::Unknown { kind }) => prop_assert!(
                 !["subscribe", "monitor", "set_mode", "disconnect", "end_call"]
                     .contains(&kind.as_str()),
@@ -275,7 +275,7 @@ pub fn jitter(runner: &mut TestRunner) -> Outcome {
 
 pub fn playback(runner: &mut TestRunner) -> Outcome {
     outcome(runner.run(&playback_script(), |(layout, tracks, ops)| {
-        let specs = |tracks: &[(Index, floorwalk::protocol::Role)]| -> Vec<TrackSpec> {
+        let specs = |tracks: &[(Index, floorwalk_protocol::Role)]| -> Vec<TrackSpec> {
             tracks
                 .iter()
                 .map(|(i, role)| TrackSpec {
@@ -452,10 +452,10 @@ pub fn config(runner: &mut TestRunner) -> Outcome {
 pub fn accounts(runner: &mut TestRunner) -> Outcome {
     const SEEDS: &[&str] = &[corpus::ACCOUNTS];
     outcome(runner.run(&toml_text(SEEDS, corpus::ACCOUNT_KEYS), |text| {
-        match floorwalk::sim::accounts::parse_accounts(&text) {
+        match floorwalk_sim::accounts::parse_accounts(&text) {
             Ok(accounts) => {
                 prop_assert!(!accounts.is_empty());
-                prop_assert!(floorwalk::sim::accounts::validate_accounts(&accounts).is_ok());
+                prop_assert!(floorwalk_sim::accounts::validate_accounts(&accounts).is_ok());
             }
             Err(error) => {
                 let text = format!("{error:#}");
@@ -541,7 +541,7 @@ fn draw(app: &App, size: (u16, u16), now: Timestamp) -> Result<(), TestCaseError
     let backend = ratatui::backend::TestBackend::new(size.0, size.1);
     let mut terminal = ratatui::Terminal::new(backend).unwrap();
     terminal
-        .draw(|frame| floorwalk::ui::draw(frame, app, now))
+        .draw(|frame| floorwalk_console::ui::draw(frame, app, now))
         .map_err(|e| TestCaseError::fail(format!("draw failed: {e}")))?;
     Ok(())
 }

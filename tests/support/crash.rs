@@ -5,9 +5,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::support::pty::PtyApp;
-use floorwalk::audit::{self, Loaded};
-use floorwalk::protocol::{Leg, Role, Snapshot};
-use floorwalk::sim::{self, SimHandle, SimOptions};
+use floorwalk_console::audit::{self, Loaded};
+use floorwalk_protocol::{Leg, Role, Snapshot};
+use floorwalk_sim::{SimHandle, SimOptions};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ impl Server {
             .build()
             .unwrap();
         let sim = runtime
-            .block_on(sim::start(SimOptions {
+            .block_on(floorwalk_sim::start(SimOptions {
                 agents: 20,
                 seed,
                 min_call_secs: 3600,

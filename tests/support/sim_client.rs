@@ -4,11 +4,11 @@
 //! `audio`, in order, each with the number of text messages read before it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk::protocol::{
+use floorwalk_protocol::{
     Hello, PATH, Parsed, Reply, SUBPROTOCOL, ServerMessage, Snapshot, parse_server,
 };
-use floorwalk::sim::{SimHandle, SimOptions};
-use floorwalk::state::{Applied, Floor};
+use floorwalk_sim::{SimHandle, SimOptions};
+use floorwalk_state::{Applied, Floor};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -37,7 +37,7 @@ pub fn quiet_options() -> SimOptions {
 }
 
 pub async fn start(opts: SimOptions) -> SimHandle {
-    floorwalk::sim::start(opts).await.unwrap()
+    floorwalk_sim::start(opts).await.unwrap()
 }
 
 /// The raw upgrade: a token (or none), a path, the subprotocol offered.

@@ -1,0 +1,315 @@
+//! A fixed floor and clock for the app and view tests.
+
+use super::{App, AppSettings, Effect, Input};
+use crate::feed::FeedEvent;
+use floorwalk_audio::engine::AudioEvent;
+use floorwalk_protocol::*;
+use std::time::Duration;
+
+/// The fixed local (and server) time of every test: 2026-11-21T09:14:03.250Z.
+pub const NOW: Timestamp = Timestamp(1_795_252_443_250);
+
+pub fn ago(secs: i64) -> Timestamp {
+    NOW.plus_millis(-secs * 1000)
+}
+
+pub fn me() -> Supervisor {
+    Supervisor {
+        id: "sup-1".into(),
+        name: "Dana Ruiz".into(),
+        teams: vec!["billing".into(), "retention".into()],
+        can_end_calls: true,
+    }
+}
+
+pub fn hello(supervisor: Supervisor) -> Hello {
+    Hello {
+        protocol: 1,
+        server: "floorwalk-sim/0.1.0".into(),
+        session: "s-8f2c".into(),
+        now: NOW,
+        heartbeat_ms: 5000,
+        lease_ms: 15000,
+        supervisor,
+    }
+}
+
+fn agent(id: &str, name: &str, team: &str, state: AgentState, since_secs: i64) -> Agent {
+    Agent {
+        id: id.into(),
+        name: name.into(),
+        team: team.into(),
+        state,
+        state_since: ago(since_secs),
+        call_id: None,
+    }
+}
+
+pub fn leg(
+    id: &str,
+    role: Role,
+    user: Option<&str>,
+    name: &str,
+    mode: Option<Mode>,
+    track: u32,
+    joined: Timestamp,
+) -> Leg {
+    Leg {
+        id: id.into(),
+        role,
+        user_id: user.map(Into::into),
+        name: name.into(),
+        mode,
+        track,
+        joined_at: joined,
+    }
+}
+
+/// My whisper leg on c-9, joined 2:10 ago.
+pub fn my_leg() -> Leg {
+    leg(
+        "l-31",
+        Role::Supervisor,
+        Some("sup-1"),
+        "Dana Ruiz",
+        Some(Mode::Whisper),
+        31,
+        ago(130),
+    )
+}
+
+struct CallSpec<'a> {
+    id: &'a str,
+    agent: &'a str,
+    queue: Option<&'a str>,
+    direction: Direction,
+    customer: &'a str,
+    started_secs: i64,
+    recording: bool,
+    on_hold: bool,
+}
+
+fn call(spec: CallSpec, agent_name: &str, n: u32, extra: Vec<Leg>) -> Call {
+    let started = ago(spec.started_secs);
+    let mut legs = vec![
+        leg(
+            &format!("l-{n}c"),
+            Role::Customer,
+            None,
+            "customer",
+            None,
+            n * 10,
+            started,
+        ),
+        leg(
+            &format!("l-{n}a"),
+            Role::Agent,
+            Some(spec.agent),
+            agent_name,
+            None,
+            n * 10 + 1,
+            started,
+        ),
+    ];
+    legs.extend(extra);
+    Call {
+        id: spec.id.into(),
+        agent_id: spec.agent.into(),
+        queue: spec.queue.map(Into::into),
+        direction: spec.direction,
+        customer: spec.customer.into(),
+        started_at: started,
+        recording: spec.recording,
+        on_hold: spec.on_hold,
+        legs,
+    }
+}
+
+/// Twelve agents, six calls, two queues. With `with_my_leg`, I am on c-9
+/// in whisper.
+pub fn snapshot(with_my_leg: bool) -> Snapshot {
+    use AgentState::*;
+    let mut agents = vec![
+        agent("a-01", "Alex Kim", "billing", OnCall, 252),
+        agent("a-02", "Priya Nair", "billing", OnCall, 37),
+        agent("a-03", "Sam Lee", "retention", Available, 95),
+        agent("a-04", "Maria Gonzalez", "retention", OnCall, 605),
+        agent("a-05", "Tom Becker", "billing", WrapUp, 20),
+        agent("a-06", "Lena Fischer", "retention", Away, 1800),
+        agent("a-07", "Omar Haddad", "billing", OnCall, 90),
+        agent("a-08", "Yuki Tanaka", "retention", Offline, 7300),
+        agent("a-09", "Chris Doyle", "billing", Available, 300),
+        agent("a-10", "Ines Duarte", "retention", OnCall, 3725),
+        agent("a-11", "Ravi Patel", "billing", Available, 42),
+        agent("a-12", "Zoe Martin", "retention", OnCall, 12),
+    ];
+    let spec = |id, agent, queue, customer, started_secs, recording| CallSpec {
+        id,
+        agent,
+        queue,
+        direction: Direction::Inbound,
+        customer,
+        started_secs,
+        recording,
+        on_hold: false,
+    };
+    let mine = if with_my_leg { vec![my_leg()] } else { vec![] };
+    let ortiz = leg(
+        "l-40",
+        Role::Supervisor,
+        Some("sup-2"),
+        "Jorge Ortiz",
+        Some(Mode::Silent),
+        40,
+        ago(20),
+    );
+    let bot = leg("l-50", Role::Bot, None, "Ava", None, 50, ago(80));
+    let calls = vec![
+        call(
+            spec(
+                "c-9",
+                "a-01",
+                Some("q-billing"),
+                "+1 555 201 0134",
+                252,
+                true,
+            ),
+            "Alex Kim",
+            1,
+            mine,
+        ),
+        call(
+            spec(
+                "c-10",
+                "a-02",
+                Some("q-billing"),
+                "+44 7700 902210",
+                37,
+                true,
+            ),
+            "Priya Nair",
+            2,
+            vec![ortiz],
+        ),
+        call(
+            CallSpec {
+                direction: Direction::Outbound,
+                on_hold: true,
+                ..spec("c-11", "a-04", None, "Jordan Smith", 605, false)
+            },
+            "Maria Gonzalez",
+            3,
+            vec![],
+        ),
+        call(
+            spec(
+                "c-12",
+                "a-07",
+                Some("q-billing"),
+                "+1 555 877 4410",
+                90,
+                true,
+            ),
+            "Omar Haddad",
+            4,
+            vec![bot],
+        ),
+        call(
+            spec(
+                "c-13",
+                "a-10",
+                Some("q-retention"),
+                "+1 555 300 9921",
+                3725,
+                true,
+            ),
+            "Ines Duarte",
+            5,
+            vec![],
+        ),
+        call(
+            spec(
+                "c-14",
+                "a-12",
+                Some("q-retention"),
+                "+1 555 610 7788",
+                12,
+                false,
+            ),
+            "Zoe Martin",
+            6,
+            vec![],
+        ),
+    ];
+    for c in &calls {
+        if let Some(a) = agents.iter_mut().find(|a| a.id == c.agent_id) {
+            a.call_id = Some(c.id.clone());
+        }
+    }
+    let queues = vec![
+        Queue {
+            id: "q-billing".into(),
+            name: "billing".into(),
+            waiting: 3,
+            longest_wait_s: 42,
+            sla_percent: 92.0,
+            agents_available: 2,
+        },
+        Queue {
+            id: "q-retention".into(),
+            name: "retention".into(),
+            waiting: 0,
+            longest_wait_s: 0,
+            sla_percent: 100.0,
+            agents_available: 1,
+        },
+    ];
+    Snapshot {
+        seq: 1000,
+        agents,
+        calls,
+        queues,
+    }
+}
+
+pub fn settings() -> AppSettings {
+    AppSettings {
+        server_label: "ws://127.0.0.1:7700/v1/supervisor".into(),
+        audio_output: floorwalk_audio::output::Endpoint::Default,
+        audio_input: floorwalk_audio::output::Endpoint::Default,
+        ..AppSettings::default()
+    }
+}
+
+/// A live app at 80x24 with the fixture floor applied; returns the app and
+/// what connecting produced.
+pub fn live_app(with_my_leg: bool) -> (App, Vec<Effect>) {
+    connect(settings(), me(), with_my_leg, (80, 24))
+}
+
+pub fn connect(
+    settings: AppSettings,
+    supervisor: Supervisor,
+    with_my_leg: bool,
+    size: (u16, u16),
+) -> (App, Vec<Effect>) {
+    let mut app = App::new(settings);
+    let mut effects = Vec::new();
+    for input in [
+        Input::Resize(size.0, size.1),
+        Input::Feed(FeedEvent::Connected {
+            hello: hello(supervisor),
+            resumed: false,
+        }),
+        Input::Feed(FeedEvent::Message(ServerMessage::Snapshot(snapshot(
+            with_my_leg,
+        )))),
+        Input::Feed(FeedEvent::Rtt(Duration::from_millis(12))),
+        Input::Audio(AudioEvent::OutputReady {
+            description: "default (48000 Hz, 2 ch, default buffer)".into(),
+        }),
+    ] {
+        effects.extend(app.update(input, NOW));
+    }
+    (app, effects)
+}

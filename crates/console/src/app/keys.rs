@@ -1,0 +1,307 @@
+//! Keys and the mouse: dialogs first, then the filter field, then the key map.
+
+use super::keymap::{Action, Key};
+use super::{App, Button, Dialog, Effect, Level};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use floorwalk_protocol::{Mode, Timestamp};
+
+/// Rows the mouse wheel scrolls per notch.
+const WHEEL_ROWS: usize = 3;
+
+fn is_ctrl_c(key: &KeyEvent) -> bool {
+    Key::from_event(key) == Key::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+}
+
+impl App {
+    pub(super) fn on_key(&mut self, key: KeyEvent, now: Timestamp) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if is_ctrl_c(&key) {
+            return self.quit_now(now);
+        }
+        match self.dialog.clone() {
+            Some(Dialog::Help) => {
+                // Any key closes the help, and does nothing else.
+                self.dialog = None;
+                return Vec::new();
+            }
+            Some(Dialog::EndCall { call_id, focus, .. }) => {
+                return self.end_call_dialog_key(&key, &call_id, focus, now);
+            }
+            Some(Dialog::Quit { focus, .. }) => return self.quit_dialog_key(&key, focus, now),
+            None => {}
+        }
+        if self.filter_editing && self.filter_key(&key) {
+            return Vec::new();
+        }
+        if key.code == KeyCode::Esc && key.modifiers.is_empty() {
+            if !self.filter.is_empty() {
+                self.set_filter(String::new());
+            } else {
+                self.notice = None;
+            }
+            return Vec::new();
+        }
+        match self.settings.keymap.action_for(&key) {
+            Some(action) => self.act(action, now),
+            None => Vec::new(),
+        }
+    }
+
+    fn act(&mut self, action: Action, now: Timestamp) -> Vec<Effect> {
+        let page = self.page();
+        match action {
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::PageUp => self.move_selection(-(page as isize)),
+            Action::PageDown => self.move_selection(page as isize),
+            Action::Top => self.select_index(0),
+            Action::Bottom => self.select_index(self.view.len().saturating_sub(1)),
+            Action::Filter => self.filter_editing = true,
+            Action::Sort => {
+                let sort = self.view.sort().next();
+                self.view.set_sort(&self.floor, sort);
+                self.refresh_selection();
+                self.notify(Level::Info, format!("Sorted by {}.", sort.label()), now);
+            }
+            Action::Monitor => return self.join_selected(Mode::Silent, now),
+            Action::Whisper => return self.join_selected(Mode::Whisper, now),
+            Action::Barge => return self.join_selected(Mode::Barge, now),
+            // Reached only when talking is not possible (see `talk_route`).
+            Action::Talk => return self.talk_refused(now),
+            Action::Disconnect => return self.leave_pressed(now),
+            Action::EndCall => self.open_end_call(now),
+            Action::NextCall => self.jump_to_call(true, now),
+            Action::PrevCall => self.jump_to_call(false, now),
+            Action::Help => self.dialog = Some(Dialog::Help),
+            Action::Quit => {
+                let calls: Vec<String> = self.my_legs().map(|leg| leg.call_id.clone()).collect();
+                if calls.is_empty() {
+                    return self.quit_now(now);
+                }
+                self.dialog = Some(Dialog::Quit {
+                    calls,
+                    focus: Button::Confirm,
+                });
+            }
+        }
+        Vec::new()
+    }
+
+    /// Leaves every leg and quits (Ctrl-C, or a confirmed quit).
+    fn quit_now(&mut self, now: Timestamp) -> Vec<Effect> {
+        self.dialog = None;
+        self.quitting = true;
+        let mut effects = self.leave_all(now);
+        effects.push(Effect::Quit);
+        effects
+    }
+
+    /// Keys inside the filter field; `false` when the key is not for it.
+    fn filter_key(&mut self, key: &KeyEvent) -> bool {
+        let plain = !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match key.code {
+            KeyCode::Enter => self.filter_editing = false,
+            KeyCode::Esc => {
+                self.filter_editing = false;
+                self.set_filter(String::new());
+            }
+            KeyCode::Backspace => {
+                let mut text = self.filter.clone();
+                text.pop();
+                self.set_filter(text);
+            }
+            KeyCode::Char(c) if plain => {
+                let mut text = self.filter.clone();
+                text.push(c);
+                self.set_filter(text);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn set_filter(&mut self, text: String) {
+        self.view.set_filter(&self.floor, &text);
+        self.filter = text;
+        self.refresh_selection();
+    }
+
+    fn move_selection(&mut self, by: isize) {
+        let len = self.view.len();
+        if len == 0 {
+            return;
+        }
+        let from = self.selected_index.unwrap_or(0);
+        let to = from.saturating_add_signed(by).min(len - 1);
+        self.select_index(to);
+    }
+
+    /// `n`/`p`: the next or previous agent in the table who is on a call.
+    fn jump_to_call(&mut self, forward: bool, now: Timestamp) {
+        let ids = self.view.ids();
+        let len = ids.len();
+        let start = self.selected_index.unwrap_or(if forward { len } else { 0 });
+        let found = (1..=len)
+            .map(|step| {
+                if forward {
+                    (start + step) % len
+                } else {
+                    (start + len * 2 - step) % len
+                }
+            })
+            .find(|&i| self.floor.call_by_agent.contains_key(&ids[i]));
+        match found {
+            Some(index) => self.select_index(index),
+            None => self.notify(Level::Info, "No active calls in the table.", now),
+        }
+    }
+
+    fn open_end_call(&mut self, now: Timestamp) {
+        let allowed = self.me.as_ref().is_some_and(|me| me.can_end_calls);
+        if !allowed {
+            self.notify(
+                Level::Warn,
+                "You are not allowed to end calls. To leave a call yourself, use leave.",
+                now,
+            );
+            return;
+        }
+        let Some(call) = self.pane_call() else {
+            self.notify(Level::Info, "No call selected: nothing to end.", now);
+            return;
+        };
+        let agent_name = self
+            .floor
+            .agents
+            .get(&call.agent_id)
+            .map_or_else(|| call.agent_id.clone(), |a| a.name.clone());
+        self.dialog = Some(Dialog::EndCall {
+            call_id: call.id.clone(),
+            agent_name,
+            customer: call.customer.clone(),
+            focus: Button::Cancel,
+        });
+    }
+
+    /// The end-call dialog. Focus starts on Cancel; ending needs a move to
+    /// the END CALL button then Enter, or typing 'y'. The disconnect key
+    /// always cancels, so pressing it twice can never end a call.
+    fn end_call_dialog_key(
+        &mut self,
+        key: &KeyEvent,
+        call_id: &str,
+        focus: Button,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        // Held keys repeat; confirming must be a deliberate press.
+        if key.kind == KeyEventKind::Repeat {
+            return Vec::new();
+        }
+        let cancel = |app: &mut App, now| {
+            app.dialog = None;
+            app.notify(Level::Info, "Cancelled: the call was not ended.", now);
+            Vec::new()
+        };
+        if self.settings.keymap.is(Action::Disconnect, key) {
+            return cancel(self, now);
+        }
+        // The end-call key pressed again never confirms, whatever it is bound to.
+        if self.settings.keymap.is(Action::EndCall, key) {
+            return Vec::new();
+        }
+        let confirm = |app: &mut App, now| {
+            app.dialog = None;
+            app.end_call(call_id, now)
+        };
+        match (key.code, focus) {
+            (KeyCode::Esc, _) | (KeyCode::Char('n' | 'N'), _) => cancel(self, now),
+            (KeyCode::Char('y' | 'Y'), _) => confirm(self, now),
+            (KeyCode::Enter, Button::Cancel) => cancel(self, now),
+            (KeyCode::Enter, Button::Confirm) => confirm(self, now),
+            (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
+                if let Some(Dialog::EndCall { focus, .. }) = &mut self.dialog {
+                    *focus = match *focus {
+                        Button::Cancel => Button::Confirm,
+                        Button::Confirm => Button::Cancel,
+                    };
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn quit_dialog_key(&mut self, key: &KeyEvent, focus: Button, now: Timestamp) -> Vec<Effect> {
+        let quit_again = self.settings.keymap.is(Action::Quit, key);
+        match (key.code, focus) {
+            (KeyCode::Char('y' | 'Y'), _) | (KeyCode::Enter, Button::Confirm) => self.quit_now(now),
+            _ if quit_again => self.quit_now(now),
+            (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
+                if let Some(Dialog::Quit { focus, .. }) = &mut self.dialog {
+                    *focus = match *focus {
+                        Button::Cancel => Button::Confirm,
+                        Button::Confirm => Button::Cancel,
+                    };
+                }
+                Vec::new()
+            }
+            (KeyCode::Esc | KeyCode::Char('n' | 'N'), _) | (KeyCode::Enter, Button::Cancel) => {
+                self.dialog = None;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn on_mouse(&mut self, mouse: MouseEvent) {
+        let Some(screen) = self.screen() else {
+            return;
+        };
+        if self.dialog.is_some() {
+            return;
+        }
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(row) = screen.table_row_at(mouse.column, mouse.row) {
+                    let index = self.scroll + row;
+                    if index < self.view.len() {
+                        self.select_index(index);
+                        self.dirty = true;
+                    }
+                }
+            }
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let page = screen.page();
+                let max = self.view.len().saturating_sub(page);
+                self.scroll = if mouse.kind == MouseEventKind::ScrollDown {
+                    (self.scroll + WHEEL_ROWS).min(max)
+                } else {
+                    self.scroll.saturating_sub(WHEEL_ROWS)
+                };
+                // Keep the selection on screen as the view scrolls past it.
+                if let Some(sel) = self.selected_index {
+                    let last = (self.scroll + page).min(self.view.len()).saturating_sub(1);
+                    let clamped = sel.clamp(self.scroll, last.max(self.scroll));
+                    if clamped != sel {
+                        self.select_index(clamped);
+                    }
+                }
+                self.dirty = true;
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn key_label(&self, action: Action) -> String {
+        self.settings
+            .keymap
+            .label(action)
+            .unwrap_or_else(|| format!("the {} key (unbound)", action.name()))
+    }
+}
