@@ -15,6 +15,7 @@ use floorwalk_console::audit::{self, Journal};
 use floorwalk_console::config::{Config, Secret};
 use floorwalk_console::feed::FeedOptions;
 use floorwalk_console::runtime::{self, ConsoleOptions, Exit};
+use floorwalk_server as server;
 use floorwalk_sim as sim;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -103,7 +104,7 @@ pub struct SimArgs {
     /// Impair downstream audio, seeded, for tests: e.g.
     /// `drop=0.05,reorder=0.02,delay=40,jitter=30,seed=7`.
     #[arg(long, default_value = "none")]
-    impair: sim::Impairment,
+    impair: server::Impairment,
     /// How many times faster than a real floor calls, waits and breaks go
     /// by (for load tests); the clock stays real.
     #[arg(long, default_value_t = 1.0)]
@@ -115,7 +116,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let _log = init_logging(&config)?;
     let runtime = runtime()?;
     runtime.block_on(async {
-        let accounts = sim::demo_accounts();
+        let accounts = server::demo_accounts();
         let me = accounts
             .first()
             .ok_or_else(|| anyhow!("the demo has no supervisor"))?;
@@ -227,8 +228,8 @@ fn server_label(url: &str) -> String {
 pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     init_stderr_logging();
     let accounts = match &args.tokens {
-        Some(path) => sim::load_accounts(path)?,
-        None => sim::demo_accounts(),
+        Some(path) => server::load_accounts(path)?,
+        None => server::demo_accounts(),
     };
     let options = sim::SimOptions {
         listen: args.listen,

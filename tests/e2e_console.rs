@@ -9,7 +9,8 @@ use floorwalk_console::audit::{self, Filter, Journal};
 use floorwalk_console::config::Secret;
 use floorwalk_console::feed::{self, FeedEvent, FeedHandle, FeedOptions};
 use floorwalk_protocol::{Mode, Role, Timestamp};
-use floorwalk_sim::{SimHandle, SimOptions};
+use floorwalk_server::ServerHandle;
+use floorwalk_sim::SimOptions;
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 
@@ -23,7 +24,7 @@ struct Console {
 }
 
 impl Console {
-    async fn start(sim: &SimHandle, token: &str, journal_dir: &std::path::Path) -> Self {
+    async fn start(sim: &ServerHandle, token: &str, journal_dir: &std::path::Path) -> Self {
         let (feed, events) = feed::spawn(FeedOptions {
             url: sim.url(),
             token: Secret::new(token),
@@ -139,7 +140,7 @@ async fn monitor_whisper_barge_leave_and_the_call_goes_on_then_the_report_counts
         .await;
 
     // The simulator agrees: the call goes on with its customer and agent.
-    let world = sim.world_snapshot().await.unwrap();
+    let world = sim.floor_snapshot().await.unwrap();
     let call = world
         .calls
         .iter()
@@ -202,7 +203,7 @@ async fn end_call_needs_the_dialog_and_ends_the_call_for_everyone() {
     assert!(console.app.dialog().is_some());
     console.key('d');
     console.key('d');
-    let world = sim.world_snapshot().await.unwrap();
+    let world = sim.floor_snapshot().await.unwrap();
     assert!(
         world.calls.iter().any(|c| c.id == call_id),
         "d never ends a call"
@@ -215,7 +216,7 @@ async fn end_call_needs_the_dialog_and_ends_the_call_for_everyone() {
             !app.floor().calls.contains_key(&call_id)
         })
         .await;
-    let world = sim.world_snapshot().await.unwrap();
+    let world = sim.floor_snapshot().await.unwrap();
     assert!(world.calls.iter().all(|c| c.id != call_id));
     sim.shutdown().await;
 }

@@ -10,7 +10,8 @@ mod sim_client;
 use floorwalk_protocol::{
     ErrorCode, LegLeftReason, MAX_BINARY_FRAME, PATH, SUBPROTOCOL, ServerMessage,
 };
-use floorwalk_sim::{SimHandle, SimOptions};
+use floorwalk_server::ServerHandle;
+use floorwalk_sim::SimOptions;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use sim_client::*;
@@ -49,7 +50,7 @@ async fn still_served(good: &mut Client) {
 }
 
 /// An upgraded socket with a tiny receive buffer.
-async fn narrow_socket(sim: &SimHandle, token: &str) -> Ws {
+async fn narrow_socket(sim: &ServerHandle, token: &str) -> Ws {
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(1024).unwrap();
     let stream = socket.connect(sim.addr).await.unwrap();
@@ -85,7 +86,7 @@ fn subscribes(n: usize) -> impl Iterator<Item = serde_json::Value> {
 /// A console whose socket takes almost nothing and that never reads. It
 /// asks for all it can get (snapshots, commands) and lets the simulator's
 /// writes pile up.
-async fn slow_reader(sim: &SimHandle, token: &str) -> Ws {
+async fn slow_reader(sim: &ServerHandle, token: &str) -> Ws {
     let mut ws = narrow_socket(sim, token).await;
     let commands = (0..50).map(|n| {
         json!({"type": "monitor", "req": format!("s-{n}"), "call_id": "c-nope", "mode": "barge"})
@@ -313,7 +314,7 @@ async fn floods_garbage_and_oversized_frames_from_others_do_not_disturb_a_consol
 }
 
 /// Connects and sends `bytes` raw, then keeps the socket open.
-async fn raw(sim: &SimHandle, bytes: &[u8]) -> TcpStream {
+async fn raw(sim: &ServerHandle, bytes: &[u8]) -> TcpStream {
     let mut tcp = TcpStream::connect(sim.addr).await.unwrap();
     tcp.write_all(bytes).await.unwrap();
     tcp
@@ -384,7 +385,7 @@ async fn half_open_sockets_and_crowds_of_connections_leave_room_for_a_console() 
 }
 
 async fn upgrade_as(
-    sim: &SimHandle,
+    sim: &ServerHandle,
     token: &str,
 ) -> (Ws, tungstenite::handshake::client::Response) {
     upgrade(sim, Some(token), PATH).await.unwrap()

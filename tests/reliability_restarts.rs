@@ -21,7 +21,8 @@ use floorwalk_console::audit::{self, Journal};
 use floorwalk_console::config::Secret;
 use floorwalk_console::feed::{self, FeedEvent, FeedHandle, FeedOptions, Reconnect};
 use floorwalk_protocol::{Call, Mode, Role, Snapshot, Timestamp};
-use floorwalk_sim::{SimHandle, SimOptions};
+use floorwalk_server::ServerHandle;
+use floorwalk_sim::SimOptions;
 use floorwalk_state::Floor;
 use proxy::Proxy;
 use ratatui::Terminal;
@@ -179,11 +180,11 @@ impl Console {
     /// Pumps until the app's floor is the server's (seen through `dana`'s
     /// teams) and my legs are the server's legs of mine. The world moves on
     /// in 100 ms ticks, so this compares again after every quiet moment.
-    async fn converge(&mut self, sim: &SimHandle) {
+    async fn converge(&mut self, sim: &ServerHandle) {
         let deadline = Instant::now() + WAIT;
         loop {
             self.pump_for(Duration::from_millis(40)).await;
-            let world = sim.world_snapshot().await.unwrap();
+            let world = sim.floor_snapshot().await.unwrap();
             let diff = self.diff(&world);
             if diff.is_empty() {
                 return;
@@ -275,7 +276,7 @@ fn sorted(call: &Call) -> Call {
 
 /// Starts the simulator on `listen`, again and again on the same port: the
 /// old one's sockets may take a moment to let go.
-async fn start_sim(opts: &SimOptions) -> SimHandle {
+async fn start_sim(opts: &SimOptions) -> ServerHandle {
     let deadline = Instant::now() + WAIT;
     loop {
         match floorwalk_sim::start(opts.clone()).await {
@@ -420,7 +421,7 @@ async fn twenty_simulator_restarts_under_a_running_console() {
         if let Some(call_id) = offline_join {
             // Give a replayed command every chance to arrive.
             console.pump_for(Duration::from_millis(300)).await;
-            let world = sim.world_snapshot().await.unwrap();
+            let world = sim.floor_snapshot().await.unwrap();
             if world.calls.iter().any(|c| c.id == call_id) {
                 replayable_offline_joins += 1;
             }

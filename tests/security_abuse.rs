@@ -90,7 +90,7 @@ fn call_of_team(client: &Client, team: &str) -> String {
 }
 
 struct Scene {
-    sim: floorwalk_sim::SimHandle,
+    sim: floorwalk_server::ServerHandle,
     dana: Client,
     amara: Client,
     jorge: Client,

@@ -281,7 +281,7 @@ async fn the_simulator_sends_numbers_masked() {
     })
     .await
     .unwrap();
-    let world = sim.world_snapshot().await.unwrap();
+    let world = sim.floor_snapshot().await.unwrap();
     assert!(world.calls.len() > 1000, "{} calls", world.calls.len());
     for call in &world.calls {
         let (code, rest) = call.customer.split_once(' ').unwrap();

@@ -452,10 +452,10 @@ pub fn config(runner: &mut TestRunner) -> Outcome {
 pub fn accounts(runner: &mut TestRunner) -> Outcome {
     const SEEDS: &[&str] = &[corpus::ACCOUNTS];
     outcome(runner.run(&toml_text(SEEDS, corpus::ACCOUNT_KEYS), |text| {
-        match floorwalk_sim::accounts::parse_accounts(&text) {
+        match floorwalk_server::accounts::parse_accounts(&text) {
             Ok(accounts) => {
                 prop_assert!(!accounts.is_empty());
-                prop_assert!(floorwalk_sim::accounts::validate_accounts(&accounts).is_ok());
+                prop_assert!(floorwalk_server::accounts::validate_accounts(&accounts).is_ok());
             }
             Err(error) => {
                 let text = format!("{error:#}");

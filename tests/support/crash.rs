@@ -1,5 +1,5 @@
 //! For the crash tests: the simulator inside the test (on its own tokio
-//! runtime, so `world_snapshot` can be asked any time), the real console
+//! runtime, so `floor_snapshot` can be asked any time), the real console
 //! binary in a pty against it with a private home, signals, and the
 //! console's journal.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -7,7 +7,8 @@
 use crate::support::pty::PtyApp;
 use floorwalk_console::audit::{self, Loaded};
 use floorwalk_protocol::{Leg, Role, Snapshot};
-use floorwalk_sim::{SimHandle, SimOptions};
+use floorwalk_server::ServerHandle;
+use floorwalk_sim::SimOptions;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ pub const ROWS: u16 = 40;
 
 pub struct Server {
     pub runtime: tokio::runtime::Runtime,
-    sim: Option<SimHandle>,
+    sim: Option<ServerHandle>,
 }
 
 impl Server {
@@ -50,7 +51,7 @@ impl Server {
         }
     }
 
-    pub fn sim(&self) -> &SimHandle {
+    pub fn sim(&self) -> &ServerHandle {
         self.sim.as_ref().unwrap()
     }
 
@@ -59,7 +60,7 @@ impl Server {
     }
 
     pub fn world(&self) -> Snapshot {
-        self.runtime.block_on(self.sim().world_snapshot()).unwrap()
+        self.runtime.block_on(self.sim().floor_snapshot()).unwrap()
     }
 
     /// The supervisor legs of `user` on the server: (call id, leg).

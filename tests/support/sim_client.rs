@@ -7,7 +7,8 @@
 use floorwalk_protocol::{
     Hello, PATH, Parsed, Reply, SUBPROTOCOL, ServerMessage, Snapshot, parse_server,
 };
-use floorwalk_sim::{SimHandle, SimOptions};
+use floorwalk_server::ServerHandle;
+use floorwalk_sim::SimOptions;
 use floorwalk_state::{Applied, Floor};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -36,13 +37,13 @@ pub fn quiet_options() -> SimOptions {
     }
 }
 
-pub async fn start(opts: SimOptions) -> SimHandle {
+pub async fn start(opts: SimOptions) -> ServerHandle {
     floorwalk_sim::start(opts).await.unwrap()
 }
 
 /// The raw upgrade: a token (or none), a path, the subprotocol offered.
 pub async fn upgrade(
-    sim: &SimHandle,
+    sim: &ServerHandle,
     token: Option<&str>,
     path: &str,
 ) -> Result<(Ws, tungstenite::handshake::client::Response), tungstenite::Error> {
@@ -92,7 +93,7 @@ pub struct Heard {
 
 impl Client {
     /// Connects and reads `hello`.
-    pub async fn connect(sim: &SimHandle, token: &str) -> Client {
+    pub async fn connect(sim: &ServerHandle, token: &str) -> Client {
         Client::connect_at(sim.addr, token).await
     }
 
@@ -114,7 +115,7 @@ impl Client {
     }
 
     /// Connects, subscribes fresh, and applies the snapshot.
-    pub async fn subscribed(sim: &SimHandle, token: &str) -> Client {
+    pub async fn subscribed(sim: &ServerHandle, token: &str) -> Client {
         Client::subscribed_at(sim.addr, token).await
     }
 
@@ -299,6 +300,6 @@ pub async fn close_frame(ws: &mut Ws) -> Option<CloseFrame> {
 }
 
 /// The whole floor of the simulator.
-pub async fn world(sim: &SimHandle) -> Snapshot {
-    sim.world_snapshot().await.unwrap()
+pub async fn world(sim: &ServerHandle) -> Snapshot {
+    sim.floor_snapshot().await.unwrap()
 }

@@ -155,7 +155,9 @@ pub struct Conversation {
 impl Conversation {
     /// The conversation of call number `call` in a simulator seeded `seed`.
     pub fn new(library: &Library, seed: u64, call: u64) -> Self {
-        let mut rng = SmallRng::seed_from_u64(super::splitmix(seed ^ super::splitmix(call)));
+        let mut rng = SmallRng::seed_from_u64(floorwalk_server::splitmix(
+            seed ^ floorwalk_server::splitmix(call),
+        ));
         let voices = [
             rng.random_range(0..library.parts[0].len()),
             rng.random_range(0..library.parts[1].len()),

@@ -10,64 +10,43 @@
 //!   off; most calls are recorded, some carry a transcript bot, and
 //!   simulated supervisors drop in and out. Customers' numbers are masked by
 //!   the server (`+1 ••• ••• 0134`).
-//! - `stream`: one event stream per supervisor account (only that
-//!   supervisor's teams), numbered by exactly 1, with a replay window so a
-//!   console that reconnects gets just what it missed.
-//! - `hub`: the one task that owns the world and the streams, runs commands
-//!   and enforces leases.
-//! - `server`: the sockets: upgrade checks (404 for another path, 401 for a
-//!   bad token, before the upgrade), the `floorwalk.v1` subprotocol, frame
-//!   limits (close 1009), heartbeats, rate limits.
-//! - [`accounts`]: the supervisors who may connect (see [`demo_accounts`]
-//!   for the built-in ones).
+//! - `floor`: the world and its audio as a [`floorwalk_server::Floor`]; the
+//!   server core does everything a console sees of the protocol (tokens,
+//!   team scope, streams and resume, leases, rate limits, the invariants).
 //!
 //! Choices the contract leaves open, made here:
 //!
 //! - When a call ends, each supervisor leg on it first leaves with reason
 //!   `call_ended`, then `call_ended` removes the call with its other legs.
-//! - A command's events are sent before its reply.
-//! - Session ids are new for every simulator run; a supervisor's session
-//!   lasts as long as the run, across any number of reconnects.
 //! - Console supervisor legs get track numbers from 2^30 up, apart from the
 //!   world's own legs.
-//! - Subscribes are rate-limited separately from commands; an excess
-//!   subscribe is answered with a `notice` and ignored.
 //!
-//! Audio (`media`, driven by the hub): every call a console is on plays its
-//! conversation (`conversation`: the embedded speech clips, the customer and
-//! the agent taking turns, deterministic per call) as Opus frames on the
-//! parties' leg tracks, to the consoles on that call only. Consoles' own
-//! frames are routed by safety invariant 3 (silent: nobody; whisper: the
-//! agent; barge: the agent and the customer; whisper and barge also the
-//! other supervisors on the call) and dropped unless sent on the sender's
-//! own leg. With [`SimOptions::record_dir`], each such call's customer and
-//! agent ears are written as WAV files. [`SimOptions::impair`] makes the
-//! downstream audio lossy, late and out of order, reproducibly.
+//! Audio (`media`, driven by the floor): every call a console is on plays
+//! its conversation (`conversation`: the embedded speech clips, the customer
+//! and the agent taking turns, deterministic per call) as Opus frames on the
+//! parties' leg tracks; the core sends them to the consoles on that call
+//! only. Consoles' own frames reach the parties by safety invariant 3
+//! (whisper: the agent; barge: the agent and the customer; the core drops
+//! silent ones and carries whispers and barges to the other supervisors).
+//! With [`SimOptions::record_dir`], each such call's customer and agent ears
+//! are written as WAV files. [`SimOptions::impair`] makes the downstream
+//! audio lossy, late and out of order, reproducibly.
 
-pub mod accounts;
 pub mod conversation;
-mod hub;
-pub mod impair;
-mod limits;
+mod floor;
 mod media;
 /// Believable names and masked numbers, also for benchmarks that want a real-looking floor.
 pub mod names;
-mod server;
-mod stream;
-mod wire;
 pub mod world;
 
-pub use accounts::{Account, demo_accounts, load_accounts};
-pub use impair::{Impairment, ImpairmentError};
+pub use floor::SimFloor;
 
 use anyhow::{Context as _, bail};
-use floorwalk_protocol::{PATH, Snapshot, Timestamp};
+use floorwalk_protocol::Timestamp;
+use floorwalk_server::{Account, Impairment, ServerHandle, ServerOptions, demo_accounts};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
 
 /// The most agents one simulator staffs.
 pub const MAX_AGENTS: usize = 100_000;
@@ -121,13 +100,19 @@ impl Default for SimOptions {
 pub const SPEEDS: std::ops::RangeInclusive<f64> = 0.1..=1000.0;
 
 impl SimOptions {
-    fn check(&self) -> anyhow::Result<()> {
-        if !self.listen.ip().is_loopback() {
-            bail!(
-                "the simulator serves plain ws:// and listens on loopback only, not {}",
-                self.listen
-            );
+    /// What the server core is given.
+    fn server(&self) -> ServerOptions {
+        ServerOptions {
+            listen: self.listen,
+            accounts: self.accounts.clone(),
+            lease_ms: self.lease_ms,
+            heartbeat_ms: self.heartbeat_ms,
+            impair: self.impair,
+            ..ServerOptions::default()
         }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
         if self.agents > MAX_AGENTS {
             bail!("at most {MAX_AGENTS} agents, not {}", self.agents);
         }
@@ -139,85 +124,14 @@ impl SimOptions {
                 self.speed
             );
         }
-        if self.lease_ms < 100 {
-            bail!("lease_ms must be at least 100, not {}", self.lease_ms);
-        }
-        if self.heartbeat_ms < 10 {
-            bail!(
-                "heartbeat_ms must be at least 10, not {}",
-                self.heartbeat_ms
-            );
-        }
-        if self.heartbeat_ms >= self.lease_ms {
-            bail!(
-                "heartbeat_ms ({}) must be shorter than lease_ms ({}): consoles that only answer pings would lose their legs",
-                self.heartbeat_ms,
-                self.lease_ms
-            );
-        }
-        self.impair.check()?;
-        accounts::validate_accounts(&self.accounts)
+        self.server().check()
     }
 }
 
-/// A running simulator.
-pub struct SimHandle {
-    /// The address it listens on.
-    pub addr: SocketAddr,
-    hub: mpsc::Sender<hub::Request>,
-    shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for SimHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimHandle")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SimHandle {
-    /// The console's server URL, e.g. `ws://127.0.0.1:40123/v1/supervisor`.
-    pub fn url(&self) -> String {
-        format!("ws://{}{PATH}", self.addr)
-    }
-
-    /// The whole floor as the simulator holds it, every team (`seq` 0).
-    pub async fn world_snapshot(&self) -> anyhow::Result<Snapshot> {
-        let (reply, answer) = oneshot::channel();
-        self.hub
-            .send(hub::Request::WorldSnapshot { reply })
-            .await
-            .context("the simulator has stopped")?;
-        answer.await.context("the simulator has stopped")
-    }
-
-    /// Stops accepting, closes every console (code 1001) and waits for the
-    /// tasks to end.
-    pub async fn shutdown(mut self) {
-        let _ = self.shutdown.send(true);
-        for task in self.tasks.drain(..) {
-            // A task that panicked has nothing left to clean up.
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for SimHandle {
-    fn drop(&mut self) {
-        // Dropping the handle stops the simulator too (the tasks watch this).
-        let _ = self.shutdown.send(true);
-    }
-}
-
-/// Binds, spawns the simulator's tasks and returns at once.
-pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
+/// Builds the simulated floor, then serves it with the server core; returns
+/// at once.
+pub async fn start(opts: SimOptions) -> anyhow::Result<ServerHandle> {
     opts.check()?;
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", opts.listen))?;
-    let addr = listener.local_addr()?;
     let library = Arc::new(
         conversation::Library::embedded().context("cannot load the simulator's speech clips")?,
     );
@@ -245,48 +159,9 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         },
         library,
     );
-    let timing = hub::Timing {
-        heartbeat: Duration::from_millis(opts.heartbeat_ms),
-        lease: Duration::from_millis(opts.lease_ms),
-    };
-    let hub = hub::Hub::new(
-        world,
-        &opts.accounts,
-        timing,
-        stream::Retention::default(),
-        hub::Audio {
-            media,
-            impairment: opts.impair,
-        },
-    );
-    let (requests, inbox) = mpsc::channel(1024);
-    let (shutdown, watching) = watch::channel(false);
-    let ctx = Arc::new(server::Context {
-        accounts: opts.accounts,
-        hub: requests.clone(),
-        heartbeat: timing.heartbeat,
-        lease: timing.lease,
-    });
-    let tasks = vec![
-        tokio::spawn(hub.run(inbox, watching.clone())),
-        tokio::spawn(server::accept_loop(listener, ctx, watching)),
-    ];
-    tracing::info!(%addr, agents = opts.agents, seed = opts.seed, impair = %opts.impair, "simulator listening");
-    Ok(SimHandle {
-        addr,
-        hub: requests,
-        shutdown,
-        tasks,
-    })
-}
-
-/// A 64-bit mixer (SplitMix64): turns seeds and counters into unrelated
-/// seeds.
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    let server = floorwalk_server::serve(SimFloor::new(world, media), opts.server()).await?;
+    tracing::info!(addr = %server.addr, agents = opts.agents, seed = opts.seed, "simulator listening");
+    Ok(server)
 }
 
 #[cfg(test)]
@@ -301,16 +176,12 @@ mod tests {
     #[test]
     fn bad_options_are_refused_with_a_reason() {
         type Spoil = fn(&mut SimOptions);
-        let cases: [(Spoil, &str); 9] = [
+        let cases: [(Spoil, &str); 5] = [
             (|o| o.listen = "0.0.0.0:0".parse().unwrap(), "loopback only"),
             (|o| o.agents = MAX_AGENTS + 1, "at most"),
             (|o| o.speed = 0.0, "speed must be between"),
             (|o| o.speed = f64::NAN, "speed must be between"),
             (|o| o.lease_ms = 10, "lease_ms must be at least"),
-            (|o| o.heartbeat_ms = 0, "heartbeat_ms must be at least"),
-            (|o| o.heartbeat_ms = o.lease_ms, "shorter than lease_ms"),
-            (|o| o.accounts.clear(), "no supervisors"),
-            (|o| o.impair.drop = 2.0, "between 0 and 1"),
         ];
         for (spoil, expected) in cases {
             let mut opts = SimOptions::default();

@@ -16,7 +16,6 @@
 //! timestamps that follow the call's clock (pauses advance them without
 //! frames) and talk-spurt flags.
 
-pub mod courier;
 pub mod record;
 pub mod routing;
 
@@ -26,23 +25,12 @@ use floorwalk_audio::FRAME_SAMPLES;
 use floorwalk_protocol::{
     AudioFrame, FLAG_SPURT_END, FLAG_SPURT_START, FrameHeader, ServerMessage,
 };
+use floorwalk_server::Talk;
 use record::{Mixdown, Recorder};
-use routing::{Dropped, Routes};
+use routing::{Listeners, Reach};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Bytes;
-
-/// How often dropped upstream frames are reported, in frames (5 seconds).
-const REPORT_EVERY: i64 = 250;
-
-/// Upstream frames that went nowhere, as counted for the log.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Drops {
-    /// On a track that is not the sender's live leg.
-    pub not_yours: u64,
-    /// On the sender's silent leg.
-    pub silent: u64,
-}
 
 /// Per-track numbering: both start at a value derived from the seed and the
 /// track, as RTP's do, so consoles meet wrapping early.
@@ -55,7 +43,7 @@ struct Clock {
 
 impl Clock {
     fn new(seed: u64, track: u32) -> Self {
-        let bits = super::splitmix(seed ^ u64::from(track));
+        let bits = floorwalk_server::splitmix(seed ^ u64::from(track));
         Self {
             track,
             seq: bits as u32,
@@ -81,11 +69,9 @@ pub struct Media {
     seed: u64,
     /// Frames since the world's start.
     frame: i64,
-    routes: Routes,
+    listeners: Listeners,
     playing: BTreeMap<Arc<str>, Playing>,
     recorder: Option<Recorder>,
-    drops: Drops,
-    reported: Drops,
 }
 
 impl std::fmt::Debug for Media {
@@ -93,7 +79,6 @@ impl std::fmt::Debug for Media {
         f.debug_struct("Media")
             .field("frame", &self.frame)
             .field("playing", &self.playing.len())
-            .field("drops", &self.drops)
             .finish_non_exhaustive()
     }
 }
@@ -104,11 +89,9 @@ impl Media {
             library,
             seed,
             frame: 0,
-            routes: Routes::default(),
+            listeners: Listeners::default(),
             playing: BTreeMap::new(),
             recorder,
-            drops: Drops::default(),
-            reported: Drops::default(),
         }
     }
 
@@ -122,11 +105,10 @@ impl Media {
                     };
                     self.play(&joined.call_id, audio);
                 }
-                self.routes.join(&joined.call_id, &joined.leg);
+                self.listeners.join(&joined.call_id, &joined.leg);
             }
-            ServerMessage::LegChanged(changed) => self.routes.change(&changed.leg_id, changed.mode),
             ServerMessage::LegLeft(left) => {
-                let Some(track) = self.routes.leave(&left.leg_id) else {
+                let Some(track) = self.listeners.leave(&left.leg_id) else {
                     return;
                 };
                 let call = left.call_id.as_str();
@@ -136,7 +118,7 @@ impl Media {
                 match &mut playing.mixdown {
                     Some(mixdown) => mixdown.leave(track),
                     // Nobody listens and nothing records: stop.
-                    None if !self.routes.has_listeners(call) => {
+                    None if !self.listeners.any_on(call) => {
                         self.playing.remove(call);
                     }
                     None => {}
@@ -145,7 +127,7 @@ impl Media {
             ServerMessage::CallEnded(ended) => {
                 // The world sends each leg's `leg_left` first; this only
                 // makes sure no route outlives its call.
-                self.routes.end_call(&ended.call_id);
+                self.listeners.end_call(&ended.call_id);
                 if let Some(playing) = self.playing.remove(ended.call_id.as_str())
                     && playing.mixdown.is_some()
                     && let Some(recorder) = &self.recorder
@@ -190,8 +172,8 @@ impl Media {
         );
     }
 
-    /// One 20 ms frame: the line being said on each playing call goes to
-    /// the consoles on it (`send(supervisor, frame)`), and into the mix.
+    /// One 20 ms frame: the line being said on each playing call goes out
+    /// (`send(call, frame)`, for the consoles on it), and into the mix.
     pub fn tick(&mut self, send: &mut impl FnMut(&str, Bytes)) {
         self.frame += 1;
         let library = &self.library;
@@ -227,12 +209,7 @@ impl Media {
                 }
                 .encode();
                 match encoded {
-                    Ok(bytes) => {
-                        let bytes = Bytes::from(bytes);
-                        for supervisor in self.routes.listeners(&playing.id) {
-                            send(supervisor, bytes.clone());
-                        }
-                    }
+                    Ok(bytes) => send(&playing.id, Bytes::from(bytes)),
                     Err(e) => tracing::warn!(call = %playing.id, %e, "clip packet not sendable"),
                 }
                 if let Some(mixdown) = &mut playing.mixdown
@@ -245,58 +222,28 @@ impl Media {
                 mixdown.finish(|customer, agent| recorder.frame(&playing.id, customer, agent));
             }
         }
-        if self.frame % REPORT_EVERY == 0 && self.drops != self.reported {
-            self.reported = self.drops;
-            tracing::info!(
-                not_yours = self.drops.not_yours,
-                silent = self.drops.silent,
-                "upstream audio dropped so far (not the sender's leg; silent leg)"
-            );
-        }
     }
 
-    /// A frame a console of `sender` sent: it goes to the other supervisors
-    /// on the call and into the mix for the parties it reaches, or nowhere.
-    pub fn upstream(&mut self, sender: &str, bytes: Bytes, send: &mut impl FnMut(&str, Bytes)) {
-        let frame = match AudioFrame::decode(&bytes) {
+    /// A supervisor's voice (whisper or barge, on the sender's own leg, as
+    /// the server core checked): into the mix for the parties it reaches.
+    pub fn talk(&mut self, talk: &Talk) {
+        let frame = match AudioFrame::decode(&talk.frame) {
             Ok(frame) => frame,
             Err(e) => {
-                tracing::debug!(%sender, %e, "bad audio frame ignored");
+                tracing::debug!(leg = %talk.leg_id, %e, "bad audio frame ignored");
                 return;
             }
         };
-        let track = frame.header.track;
-        let route = match self.routes.route(sender, track) {
-            Ok(route) => route,
-            Err(Dropped::NotYours) => {
-                self.drops.not_yours += 1;
-                tracing::debug!(
-                    %sender,
-                    track,
-                    dropped = self.drops.not_yours,
-                    "upstream frame dropped: not the sender's leg"
-                );
-                return;
-            }
-            Err(Dropped::Silent) => {
-                self.drops.silent += 1;
-                return;
-            }
-        };
-        if route.reach.supervisors {
-            for supervisor in self.routes.others(route.call, sender) {
-                send(supervisor, bytes.clone());
-            }
-        }
         let Some(mixdown) = self
             .playing
-            .get_mut(route.call)
+            .get_mut(talk.call_id.as_str())
             .and_then(|p| p.mixdown.as_mut())
         else {
             return;
         };
-        if let Err(e) = mixdown.upstream(track, route.reach, frame.opus) {
-            tracing::debug!(%sender, track, %e, "upstream packet not decodable");
+        let track = frame.header.track;
+        if let Err(e) = mixdown.upstream(track, Reach::of(talk.mode), frame.opus) {
+            tracing::debug!(leg = %talk.leg_id, track, %e, "upstream packet not decodable");
         }
     }
 
@@ -315,13 +262,14 @@ impl Media {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::demo_accounts;
     use crate::world::{WorldConfig, team_list};
-    use floorwalk_protocol::{Mode, Role, Timestamp};
+    use floorwalk_protocol::{LegLeftReason, Mode, Role, Timestamp};
+    use floorwalk_server::demo_accounts;
 
     struct Bench {
         world: World,
         media: Media,
+        /// What went out: the call and the frame's header.
         sent: Vec<(String, FrameHeader)>,
     }
 
@@ -351,44 +299,26 @@ mod tests {
 
         fn ticks(&mut self, n: usize) {
             for _ in 0..n {
-                self.media.tick(&mut |to, bytes| {
+                self.media.tick(&mut |call, bytes| {
                     let header = AudioFrame::decode(&bytes).unwrap().header;
-                    self.sent.push((to.to_string(), header));
+                    self.sent.push((call.to_string(), header));
                 });
             }
-        }
-
-        fn upstream(&mut self, from: &str, track: u32) {
-            let frame = AudioFrame {
-                header: FrameHeader {
-                    track,
-                    ..FrameHeader::default()
-                },
-                opus: &[0xf8, 0xff, 0xfe],
-            };
-            let bytes = Bytes::from(frame.encode().unwrap());
-            self.media.upstream(from, bytes, &mut |to, bytes| {
-                let header = AudioFrame::decode(&bytes).unwrap().header;
-                self.sent.push((to.to_string(), header));
-            });
         }
     }
 
     #[test]
-    fn only_joined_calls_play_and_only_to_their_consoles() {
+    fn only_joined_calls_play_each_party_on_its_track() {
         let mut bench = Bench::new();
         let accounts = demo_accounts();
-        let (dana, amara) = (
-            bench.world.principal(&accounts[0]),
-            bench.world.principal(&accounts[2]),
-        );
+        let (dana, amara) = (accounts[0].supervisor(), accounts[2].supervisor());
         bench.ticks(100);
         assert!(bench.sent.is_empty(), "nobody listens yet");
 
-        let call = bench.world.snapshot(&dana.teams, 0).calls[0].clone();
+        let call = bench.world.state().calls[0].clone();
         let parties = [Role::Agent, Role::Customer].map(|r| call.leg_with_role(r).unwrap().track);
-        let dana_leg = bench.world.monitor(&dana, &call.id, Mode::Silent).unwrap();
-        let amara_leg = bench.world.monitor(&amara, &call.id, Mode::Silent).unwrap();
+        let dana_leg = bench.world.join(&dana, &call.id, Mode::Silent).unwrap();
+        let amara_leg = bench.world.join(&amara, &call.id, Mode::Silent).unwrap();
         bench.follow();
         bench.ticks(500);
         assert!(
@@ -396,48 +326,29 @@ mod tests {
             "{} frames in 10 s",
             bench.sent.len()
         );
-        for who in ["sup-1", "sup-3"] {
-            let tracks: std::collections::BTreeSet<u32> = bench
-                .sent
-                .iter()
-                .filter(|(to, _)| to == who)
-                .map(|(_, h)| h.track)
-                .collect();
-            assert_eq!(tracks, parties.into_iter().collect(), "{who}");
-        }
+        assert!(bench.sent.iter().all(|(to, _)| *to == call.id));
+        let tracks: std::collections::BTreeSet<u32> =
+            bench.sent.iter().map(|(_, h)| h.track).collect();
+        assert_eq!(tracks, parties.into_iter().collect());
 
-        // Silent and foreign frames are counted and go nowhere.
-        bench.sent.clear();
-        bench.upstream("sup-1", dana_leg.track);
-        bench.upstream("sup-1", amara_leg.track);
-        bench.upstream("sup-1", parties[0]);
-        assert!(bench.sent.is_empty());
-        assert_eq!(
-            bench.media.drops,
-            Drops {
-                not_yours: 2,
-                silent: 1
-            }
-        );
-
-        // A whisper reaches the other supervisor, on the sender's track.
+        // One leaving keeps the call playing for the other.
         bench
             .world
-            .set_mode(&dana, &dana_leg.leg_id, Mode::Whisper)
+            .leave(&dana_leg.leg_id, LegLeftReason::Disconnected)
             .unwrap();
         bench.follow();
-        bench.upstream("sup-1", dana_leg.track);
-        assert_eq!(bench.sent.len(), 1);
-        assert_eq!(bench.sent[0].0, "sup-3");
-        assert_eq!(bench.sent[0].1.track, dana_leg.track);
+        bench.sent.clear();
+        bench.ticks(100);
+        assert!(!bench.sent.is_empty());
 
         // Once both have left, nothing plays.
-        bench.world.disconnect(&dana, &dana_leg.leg_id).unwrap();
-        bench.world.disconnect(&amara, &amara_leg.leg_id).unwrap();
+        bench
+            .world
+            .leave(&amara_leg.leg_id, LegLeftReason::Disconnected)
+            .unwrap();
         bench.follow();
         bench.sent.clear();
         bench.ticks(200);
-        bench.upstream("sup-1", dana_leg.track);
         assert!(bench.sent.is_empty());
         assert!(bench.media.playing.is_empty());
     }

@@ -310,9 +310,8 @@ mod tests {
         let tone = sine(1000.0, 0.5, FRAME * frames);
         let (mut customer, mut agent) = (Vec::new(), Vec::new());
         for n in 0..frames {
-            let reach = Reach::of(mode);
-            if !reach.nobody() {
-                mix.upstream(7, reach, &packet(&mut encoder, &tone, n))
+            if mode.transmits() {
+                mix.upstream(7, Reach::of(mode), &packet(&mut encoder, &tone, n))
                     .unwrap();
             }
             mix.finish(|c, a| {

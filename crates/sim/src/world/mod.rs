@@ -25,17 +25,20 @@
 //! plays. The media engine follows the legs through [`World::take_events`]
 //! and asks [`World::call_audio`] for a call's tracks and start.
 
+mod agents;
+mod bots;
+mod calls;
 mod commands;
-
-pub use commands::{CommandError, Principal};
+mod queues;
 
 use super::conversation::{self, Conversation, FRAME_MS, Library};
 use super::names;
 use floorwalk_protocol::{
     Agent, AgentEvent, AgentState, Call, CallEndReason, CallEnded, CallEvent, Direction, Leg,
     LegChanged, LegJoined, LegLeft, LegLeftReason, Mode, Queue, QueueEvent, Role, ServerMessage,
-    Snapshot, Timestamp, Transcript,
+    Timestamp, Transcript,
 };
+use floorwalk_server::{FloorState, TeamQueue};
 use floorwalk_state::Floor;
 use rand::rngs::SmallRng;
 use rand::seq::IndexedRandom;
@@ -210,12 +213,6 @@ struct Bot {
     on: Option<(u64, String)>,
 }
 
-/// A supervisor leg that a console owns.
-struct ConsoleLeg {
-    owner: String,
-    call: u64,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
     Agent { agent: usize, epoch: u32 },
@@ -252,8 +249,8 @@ pub struct World {
     agents: Vec<SimAgent>,
     calls: BTreeMap<u64, SimCall>,
     bots: Vec<Bot>,
-    console_legs: BTreeMap<String, ConsoleLeg>,
-    departed: commands::Departed,
+    /// The supervisor legs consoles asked for, and their calls.
+    console_legs: BTreeMap<String, u64>,
     timers: BinaryHeap<Reverse<(i64, u64, Timer)>>,
     timer_order: u64,
     next_call: u64,
@@ -328,7 +325,6 @@ impl World {
             calls: BTreeMap::new(),
             bots: Vec::new(),
             console_legs: BTreeMap::new(),
-            departed: commands::Departed::default(),
             timers: BinaryHeap::new(),
             timer_order: 0,
             next_call: 1,
@@ -423,37 +419,38 @@ impl World {
         std::mem::take(&mut self.out)
     }
 
-    /// The floor as the teams in `teams` (by index) see it, at `seq`.
-    /// Agents and calls come in the order they were made.
-    pub fn snapshot(&self, teams: &[bool], seq: u64) -> Snapshot {
-        let sees = |team: usize| teams.get(team).copied().unwrap_or(false);
-        Snapshot {
-            seq,
+    /// Everything on the floor now: agents and calls in the order they were
+    /// made, each queue with its team.
+    pub fn state(&self) -> FloorState {
+        FloorState {
             agents: self
                 .agents
                 .iter()
-                .filter(|a| sees(a.team))
                 .filter_map(|a| self.floor.agents.get(&a.id).cloned())
                 .collect(),
             calls: self
                 .calls
                 .values()
-                .filter(|c| sees(c.team))
                 .filter_map(|c| self.floor.calls.get(&c.id).cloned())
                 .collect(),
-            queues: self
-                .teams
-                .iter()
-                .enumerate()
-                .filter(|(n, _)| sees(*n))
-                .filter_map(|(_, t)| self.floor.queues.get(&t.id).cloned())
+            queues: (0..self.teams.len())
+                .filter_map(|team| self.team_queue(team))
                 .collect(),
         }
     }
 
-    /// The whole floor, every team, at `seq` 0.
-    pub fn full_snapshot(&self) -> Snapshot {
-        self.snapshot(&vec![true; self.teams.len()], 0)
+    /// A team's name, from its index in [`WorldEvent::team`].
+    pub fn team_id(&self, team: usize) -> &str {
+        self.teams.get(team).map_or("", |t| t.id.as_str())
+    }
+
+    /// A team's queue as it stands, with the team's name.
+    pub fn team_queue(&self, team: usize) -> Option<TeamQueue> {
+        let id = &self.teams.get(team)?.id;
+        Some(TeamQueue {
+            team: id.clone(),
+            queue: self.floor.queues.get(id)?.clone(),
+        })
     }
 
     /// Advances the world by one tick.
@@ -521,548 +518,6 @@ impl World {
             }
         }
     }
-
-    // ----- agents -----
-
-    fn agent_due(&mut self, a: usize) {
-        match self.agents[a].state {
-            AgentState::Available => {
-                let roll: f64 = self.rng.random();
-                let outbound = self.teams[self.agents[a].team].outbound;
-                if roll < 0.06 {
-                    let rest = self.secs(60.0, 300.0);
-                    self.set_agent(a, AgentState::Away, None);
-                    self.agent_timer(a, rest);
-                } else if roll < 0.075 {
-                    let rest = self.secs(300.0, 1200.0);
-                    self.set_agent(a, AgentState::Offline, None);
-                    self.agent_timer(a, rest);
-                } else if roll < 0.075 + outbound {
-                    let customer = names::masked_number(&mut self.rng);
-                    let length = self.call_length();
-                    self.start_call(a, Direction::Outbound, None, customer, 0, length);
-                } else {
-                    let idle = self.secs(20.0, 90.0);
-                    self.agent_timer(a, idle);
-                }
-            }
-            AgentState::WrapUp => {
-                // A break or the end of a shift starts after a call, mostly.
-                let roll: f64 = self.rng.random();
-                if roll < 0.05 {
-                    let rest = self.secs(60.0, 300.0);
-                    self.set_agent(a, AgentState::Away, None);
-                    self.agent_timer(a, rest);
-                } else if roll < 0.06 {
-                    let rest = self.secs(300.0, 1200.0);
-                    self.set_agent(a, AgentState::Offline, None);
-                    self.agent_timer(a, rest);
-                } else {
-                    self.become_available(a);
-                }
-            }
-            AgentState::Away | AgentState::Offline => self.become_available(a),
-            AgentState::OnCall | AgentState::Unknown => {}
-        }
-    }
-
-    fn become_available(&mut self, a: usize) {
-        self.set_agent(a, AgentState::Available, None);
-        let idle = self.secs(20.0, 90.0);
-        self.agent_timer(a, idle);
-    }
-
-    /// Changes an agent's state and tells the floor.
-    fn set_agent(&mut self, a: usize, state: AgentState, call: Option<u64>) {
-        self.set_agent_since(a, state, call, self.now());
-    }
-
-    fn set_agent_since(
-        &mut self,
-        a: usize,
-        state: AgentState,
-        call: Option<u64>,
-        since: Timestamp,
-    ) {
-        let agent = &mut self.agents[a];
-        let team = &mut self.teams[agent.team];
-        if agent.state == AgentState::Available {
-            team.available_count -= 1;
-        }
-        agent.state = state;
-        agent.epoch = agent.epoch.wrapping_add(1);
-        agent.call = call;
-        if state == AgentState::Available {
-            team.available_count += 1;
-            team.available.push_back((a, agent.epoch));
-        }
-        let message = ServerMessage::Agent(AgentEvent {
-            seq: 0,
-            agent: Agent {
-                id: agent.id.clone(),
-                name: agent.name.clone(),
-                team: team.id.clone(),
-                state,
-                state_since: since,
-                call_id: call.map(call_id),
-            },
-        });
-        let team = agent.team;
-        self.emit(team, message);
-    }
-
-    fn agent_timer(&mut self, a: usize, after: i64) {
-        let epoch = self.agents[a].epoch;
-        self.schedule(after, Timer::Agent { agent: a, epoch });
-    }
-
-    // ----- queues -----
-
-    fn arrivals(&mut self, team: usize) {
-        let staffed = self.teams[team].agents.len() as f64 * STAFFED;
-        let handle_secs = self.min_call_ticks as f64 / TICKS_PER_SEC as f64
-            + (EXTRA_CALL_MEAN_SECS + MEAN_WRAP_UP_SECS) / self.speed;
-        let per_tick = staffed * self.teams[team].load / handle_secs / TICKS_PER_SEC as f64;
-        for _ in 0..poisson(&mut self.rng, per_tick) {
-            self.add_caller(team, self.tick);
-        }
-    }
-
-    fn add_caller(&mut self, team: usize, since: i64) {
-        let customer = names::masked_number(&mut self.rng);
-        let patience = self.secs(45.0, 240.0);
-        self.teams[team].waiting.push_back(Caller {
-            since,
-            customer,
-            gives_up: since + patience,
-        });
-    }
-
-    fn abandonments(&mut self, team: usize) {
-        let tick = self.tick;
-        let team = &mut self.teams[team];
-        let before = team.waiting.len();
-        team.waiting.retain(|caller| caller.gives_up > tick);
-        for _ in team.waiting.len()..before {
-            record_outcome(&mut team.outcomes, false);
-        }
-    }
-
-    /// Connects waiting callers to the longest-idle agents.
-    fn dispatch(&mut self, team: usize) {
-        while !self.teams[team].waiting.is_empty() {
-            let Some(agent) = self.next_available(team) else {
-                return;
-            };
-            let Some(caller) = self.teams[team].waiting.pop_front() else {
-                return;
-            };
-            let answered_in_time = self.tick - caller.since <= SLA_SECS * TICKS_PER_SEC;
-            record_outcome(&mut self.teams[team].outcomes, answered_in_time);
-            let length = self.call_length();
-            self.start_call(
-                agent,
-                Direction::Inbound,
-                Some(team),
-                caller.customer,
-                0,
-                length,
-            );
-        }
-    }
-
-    fn next_available(&mut self, team: usize) -> Option<usize> {
-        while let Some((a, epoch)) = self.teams[team].available.pop_front() {
-            let agent = &self.agents[a];
-            if agent.epoch == epoch && agent.state == AgentState::Available {
-                return Some(a);
-            }
-        }
-        None
-    }
-
-    fn queue_figures(&self, team: usize) -> Queue {
-        let t = &self.teams[team];
-        let within = t.outcomes.iter().filter(|ok| **ok).count();
-        let sla = if t.outcomes.is_empty() {
-            100.0
-        } else {
-            (within as f64 * 1000.0 / t.outcomes.len() as f64).round() / 10.0
-        };
-        Queue {
-            id: t.id.clone(),
-            name: t.id.clone(),
-            waiting: u32::try_from(t.waiting.len()).unwrap_or(u32::MAX),
-            longest_wait_s: t.waiting.front().map_or(0, |c| {
-                u64::try_from((self.tick - c.since) / TICKS_PER_SEC).unwrap_or(0)
-            }),
-            sla_percent: sla,
-            agents_available: t.available_count,
-        }
-    }
-
-    /// Sends the queue's figures if they changed.
-    fn publish_queue(&mut self, team: usize) {
-        let queue = self.queue_figures(team);
-        if self.floor.queues.get(&queue.id) != Some(&queue) {
-            self.emit(team, ServerMessage::Queue(QueueEvent { seq: 0, queue }));
-        }
-    }
-
-    // ----- calls -----
-
-    /// A call's length in ticks: `min_call_secs` plus a few minutes at most.
-    fn call_length(&mut self) -> i64 {
-        let u: f64 = self.rng.random_range(f64::EPSILON..1.0);
-        let extra = (-u.ln() * EXTRA_CALL_MEAN_SECS).min(EXTRA_CALL_MAX_SECS);
-        self.min_call_ticks + self.story_ticks(extra).max(TICKS_PER_SEC)
-    }
-
-    /// Starts a call that has been going for `elapsed` ticks and ends in
-    /// `remaining`.
-    fn start_call(
-        &mut self,
-        a: usize,
-        direction: Direction,
-        queue: Option<usize>,
-        customer: String,
-        elapsed: i64,
-        remaining: i64,
-    ) {
-        let n = self.next_call;
-        self.next_call += 1;
-        let team = self.agents[a].team;
-        let started_at = self.ago(elapsed);
-        let recording = self.rng.random_bool(0.85);
-        // Transcripts follow the whole conversation (an event every 1.7 s
-        // or so), so a fifth of the calls carry the bot: at 10,000 agents
-        // that is about 700 transcript events a second.
-        let transcribed = self.rng.random_bool(TRANSCRIBED);
-        let mut legs = vec![
-            self.world_leg(Role::Customer, None, "Customer".into(), started_at),
-            self.world_leg(
-                Role::Agent,
-                Some(self.agents[a].id.clone()),
-                self.agents[a].name.clone(),
-                started_at,
-            ),
-        ];
-        let transcript = transcribed.then(|| {
-            legs.push(self.world_leg(Role::Bot, None, "Transcriber".into(), started_at));
-            self.transcript_from(n, elapsed)
-        });
-        let first_transcript = transcript
-            .as_ref()
-            .map(|state| state.due(&self.library) - self.tick);
-        let call = Call {
-            id: call_id(n),
-            agent_id: self.agents[a].id.clone(),
-            queue: queue.map(|q| self.teams[q].id.clone()),
-            direction,
-            customer,
-            started_at,
-            recording,
-            on_hold: false,
-            legs,
-        };
-        self.calls.insert(
-            n,
-            SimCall {
-                id: call.id.clone(),
-                team,
-                agent: a,
-                customer_leg: call.legs[0].id.clone(),
-                agent_leg: call.legs[1].id.clone(),
-                transcript,
-            },
-        );
-        self.emit(team, ServerMessage::CallStarted(CallEvent { seq: 0, call }));
-        self.set_agent_since(a, AgentState::OnCall, Some(n), started_at);
-        let remaining = remaining.max(1);
-        self.schedule(remaining, Timer::CallEnd { call: n });
-        if self.rng.random_bool(0.25) {
-            let at = (remaining as f64 * self.rng.random_range(0.2..0.7)) as i64;
-            self.schedule(
-                at,
-                Timer::Flag {
-                    call: n,
-                    flag: Flag::Hold,
-                    on: true,
-                },
-            );
-        }
-        if recording && self.teams[team].id == "billing" && self.rng.random_bool(0.2) {
-            let at = (remaining as f64 * self.rng.random_range(0.3..0.6)) as i64;
-            let pause = Timer::Flag {
-                call: n,
-                flag: Flag::Recording,
-                on: false,
-            };
-            self.schedule(at, pause);
-        }
-        if let Some(first) = first_transcript {
-            self.schedule(first, Timer::Transcript { call: n });
-        }
-    }
-
-    /// The transcript of call `n`, `elapsed` ticks in: lines already over
-    /// are passed, and a line past its middle gets no interim text.
-    fn transcript_from(&self, n: u64, elapsed: i64) -> TranscriptState {
-        let mut talk = Conversation::new(&self.library, self.seed, n);
-        let frame = elapsed * TICK_MS / FRAME_MS;
-        talk.at(&self.library, frame);
-        let line = talk.line();
-        TranscriptState {
-            talk,
-            start: self.tick - elapsed,
-            interim_sent: frame >= line.start + i64::from(line.frames / 2),
-        }
-    }
-
-    fn world_leg(
-        &mut self,
-        role: Role,
-        user_id: Option<String>,
-        name: String,
-        at: Timestamp,
-    ) -> Leg {
-        let track = self.next_track;
-        self.next_track += 1;
-        Leg {
-            id: leg_id(track),
-            role,
-            user_id,
-            name,
-            mode: None,
-            track,
-            joined_at: at,
-        }
-    }
-
-    /// Puts a call on hold or takes it off, pauses or resumes recording;
-    /// a hold or a pause is undone a little later.
-    fn set_flag(&mut self, n: u64, flag: Flag, on: bool) {
-        let Some(sim) = self.calls.get(&n) else {
-            return;
-        };
-        let team = sim.team;
-        let Some(mut call) = self.floor.calls.get(&sim.id).cloned() else {
-            return;
-        };
-        match flag {
-            Flag::Hold => call.on_hold = on,
-            Flag::Recording => call.recording = on,
-        }
-        self.emit(team, ServerMessage::CallUpdated(CallEvent { seq: 0, call }));
-        let (temporary, low, high) = match flag {
-            Flag::Hold => (on, 15.0, 60.0),
-            Flag::Recording => (!on, 15.0, 40.0),
-        };
-        if temporary {
-            let after = self.secs(low, high);
-            self.schedule(
-                after,
-                Timer::Flag {
-                    call: n,
-                    flag,
-                    on: !on,
-                },
-            );
-        }
-    }
-
-    /// Sends the interim or the final text of the line being spoken, and
-    /// schedules the next.
-    fn transcribe(&mut self, n: u64) {
-        let library = &self.library;
-        let Some(sim) = self.calls.get_mut(&n) else {
-            return;
-        };
-        let Some(state) = sim.transcript.as_mut() else {
-            return;
-        };
-        let line = state.talk.line();
-        let said = library.clip(line.clip).map_or("", |c| c.text);
-        let leg_id = match line.role {
-            Role::Customer => sim.customer_leg.clone(),
-            _ => sim.agent_leg.clone(),
-        };
-        let (text, is_final) = if state.interim_sent || !has_interim(library, line.clip) {
-            state.interim_sent = false;
-            state.talk.advance(library);
-            (said.to_string(), true)
-        } else {
-            state.interim_sent = true;
-            (conversation::interim(said), false)
-        };
-        let next = state.due(library) - self.tick;
-        let (team, call_id) = (sim.team, sim.id.clone());
-        let at = self.now();
-        self.emit(
-            team,
-            ServerMessage::Transcript(Transcript {
-                seq: 0,
-                call_id,
-                leg_id,
-                at,
-                text,
-                is_final,
-            }),
-        );
-        self.schedule(next, Timer::Transcript { call: n });
-    }
-
-    /// Ends a call: supervisor legs leave first (reason `call_ended`), so an
-    /// audit trail sees every leg's end; then `call_ended` removes the call
-    /// with its customer, agent and bot legs; the agent wraps up.
-    fn finish_call(&mut self, n: u64, reason: CallEndReason, aftermath: &Aftermath) {
-        let Some(sim) = self.calls.remove(&n) else {
-            return;
-        };
-        let at = self.now();
-        let supervisor_legs: Vec<String> = self
-            .floor
-            .calls
-            .get(&sim.id)
-            .map(|c| c.supervisor_legs().map(|l| l.id.clone()).collect())
-            .unwrap_or_default();
-        for leg in supervisor_legs {
-            self.leg_left(sim.team, &sim.id, &leg, LegLeftReason::CallEnded);
-        }
-        for b in 0..self.bots.len() {
-            if self.bots[b].on.as_ref().is_some_and(|(call, _)| *call == n) {
-                self.bot_rests(b, aftermath.bot_rest);
-            }
-        }
-        self.emit(
-            sim.team,
-            ServerMessage::CallEnded(CallEnded {
-                seq: 0,
-                call_id: sim.id,
-                at,
-                reason,
-            }),
-        );
-        self.set_agent(sim.agent, AgentState::WrapUp, None);
-        self.agent_timer(sim.agent, aftermath.wrap_up);
-    }
-
-    /// Emits `leg_left` and forgets who owned the leg.
-    fn leg_left(&mut self, team: usize, call_id: &str, leg_id: &str, reason: LegLeftReason) {
-        if let Some(leg) = self.console_legs.remove(leg_id) {
-            self.departed.insert(leg_id.to_string(), leg.owner);
-        }
-        let at = self.now();
-        self.emit(
-            team,
-            ServerMessage::LegLeft(LegLeft {
-                seq: 0,
-                call_id: call_id.to_string(),
-                leg_id: leg_id.to_string(),
-                at,
-                reason,
-            }),
-        );
-    }
-
-    // ----- simulated supervisors -----
-
-    fn bot_due(&mut self, b: usize) {
-        match self.bots[b].on.clone() {
-            None => self.bot_visits(b),
-            Some((n, leg)) => {
-                let Some(team) = self.calls.get(&n).map(|c| c.team) else {
-                    return;
-                };
-                if self.rng.random_bool(0.3) {
-                    let mode = self.bot_mode();
-                    let current = self.floor.find_leg(&leg).and_then(|(_, l)| l.mode);
-                    if current != Some(mode) {
-                        let at = self.now();
-                        let call_id = call_id(n);
-                        self.emit(
-                            team,
-                            ServerMessage::LegChanged(LegChanged {
-                                seq: 0,
-                                call_id,
-                                leg_id: leg,
-                                mode,
-                                at,
-                            }),
-                        );
-                    }
-                    let stay = self.secs(15.0, 60.0);
-                    self.bot_timer(b, stay);
-                } else {
-                    self.leg_left(team, &call_id(n), &leg, LegLeftReason::Disconnected);
-                    let rest = self.secs(30.0, 180.0);
-                    self.bot_rests(b, rest);
-                }
-            }
-        }
-    }
-
-    /// Looks in on a random agent of the bot's teams; joins if on a call.
-    fn bot_visits(&mut self, b: usize) {
-        let target = self.bots[b]
-            .teams
-            .choose(&mut self.rng)
-            .and_then(|team| self.teams[*team].agents.choose(&mut self.rng))
-            .and_then(|a| self.agents[*a].call);
-        let Some(n) = target else {
-            let retry = self.secs(5.0, 20.0);
-            self.bot_timer(b, retry);
-            return;
-        };
-        let mode = self.bot_mode();
-        let track = self.next_track;
-        self.next_track += 1;
-        let leg = Leg {
-            id: leg_id(track),
-            role: Role::Supervisor,
-            user_id: Some(self.bots[b].id.clone()),
-            name: self.bots[b].name.clone(),
-            mode: Some(mode),
-            track,
-            joined_at: self.now(),
-        };
-        let team = self.calls.get(&n).map_or(0, |c| c.team);
-        self.bots[b].on = Some((n, leg.id.clone()));
-        self.emit(
-            team,
-            ServerMessage::LegJoined(LegJoined {
-                seq: 0,
-                call_id: call_id(n),
-                leg,
-            }),
-        );
-        let stay = self.secs(20.0, 120.0);
-        self.bot_timer(b, stay);
-    }
-
-    fn bot_mode(&mut self) -> Mode {
-        let roll: f64 = self.rng.random();
-        if roll < 0.7 {
-            Mode::Silent
-        } else if roll < 0.9 {
-            Mode::Whisper
-        } else {
-            Mode::Barge
-        }
-    }
-
-    fn bot_rests(&mut self, b: usize, after: i64) {
-        self.bots[b].on = None;
-        self.bots[b].epoch = self.bots[b].epoch.wrapping_add(1);
-        self.bot_timer(b, after);
-    }
-
-    fn bot_timer(&mut self, b: usize, after: i64) {
-        let epoch = self.bots[b].epoch;
-        self.schedule(after, Timer::Bot { bot: b, epoch });
-    }
-
-    // ----- plumbing -----
 
     fn emit(&mut self, team: usize, message: ServerMessage) {
         self.floor.apply_event(message.clone());

@@ -1,6 +1,7 @@
 use super::*;
-use crate::accounts::demo_accounts;
 use floorwalk_protocol::ErrorCode;
+use floorwalk_protocol::Supervisor;
+use floorwalk_server::demo_accounts;
 use std::collections::{BTreeSet, HashSet};
 
 const START: Timestamp = Timestamp::from_millis(1_795_252_443_000);
@@ -48,32 +49,41 @@ fn run(world: &mut World, ticks: usize) -> Vec<WorldEvent> {
     events
 }
 
-fn dana(world: &World) -> Principal {
-    world.principal(&demo_accounts()[0])
-}
-
-fn jorge(world: &World) -> Principal {
-    world.principal(&demo_accounts()[1])
+fn dana() -> Supervisor {
+    demo_accounts()[0].supervisor()
 }
 
 /// A live call in one of `who`'s teams.
-fn call_for(world: &World, who: &Principal) -> String {
-    let snapshot = world.snapshot(&who.teams, 0);
-    snapshot.calls.first().expect("a live call").id.clone()
+fn call_for(world: &World, who: &Supervisor) -> String {
+    let state = world.state();
+    let team_of = |agent: &str| {
+        state
+            .agents
+            .iter()
+            .find(|a| a.id == agent)
+            .map(|a| a.team.clone())
+    };
+    state
+        .calls
+        .iter()
+        .find(|c| team_of(&c.agent_id).is_some_and(|t| who.teams.contains(&t)))
+        .expect("a live call")
+        .id
+        .clone()
 }
 
 #[test]
 fn same_seed_same_floor_and_story() {
     let mut a = world(200, 42, 20);
     let mut b = world(200, 42, 20);
-    assert_eq!(a.full_snapshot(), b.full_snapshot());
+    assert_eq!(a.state(), b.state());
     let (ea, eb) = (run(&mut a, 600), run(&mut b, 600));
     assert!(ea.len() > 100, "only {} events in a minute", ea.len());
     assert_eq!(ea, eb);
 
     let c = world(200, 43, 20);
     let names = |w: &World| {
-        w.full_snapshot()
+        w.state()
             .agents
             .into_iter()
             .map(|a| a.name)
@@ -86,15 +96,15 @@ fn same_seed_same_floor_and_story() {
 fn commands_do_not_change_the_story() {
     let mut quiet = world(100, 9, 20);
     let mut busy = world(100, 9, 20);
-    let who = dana(&busy);
+    let who = dana();
     let mut story_quiet = Vec::new();
     let mut story_busy = Vec::new();
     for _ in 0..30 {
         story_quiet.extend(run(&mut quiet, 20).into_iter().map(|e| e.message));
         let call = call_for(&busy, &who);
-        let leg = busy.monitor(&who, &call, Mode::Silent).unwrap().leg_id;
-        busy.set_mode(&who, &leg, Mode::Whisper).unwrap();
-        busy.disconnect(&who, &leg).unwrap();
+        let leg = busy.join(&who, &call, Mode::Silent).unwrap().leg_id;
+        busy.set_mode(&leg, Mode::Whisper).unwrap();
+        busy.leave(&leg, LegLeftReason::Disconnected).unwrap();
         // Our own legs' events aside, the world tells the same story.
         busy.take_events();
         story_busy.extend(run(&mut busy, 20).into_iter().map(|e| e.message));
@@ -105,7 +115,7 @@ fn commands_do_not_change_the_story() {
 #[test]
 fn the_floor_looks_like_a_contact_center() {
     let mut w = world(300, 1, 20);
-    let start = w.full_snapshot();
+    let start = w.state();
     let teams: BTreeSet<&str> = start.agents.iter().map(|a| a.team.as_str()).collect();
     assert_eq!(teams, DEFAULT_TEAMS.into_iter().collect());
     let names: HashSet<&str> = start.agents.iter().map(|a| a.name.as_str()).collect();
@@ -265,11 +275,11 @@ fn events_stay_in_the_event_team() {
 }
 
 #[test]
-fn monitor_switch_and_leave_keep_the_call_going() {
+fn join_switch_and_leave_keep_the_call_going() {
     let mut w = world(60, 1, 3600);
-    let who = dana(&w);
+    let who = dana();
     let call = call_for(&w, &who);
-    let joined = w.monitor(&who, &call, Mode::Silent).unwrap();
+    let joined = w.join(&who, &call, Mode::Silent).unwrap();
     assert!(joined.track >= CONSOLE_TRACK_BASE);
     let events = w.take_events();
     assert!(
@@ -277,12 +287,8 @@ fn monitor_switch_and_leave_keep_the_call_going() {
         if j.leg.id == joined.leg_id && j.leg.mode == Some(Mode::Silent) && j.leg.user_id.as_deref() == Some("sup-1"))
     );
 
-    assert_eq!(
-        w.monitor(&who, &call, Mode::Barge).unwrap_err().code,
-        ErrorCode::Conflict
-    );
-    w.set_mode(&who, &joined.leg_id, Mode::Whisper).unwrap();
-    w.set_mode(&who, &joined.leg_id, Mode::Barge).unwrap();
+    w.set_mode(&joined.leg_id, Mode::Whisper).unwrap();
+    w.set_mode(&joined.leg_id, Mode::Barge).unwrap();
     let modes: Vec<Mode> = w
         .take_events()
         .into_iter()
@@ -293,8 +299,8 @@ fn monitor_switch_and_leave_keep_the_call_going() {
         .collect();
     assert_eq!(modes, [Mode::Whisper, Mode::Barge]);
 
-    let left = w.disconnect(&who, &joined.leg_id).unwrap();
-    assert!(!left.already_left);
+    w.leave(&joined.leg_id, LegLeftReason::Disconnected)
+        .unwrap();
     let events = w.take_events();
     assert!(
         matches!(&events[..], [WorldEvent { message: ServerMessage::LegLeft(l), .. }]
@@ -305,106 +311,53 @@ fn monitor_switch_and_leave_keep_the_call_going() {
     assert!(live.leg_with_role(Role::Agent).is_some());
     assert!(live.leg(&joined.leg_id).is_none());
 
-    // Leaving again is fine and changes nothing.
-    assert!(w.disconnect(&who, &joined.leg_id).unwrap().already_left);
-    assert!(w.take_events().is_empty());
+    // A leg that is gone is not found again, and nothing changes.
     assert_eq!(
-        w.set_mode(&who, &joined.leg_id, Mode::Silent)
+        w.leave(&joined.leg_id, LegLeftReason::Disconnected)
             .unwrap_err()
             .code,
         ErrorCode::NotFound
     );
+    assert_eq!(
+        w.set_mode(&joined.leg_id, Mode::Silent).unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    assert!(w.take_events().is_empty());
 }
 
 #[test]
-fn nobody_can_disconnect_a_leg_that_is_not_theirs() {
+fn only_console_legs_can_be_left_and_unknown_calls_joined() {
     let mut w = world(60, 1, 3600);
-    let (dana, jorge) = (dana(&w), jorge(&w));
-    let call = call_for(&w, &dana);
-    let mine = w.monitor(&dana, &call, Mode::Silent).unwrap().leg_id;
-    w.take_events();
-    let before = w.full_snapshot();
-    let others: Vec<String> = before
+    let call = call_for(&w, &dana());
+    let before = w.state();
+    let parties: Vec<String> = before
         .calls
         .iter()
         .find(|c| c.id == call)
         .unwrap()
         .legs
         .iter()
-        .filter(|l| l.id != mine)
         .map(|l| l.id.clone())
         .collect();
-    assert!(others.len() >= 2);
-    for leg in &others {
-        assert_eq!(
-            w.disconnect(&dana, leg).unwrap_err().code,
-            ErrorCode::NotYourLeg,
-            "{leg}"
-        );
-        assert_eq!(
-            w.set_mode(&dana, leg, Mode::Barge).unwrap_err().code,
-            ErrorCode::NotYourLeg
-        );
+    for leg in &parties {
+        let refused = w.leave(leg, LegLeftReason::Disconnected).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::NotFound, "{leg}");
     }
-    // Another supervisor cannot touch Dana's leg either, even after it left.
-    assert_eq!(
-        w.disconnect(&jorge, &mine).unwrap_err().code,
-        ErrorCode::NotYourLeg
-    );
+    for unknown in ["c-999999", "c-01"] {
+        let refused = w.join(&dana(), unknown, Mode::Silent).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::NotFound);
+    }
     assert!(w.take_events().is_empty());
-    assert_eq!(w.full_snapshot(), before);
-    w.disconnect(&dana, &mine).unwrap();
-    assert_eq!(
-        w.disconnect(&jorge, &mine).unwrap_err().code,
-        ErrorCode::NotYourLeg
-    );
-    assert_eq!(
-        w.disconnect(&dana, "l-nope").unwrap_err().code,
-        ErrorCode::NotFound
-    );
+    assert_eq!(w.state(), before);
 }
 
 #[test]
-fn monitor_is_refused_outside_teams_and_for_unknown_calls() {
+fn ending_a_call_lets_its_supervisors_go_first() {
     let mut w = world(60, 1, 3600);
-    let (dana, jorge) = (dana(&w), jorge(&w));
-    let jorges_call = call_for(&w, &jorge);
-    assert_eq!(
-        w.monitor(&dana, &jorges_call, Mode::Silent)
-            .unwrap_err()
-            .code,
-        ErrorCode::Forbidden
-    );
-    assert_eq!(
-        w.monitor(&dana, "c-999999", Mode::Silent).unwrap_err().code,
-        ErrorCode::NotFound
-    );
-    assert_eq!(
-        w.monitor(&dana, "c-01", Mode::Silent).unwrap_err().code,
-        ErrorCode::NotFound
-    );
-    assert!(w.take_events().is_empty());
-}
-
-#[test]
-fn end_call_needs_permission_and_confirmation() {
-    let mut w = world(60, 1, 3600);
-    let (dana, jorge) = (dana(&w), jorge(&w));
-    let call = call_for(&w, &jorge);
-    assert_eq!(
-        w.end_call(&jorge, &call, &call).unwrap_err().code,
-        ErrorCode::Forbidden
-    );
-    let call = call_for(&w, &dana);
-    assert_eq!(
-        w.end_call(&dana, &call, "c-0").unwrap_err().code,
-        ErrorCode::BadConfirmation
-    );
-    assert!(w.take_events().is_empty());
-
-    let leg = w.monitor(&dana, &call, Mode::Barge).unwrap().leg_id;
+    let call = call_for(&w, &dana());
+    let leg = w.join(&dana(), &call, Mode::Barge).unwrap().leg_id;
     w.take_events();
-    w.end_call(&dana, &call, &call).unwrap();
+    w.end_call(&call).unwrap();
     let events: Vec<ServerMessage> = w.take_events().into_iter().map(|e| e.message).collect();
     assert!(
         matches!(&events[0], ServerMessage::LegLeft(l) if l.leg_id == leg && l.reason == LegLeftReason::CallEnded)
@@ -421,55 +374,28 @@ fn end_call_needs_permission_and_confirmation() {
             .any(|e| matches!(e, ServerMessage::Agent(a) if a.agent.state == AgentState::WrapUp))
     );
     assert!(!w.floor.calls.contains_key(&call));
-    // The leg went with the call: leaving it now is a harmless no-op.
-    assert!(w.disconnect(&dana, &leg).unwrap().already_left);
+    assert_eq!(w.end_call(&call).unwrap_err().code, ErrorCode::NotFound);
 }
 
 #[test]
-fn expired_leases_remove_only_that_supervisors_legs() {
-    let mut w = world(60, 1, 3600);
-    let amara = w.principal(&demo_accounts()[2]);
-    let dana = dana(&w);
-    let calls = w.snapshot(&dana.teams, 0).calls;
-    let hers = w.monitor(&dana, &calls[0].id, Mode::Silent).unwrap().leg_id;
-    let other = w
-        .monitor(&amara, &calls[0].id, Mode::Silent)
-        .unwrap()
-        .leg_id;
-    w.monitor(&dana, &calls[1].id, Mode::Whisper).unwrap();
-    w.take_events();
-    assert_eq!(w.floor.legs_of("sup-1").count(), 2);
-    assert_eq!(w.expire_lease("sup-1"), 2);
-    let events = w.take_events();
-    assert_eq!(events.len(), 2);
-    assert!(events.iter().all(|e| matches!(&e.message, ServerMessage::LegLeft(l) if l.reason == LegLeftReason::LeaseExpired)));
-    assert!(w.floor.find_leg(&hers).is_none());
-    assert!(w.floor.find_leg(&other).is_some());
-    assert_eq!(w.floor.legs_of("sup-1").count(), 0);
-}
-
-#[test]
-fn snapshots_show_only_the_asked_teams() {
+fn the_state_places_each_queue_in_its_team() {
     let w = world(60, 1, 20);
-    let dana = dana(&w);
-    let snapshot = w.snapshot(&dana.teams, 7);
-    assert_eq!(snapshot.seq, 7);
+    let state = w.state();
+    assert!(!state.agents.is_empty());
+    let queues: Vec<(&str, &str)> = state
+        .queues
+        .iter()
+        .map(|q| (q.team.as_str(), q.queue.id.as_str()))
+        .collect();
+    assert_eq!(queues.len(), DEFAULT_TEAMS.len());
+    assert!(queues.iter().all(|(team, queue)| team == queue));
+    let agent_ids: HashSet<&str> = state.agents.iter().map(|a| a.id.as_str()).collect();
     assert!(
-        snapshot
-            .agents
-            .iter()
-            .all(|a| a.team == "billing" || a.team == "retention")
-    );
-    assert!(!snapshot.agents.is_empty());
-    let agent_ids: HashSet<&str> = snapshot.agents.iter().map(|a| a.id.as_str()).collect();
-    assert!(
-        snapshot
+        state
             .calls
             .iter()
             .all(|c| agent_ids.contains(c.agent_id.as_str()))
     );
-    let queues: Vec<&str> = snapshot.queues.iter().map(|q| q.id.as_str()).collect();
-    assert_eq!(queues, ["billing", "retention"]);
 }
 
 #[test]
@@ -489,7 +415,7 @@ fn extra_teams_from_accounts_are_staffed() {
         library(),
     );
     assert_eq!(
-        w.full_snapshot()
+        w.state()
             .agents
             .iter()
             .filter(|a| a.team == "collections")
@@ -516,14 +442,14 @@ fn poisson_mean_is_about_right() {
 fn an_empty_floor_still_ticks() {
     let mut w = world(0, 1, 20);
     run(&mut w, 100);
-    assert!(w.full_snapshot().agents.is_empty());
+    assert!(w.state().agents.is_empty());
 }
 
 #[test]
 fn on_call_agents_are_on_call_since_their_call_started() {
     let mut w = world(300, 5, 20);
     for round in 0..3 {
-        let snapshot = w.full_snapshot();
+        let snapshot = w.state();
         let mut checked = 0;
         for agent in &snapshot.agents {
             if agent.state != AgentState::OnCall {

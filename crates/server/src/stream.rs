@@ -1,7 +1,8 @@
 //! One supervisor's event stream: its session id, its `seq` counter and the
 //! replay window that lets a console resume after a reconnect.
 //!
-//! A stream holds only the events of the supervisor's teams, numbered by
+//! A stream holds only the events of the supervisor's teams (the hub decides
+//! which those are), numbered by
 //! exactly 1 each. The window keeps every event of the last five minutes and
 //! never fewer than the last 10,000, up to a hard cap of 100,000 so that a
 //! very large floor cannot eat the machine: past the cap a snapshot is the
@@ -54,18 +55,15 @@ pub enum Resume {
 #[derive(Debug)]
 pub struct Stream {
     session: String,
-    /// Which teams (by world team index) this stream carries.
-    teams: Vec<bool>,
     retention: Retention,
     last_seq: u64,
     window: VecDeque<Entry>,
 }
 
 impl Stream {
-    pub fn new(session: String, teams: Vec<bool>, retention: Retention) -> Self {
+    pub fn new(session: String, retention: Retention) -> Self {
         Self {
             session,
-            teams,
             retention,
             last_seq: 0,
             window: VecDeque::new(),
@@ -79,15 +77,6 @@ impl Stream {
     /// The `seq` of the latest event (0 before the first).
     pub fn last_seq(&self) -> u64 {
         self.last_seq
-    }
-
-    /// Whether the stream carries events of this team.
-    pub fn sees(&self, team: usize) -> bool {
-        self.teams.get(team).copied().unwrap_or(false)
-    }
-
-    pub fn teams(&self) -> &[bool] {
-        &self.teams
     }
 
     /// Appends an event and returns its `seq`.
@@ -155,7 +144,7 @@ mod tests {
     }
 
     fn stream(retention: Retention) -> Stream {
-        Stream::new("s-1".into(), vec![true, false], retention)
+        Stream::new("s-1".into(), retention)
     }
 
     fn seqs(resume: Resume) -> Vec<u64> {
@@ -226,13 +215,5 @@ mod tests {
             [15, 16, 17, 18, 19, 20]
         );
         assert_eq!(s.resume(Some("s-1"), Some(13)), Resume::Snapshot);
-    }
-
-    #[test]
-    fn team_filter() {
-        let s = stream(Retention::default());
-        assert!(s.sees(0));
-        assert!(!s.sees(1));
-        assert!(!s.sees(7));
     }
 }

@@ -12,9 +12,9 @@
 //! and handed to the hub, whose media engine routes them; when the hub is
 //! busy they are dropped rather than held (audio is only worth it live).
 
-use super::accounts::Account;
-use super::hub::{ConnId, OUTBOX, Outgoing, Registration, Request};
-use super::limits::TokenBucket;
+use crate::accounts::Account;
+use crate::hub::{ConnId, OUTBOX, Outgoing, Registration, Request};
+use crate::limits::TokenBucket;
 use floorwalk_protocol::{
     AudioFrame, CLOSE_TOO_BIG, ClientMessage, ErrorCode, MAX_BINARY_FRAME, MAX_TEXT_FRAME, Notice,
     NoticeLevel, PATH, ParseError, Parsed, Reply, SUBPROTOCOL, ServerMessage, parse_client,
@@ -299,7 +299,7 @@ impl<'a> Session<'a> {
             Err(_) => None,
         };
         let Some(Registration { conn, hello }) = registration else {
-            close(&mut ws, CloseCode::Away, "simulator shutting down").await;
+            close(&mut ws, CloseCode::Away, "server shutting down").await;
             return;
         };
         if ws.send(Message::Text(hello)).await.is_err() {
@@ -533,7 +533,7 @@ impl<'a> Session<'a> {
                 )
                 .await;
             }
-            End::Shutdown => close(&mut self.ws, CloseCode::Away, "simulator shutting down").await,
+            End::Shutdown => close(&mut self.ws, CloseCode::Away, "server shutting down").await,
         }
     }
 }

@@ -1,0 +1,657 @@
+//! The hub: one task that owns the floor, the core's view of it and every
+//! supervisor's stream.
+//!
+//! Connections talk to it over a channel; the floor through [`Floor::next`].
+//! It numbers each event per stream, fans events and audio out to the
+//! consoles allowed to have them, gates commands (see [`crate::legs`]) and
+//! lets go of the legs of supervisors whose consoles stayed away for the
+//! lease. Owning everything in one task keeps the order of events, replies
+//! and snapshots exact without locks.
+//!
+//! Order on the wire: a floor reports a command's events before its outcome,
+//! so a command's events go out before its reply, and by the time a console
+//! reads `ok` its floor already shows the change.
+//!
+//! A console that cannot keep up (its outbox of [`OUTBOX`] messages is full)
+//! is dropped rather than allowed to grow memory without bound; it resumes
+//! from its last `seq` when it reconnects.
+
+use crate::accounts::Account;
+use crate::courier::Courier;
+use crate::floor::{Floor, FloorError, FloorOutput, Outcome, Talk, Ticket};
+use crate::legs::{Asked, Caller, Decision, Legs, left_result, mode_result};
+use crate::scope::Scope;
+use crate::splitmix;
+use crate::stream::{Resume, Retention, Stream};
+use crate::wire::WireEvent;
+use floorwalk_protocol::{
+    AudioFrame, ClientMessage, ErrorCode, Hello, PROTOCOL_VERSION, Reply, ServerMessage, Snapshot,
+    Supervisor, to_text,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};
+
+/// How many messages may wait for one console before it counts as too slow.
+pub const OUTBOX: usize = 16_384;
+/// How often leases are checked.
+const LEASE_CHECK: Duration = Duration::from_millis(100);
+/// How often dropped upstream frames are reported.
+const REPORT_DROPS: Duration = Duration::from_secs(5);
+
+pub type ConnId = u64;
+
+/// What the hub sends a connection.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Text(Utf8Bytes),
+    /// Replayed events, written in one go.
+    Batch(Vec<Utf8Bytes>),
+    /// One binary audio frame.
+    Audio(Bytes),
+}
+
+/// What a connection asks of the hub.
+#[derive(Debug)]
+pub enum Request {
+    /// A console passed the handshake; the hub answers with its id and hello.
+    Connect {
+        account: Account,
+        outbox: mpsc::Sender<Outgoing>,
+        reply: oneshot::Sender<Registration>,
+    },
+    /// A `subscribe` or a command from the console.
+    Client {
+        conn: ConnId,
+        message: ClientMessage,
+    },
+    /// An audio frame from the console (its header already checked).
+    Audio { conn: ConnId, frame: Bytes },
+    /// The connection ended; `last_heard` is when the console last sent
+    /// anything, from which its lease runs.
+    Gone { conn: ConnId, last_heard: Instant },
+    /// The whole floor, for tests and tools.
+    FloorSnapshot { reply: oneshot::Sender<Snapshot> },
+}
+
+#[derive(Debug)]
+pub struct Registration {
+    pub conn: ConnId,
+    pub hello: Utf8Bytes,
+}
+
+/// Timing the hub hands out and enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub heartbeat: Duration,
+    pub lease: Duration,
+}
+
+struct Desk {
+    supervisor: Supervisor,
+    stream: Stream,
+    subscribers: Vec<ConnId>,
+    /// Open connections of this supervisor.
+    live: usize,
+    /// When the legs go, if no console comes back before.
+    lease_ends: Option<Instant>,
+}
+
+impl Desk {
+    fn sees(&self, team: &str) -> bool {
+        self.supervisor.teams.iter().any(|t| t == team)
+    }
+}
+
+struct Conn {
+    desk: usize,
+    outbox: mpsc::Sender<Outgoing>,
+}
+
+/// A command the floor is carrying out, and who waits for its reply (no
+/// one for the leaves of an expired lease).
+struct Waiting {
+    asked: Asked,
+    reply_to: Option<(ConnId, String)>,
+}
+
+/// Upstream frames that went nowhere, as counted for the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Drops {
+    /// On a track that is not the sender's live leg.
+    not_yours: u64,
+    /// On the sender's silent (or leaving) leg.
+    silent: u64,
+}
+
+pub struct Hub<F> {
+    floor: F,
+    scope: Scope,
+    legs: Legs,
+    desks: Vec<Desk>,
+    desk_by_id: HashMap<String, usize>,
+    conns: HashMap<ConnId, Conn>,
+    next_conn: ConnId,
+    timing: Timing,
+    courier: Courier<ConnId>,
+    waiting: HashMap<Ticket, Waiting>,
+    next_ticket: u64,
+    drops: Drops,
+    reported: Drops,
+    reported_at: Option<Instant>,
+    /// Connections to drop once the current fan-out is done.
+    too_slow: Vec<ConnId>,
+}
+
+impl<F: Floor> Hub<F> {
+    /// One desk (stream) per account, made up front so that every stream
+    /// starts with the floor and its session lives as long as the process.
+    pub fn new(
+        floor: F,
+        accounts: &[Account],
+        timing: Timing,
+        retention: Retention,
+        courier: Courier<ConnId>,
+    ) -> Self {
+        let nonce = process_nonce();
+        let desks: Vec<Desk> = accounts
+            .iter()
+            .enumerate()
+            .map(|(n, account)| Desk {
+                supervisor: account.supervisor(),
+                stream: Stream::new(format!("s-{:016x}", splitmix(nonce ^ n as u64)), retention),
+                subscribers: Vec::new(),
+                live: 0,
+                lease_ends: None,
+            })
+            .collect();
+        let desk_by_id = desks
+            .iter()
+            .enumerate()
+            .map(|(n, desk)| (desk.supervisor.id.clone(), n))
+            .collect();
+        Self {
+            scope: Scope::new(floor.state()),
+            floor,
+            legs: Legs::default(),
+            desks,
+            desk_by_id,
+            conns: HashMap::new(),
+            next_conn: 1,
+            timing,
+            courier,
+            waiting: HashMap::new(),
+            next_ticket: 1,
+            drops: Drops::default(),
+            reported: Drops::default(),
+            reported_at: None,
+            too_slow: Vec::new(),
+        }
+    }
+
+    /// Runs until `shutdown` fires, every sender is gone or the floor stops.
+    pub async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<Request>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut leases = tokio::time::interval(LEASE_CHECK);
+        leases.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let held = self.courier.next_due();
+            let release = tokio::time::sleep_until(held.unwrap_or_else(Instant::now).into());
+            tokio::select! {
+                output = self.floor.next() => match output {
+                    Some(output) => self.on_floor(output, Instant::now()),
+                    None => {
+                        tracing::error!("the floor stopped");
+                        break;
+                    }
+                },
+                _ = leases.tick() => self.expire_leases(Instant::now()),
+                () = release, if held.is_some() => self.release(Instant::now()),
+                request = requests.recv() => match request {
+                    Some(request) => self.handle(request),
+                    None => break,
+                },
+                _ = shutdown.changed() => break,
+            }
+        }
+        self.floor.close().await;
+    }
+
+    /// Handles one thing the floor reported.
+    pub fn on_floor(&mut self, output: FloorOutput, now: Instant) {
+        match output {
+            FloorOutput::Event(event) => self.publish(event, now),
+            FloorOutput::Queue(placed) => {
+                let team = placed.team.clone();
+                let event = self.scope.apply_queue(placed);
+                self.fan_out(&event, &team, now);
+            }
+            FloorOutput::Audio { call_id, frame } => self.party_audio(&call_id, frame, now),
+            FloorOutput::Done { ticket, outcome } => self.finish(ticket, outcome),
+        }
+        self.drop_too_slow(now);
+    }
+
+    pub fn handle(&mut self, request: Request) {
+        let now = Instant::now();
+        match request {
+            Request::Connect {
+                account,
+                outbox,
+                reply,
+            } => self.connect(&account, outbox, reply, now),
+            Request::Client {
+                conn,
+                message: ClientMessage::Subscribe { session, last_seq },
+            } => self.subscribe(conn, session.as_deref(), last_seq),
+            Request::Client { conn, message } => self.command(conn, message),
+            Request::Audio { conn, frame } => self.upstream(conn, frame, now),
+            Request::Gone { conn, last_heard } => self.forget(conn, last_heard),
+            Request::FloorSnapshot { reply } => {
+                // The asker may have given up; nothing to do then.
+                let _ = reply.send(self.scope.snapshot(|_| true, 0));
+            }
+        }
+        self.drop_too_slow(now);
+    }
+
+    fn connect(
+        &mut self,
+        account: &Account,
+        outbox: mpsc::Sender<Outgoing>,
+        reply: oneshot::Sender<Registration>,
+        now: Instant,
+    ) {
+        let Some(&d) = self.desk_by_id.get(&account.id) else {
+            tracing::warn!(supervisor = %account.id, "connect for an unknown account");
+            return;
+        };
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        let desk = &mut self.desks[d];
+        desk.live += 1;
+        desk.lease_ends = None;
+        let hello = ServerMessage::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            server: self.floor.server_name(),
+            session: desk.stream.session().to_string(),
+            now: self.floor.now(),
+            heartbeat_ms: millis(self.timing.heartbeat),
+            lease_ms: millis(self.timing.lease),
+            supervisor: desk.supervisor.clone(),
+        });
+        self.conns.insert(conn, Conn { desk: d, outbox });
+        let hello = Utf8Bytes::from(to_text(&hello));
+        if reply.send(Registration { conn, hello }).is_err() {
+            self.forget(conn, now);
+        }
+    }
+
+    fn subscribe(&mut self, conn: ConnId, session: Option<&str>, last_seq: Option<u64>) {
+        let Some(d) = self.conns.get(&conn).map(|c| c.desk) else {
+            return;
+        };
+        let desk = &mut self.desks[d];
+        let outgoing = match desk.stream.resume(session, last_seq) {
+            Resume::Replay(texts) => {
+                Outgoing::Batch(texts.into_iter().map(Utf8Bytes::from).collect())
+            }
+            Resume::Snapshot => {
+                let desk = &self.desks[d];
+                let snapshot = self
+                    .scope
+                    .snapshot(|team| desk.sees(team), desk.stream.last_seq());
+                Outgoing::Text(to_text(&ServerMessage::Snapshot(snapshot)).into())
+            }
+        };
+        let desk = &mut self.desks[d];
+        if !desk.subscribers.contains(&conn) {
+            desk.subscribers.push(conn);
+        }
+        self.send(conn, outgoing);
+    }
+
+    /// A command passes the gate or is answered at once; only allowed ones
+    /// reach the floor.
+    fn command(&mut self, conn: ConnId, message: ClientMessage) {
+        let Some(desk) = self.conns.get(&conn).map(|c| c.desk) else {
+            return;
+        };
+        let caller = Caller {
+            desk,
+            supervisor: &self.desks[desk].supervisor,
+        };
+        let Some((req, decision)) = self.legs.gate(caller, message, &self.scope) else {
+            return;
+        };
+        match decision {
+            Err(refused) => {
+                tracing::debug!(supervisor = %caller.supervisor.id, %req, %refused, "command refused");
+                self.reply(conn, Reply::err(req, refused.code, refused.message));
+            }
+            Ok(Decision::Answer(result)) => self.reply(conn, Reply::ok(req, result)),
+            Ok(Decision::Ask(command, asked)) => self.ask(command, asked, Some((conn, req))),
+        }
+    }
+
+    fn ask(
+        &mut self,
+        command: crate::floor::FloorCommand,
+        asked: Asked,
+        reply_to: Option<(ConnId, String)>,
+    ) {
+        let ticket = Ticket(self.next_ticket);
+        self.next_ticket += 1;
+        self.waiting.insert(ticket, Waiting { asked, reply_to });
+        self.floor.command(ticket, command);
+    }
+
+    /// The floor finished a command: book it and answer the console.
+    fn finish(&mut self, ticket: Ticket, outcome: Result<Outcome, FloorError>) {
+        let Some(Waiting { asked, reply_to }) = self.waiting.remove(&ticket) else {
+            tracing::error!(?ticket, "the floor finished a command nobody asked for");
+            return;
+        };
+        let result = match (asked, outcome) {
+            (
+                Asked::Join {
+                    desk,
+                    call_id,
+                    mode,
+                },
+                Ok(Outcome::Joined(joined)),
+            ) => {
+                let supervisor = &self.desks[desk].supervisor;
+                let booked = self.legs.joined(
+                    (desk, &call_id, mode),
+                    supervisor,
+                    &joined.leg_id,
+                    joined.track,
+                    &self.scope,
+                );
+                booked
+                    .map(|()| serde_json::json!({ "leg_id": joined.leg_id, "track": joined.track }))
+                    .map_err(|refused| (refused.code, refused.message))
+            }
+            (Asked::Join { desk, call_id, .. }, Ok(Outcome::Done)) => {
+                self.legs.join_failed(desk, &call_id);
+                tracing::error!(%call_id, "the floor finished a join without naming the leg");
+                Err((
+                    ErrorCode::Unavailable,
+                    "the contact center added no leg".into(),
+                ))
+            }
+            (Asked::SetMode { leg_id, mode }, Ok(_)) => {
+                self.legs.mode_set(&leg_id, mode);
+                Ok(mode_result(&leg_id, mode))
+            }
+            (Asked::Leave { .. }, Ok(_)) => Ok(left_result(false)),
+            (Asked::EndCall { call_id }, Ok(_)) => Ok(serde_json::json!({ "call_id": call_id })),
+            (Asked::Join { desk, call_id, .. }, Err(e)) => {
+                self.legs.join_failed(desk, &call_id);
+                Err(floor_refusal(e))
+            }
+            (Asked::Leave { leg_id }, Err(e)) => {
+                self.legs.stay(&leg_id);
+                Err(floor_refusal(e))
+            }
+            (_, Err(e)) => Err(floor_refusal(e)),
+        };
+        let Some((conn, req)) = reply_to else {
+            if let Err((code, message)) = result {
+                tracing::warn!(%code, %message, "letting go of an expired leg failed");
+            }
+            return;
+        };
+        let reply = match result {
+            Ok(result) => Reply::ok(req, result),
+            Err((code, message)) => Reply::err(req, code, message),
+        };
+        self.reply(conn, reply);
+    }
+
+    fn reply(&mut self, conn: ConnId, reply: Reply) {
+        let text = to_text(&ServerMessage::Reply(reply));
+        self.send(conn, Outgoing::Text(text.into()));
+    }
+
+    /// Places a floor event in its team, then numbers it per stream and
+    /// sends it to the streams' subscribers.
+    fn publish(&mut self, event: ServerMessage, now: Instant) {
+        let team = match self.scope.apply(event.clone()) {
+            Ok(team) => team,
+            Err(e) => {
+                tracing::error!(%e, "dropped an event from the floor");
+                return;
+            }
+        };
+        self.legs.follow(&event);
+        self.fan_out(&event, &team, now);
+    }
+
+    fn fan_out(&mut self, event: &ServerMessage, team: &str, now: Instant) {
+        let wire = match WireEvent::new(event) {
+            Ok(wire) => Arc::new(wire),
+            Err(e) => {
+                tracing::error!(%e, "the floor produced a non-state event");
+                return;
+            }
+        };
+        for desk in &mut self.desks {
+            if !desk.sees(team) {
+                continue;
+            }
+            let seq = desk.stream.push(Arc::clone(&wire), now);
+            if desk.subscribers.is_empty() {
+                continue;
+            }
+            let text = Utf8Bytes::from(wire.render(seq));
+            for conn in &desk.subscribers {
+                if !offer(&self.conns, *conn, Outgoing::Text(text.clone())) {
+                    self.too_slow.push(*conn);
+                }
+            }
+        }
+    }
+
+    /// A frame of a call's party: to the supervisors on that call, and only
+    /// if the track is one of the call's legs.
+    fn party_audio(&mut self, call_id: &str, frame: Bytes, now: Instant) {
+        let track = match AudioFrame::decode(&frame) {
+            Ok(decoded) => decoded.header.track,
+            Err(e) => {
+                tracing::warn!(%call_id, %e, "the floor sent a bad audio frame");
+                return;
+            }
+        };
+        let on_call = self
+            .scope
+            .call(call_id)
+            .is_some_and(|call| call.legs.iter().any(|leg| leg.track == track));
+        if !on_call {
+            tracing::warn!(%call_id, track, "the floor sent audio of a track not on the call");
+            return;
+        }
+        let speaker = self.legs.by_track(track).map(|(_, leg)| leg.desk);
+        let listeners: Vec<usize> = self
+            .legs
+            .on_call(call_id)
+            .map(|leg| leg.desk)
+            .filter(|desk| Some(*desk) != speaker)
+            .collect();
+        for desk in listeners {
+            self.post(desk, &frame, now);
+        }
+    }
+
+    /// A frame from a console: only on the sender's own live leg, only in
+    /// whisper or barge; then to the other supervisors on the call and to
+    /// the floor for the parties.
+    fn upstream(&mut self, conn: ConnId, frame: Bytes, now: Instant) {
+        let Some(desk) = self.conns.get(&conn).map(|c| c.desk) else {
+            return;
+        };
+        let Ok(track) = AudioFrame::decode(&frame).map(|f| f.header.track) else {
+            return;
+        };
+        let Some((leg_id, leg)) = self.legs.by_track(track).filter(|(_, l)| l.desk == desk) else {
+            self.drops.not_yours += 1;
+            tracing::debug!(conn, track, "upstream frame dropped: not the sender's leg");
+            return;
+        };
+        if !leg.transmits() {
+            self.drops.silent += 1;
+            return;
+        }
+        let talk = Talk {
+            call_id: leg.call_id.clone(),
+            leg_id: leg_id.to_string(),
+            mode: leg.mode,
+            frame,
+        };
+        let others: Vec<usize> = self
+            .legs
+            .on_call(&talk.call_id)
+            .map(|leg| leg.desk)
+            .filter(|d| *d != desk)
+            .collect();
+        for other in others {
+            self.post(other, &talk.frame, now);
+        }
+        self.floor.talk(talk);
+    }
+
+    /// Sends audio to a supervisor's subscribed consoles.
+    fn post(&mut self, desk: usize, frame: &Bytes, now: Instant) {
+        for &conn in &self.desks[desk].subscribers {
+            let Some(frame) = self.courier.post(conn, frame.clone(), now) else {
+                continue;
+            };
+            if !offer(&self.conns, conn, Outgoing::Audio(frame)) {
+                self.too_slow.push(conn);
+            }
+        }
+    }
+
+    /// Hands out the held (impaired) frames that are due.
+    fn release(&mut self, now: Instant) {
+        while let Some((conn, frame)) = self.courier.due(now) {
+            if !offer(&self.conns, conn, Outgoing::Audio(frame)) && self.conns.contains_key(&conn) {
+                self.too_slow.push(conn);
+            }
+        }
+        self.drop_too_slow(now);
+    }
+
+    /// Lets go of the legs of supervisors whose lease ran out.
+    pub fn expire_leases(&mut self, now: Instant) {
+        for d in 0..self.desks.len() {
+            let desk = &mut self.desks[d];
+            if desk.live > 0 || desk.lease_ends.is_none_or(|end| end > now) {
+                continue;
+            }
+            desk.lease_ends = None;
+            let held = self.legs.held_by(d);
+            if !held.is_empty() {
+                tracing::info!(supervisor = %self.desks[d].supervisor.id, legs = held.len(), "lease expired");
+            }
+            for (leg_id, call_id) in held {
+                self.legs.start_leaving(&leg_id);
+                let command = crate::floor::FloorCommand::Leave {
+                    call_id,
+                    leg_id: leg_id.clone(),
+                    reason: floorwalk_protocol::LegLeftReason::LeaseExpired,
+                };
+                self.ask(command, Asked::Leave { leg_id }, None);
+            }
+        }
+        let due = self
+            .reported_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= REPORT_DROPS);
+        if self.drops != self.reported && due {
+            self.reported = self.drops;
+            self.reported_at = Some(now);
+            tracing::info!(
+                not_yours = self.drops.not_yours,
+                silent = self.drops.silent,
+                "upstream audio dropped so far (not the sender's leg; silent leg)"
+            );
+        }
+        self.drop_too_slow(now);
+    }
+
+    fn send(&mut self, conn: ConnId, outgoing: Outgoing) {
+        if !offer(&self.conns, conn, outgoing) {
+            self.too_slow.push(conn);
+        }
+    }
+
+    fn drop_too_slow(&mut self, now: Instant) {
+        while let Some(conn) = self.too_slow.pop() {
+            if self.conns.contains_key(&conn) {
+                tracing::warn!(conn, "console fell behind; dropping it so it resumes");
+                self.forget(conn, now);
+            }
+        }
+    }
+
+    /// Removes a connection. Dropping its outbox closes it. If it was the
+    /// supervisor's last console, the lease starts running from `last_heard`.
+    fn forget(&mut self, conn: ConnId, last_heard: Instant) {
+        let Some(Conn { desk: d, .. }) = self.conns.remove(&conn) else {
+            return;
+        };
+        self.courier.forget(conn);
+        let desk = &mut self.desks[d];
+        desk.subscribers.retain(|c| *c != conn);
+        desk.live -= 1;
+        if desk.live == 0 {
+            let end = last_heard + self.timing.lease;
+            desk.lease_ends = Some(desk.lease_ends.map_or(end, |e| e.max(end)));
+        }
+    }
+}
+
+/// A floor's refusal as the console gets it: the codes only the core may
+/// give are the floor's mistake, and reported as `unavailable`.
+fn floor_refusal(e: FloorError) -> (ErrorCode, String) {
+    match e.code {
+        ErrorCode::NotFound | ErrorCode::Conflict | ErrorCode::Unavailable => (e.code, e.message),
+        other => {
+            tracing::error!(code = %other, message = %e.message, "the floor answered with a code only the core may give");
+            (ErrorCode::Unavailable, e.message)
+        }
+    }
+}
+
+/// Hands a message to a connection's outbox without waiting. False when the
+/// outbox is full or the connection is gone.
+fn offer(conns: &HashMap<ConnId, Conn>, conn: ConnId, outgoing: Outgoing) -> bool {
+    conns
+        .get(&conn)
+        .is_some_and(|c| c.outbox.try_send(outgoing).is_ok())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Differs between processes and between servers in one process, so
+/// session ids name one run of one server.
+fn process_nonce() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STARTED: AtomicU64 = AtomicU64::new(0);
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let nth = STARTED.fetch_add(1, Ordering::Relaxed);
+    splitmix(u64::from(std::process::id()) ^ (time.as_nanos() as u64) ^ splitmix(nth))
+}
+
+#[cfg(test)]
+mod tests;

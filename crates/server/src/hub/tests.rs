@@ -1,0 +1,440 @@
+use super::*;
+use crate::accounts::demo_accounts;
+use crate::floor::{FloorCommand, FloorState, Joined, TeamQueue};
+use crate::impair::Impairment;
+use floorwalk_protocol::{
+    Agent, AgentState, Call, Direction, FrameHeader, Leg, LegJoined, LegLeft, LegLeftReason, Mode,
+    Parsed, Queue, Role, Timestamp, parse_server,
+};
+use std::collections::VecDeque;
+
+const LEASE: Duration = Duration::from_millis(1000);
+
+/// A floor that does what it is asked at once and remembers every command
+/// and voice it was given. c-1 is billing's (Dana's), c-2 sales'.
+#[derive(Default)]
+struct TestFloor {
+    told: VecDeque<FloorOutput>,
+    commands: Vec<FloorCommand>,
+    talks: Vec<Talk>,
+    next_track: u32,
+}
+
+fn agent(id: &str, team: &str) -> Agent {
+    Agent {
+        id: id.into(),
+        name: id.into(),
+        team: team.into(),
+        state: AgentState::OnCall,
+        state_since: Timestamp::from_millis(0),
+        call_id: None,
+    }
+}
+
+fn party(id: &str, role: Role, track: u32) -> Leg {
+    Leg {
+        id: id.into(),
+        role,
+        user_id: None,
+        name: id.into(),
+        mode: None,
+        track,
+        joined_at: Timestamp::from_millis(0),
+    }
+}
+
+fn call(id: &str, agent: &str, track: u32) -> Call {
+    Call {
+        id: id.into(),
+        agent_id: agent.into(),
+        queue: None,
+        direction: Direction::Inbound,
+        customer: "+1 ••• ••• 0134".into(),
+        started_at: Timestamp::from_millis(0),
+        recording: true,
+        on_hold: false,
+        legs: vec![
+            party(&format!("l-{track}"), Role::Customer, track),
+            party(&format!("l-{}", track + 1), Role::Agent, track + 1),
+        ],
+    }
+}
+
+impl Floor for TestFloor {
+    fn server_name(&self) -> String {
+        "test-floor/1".into()
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(0)
+    }
+
+    fn state(&self) -> FloorState {
+        FloorState {
+            agents: vec![agent("a-1", "billing"), agent("a-2", "sales")],
+            calls: vec![call("c-1", "a-1", 1), call("c-2", "a-2", 3)],
+            queues: vec![TeamQueue {
+                team: "billing".into(),
+                queue: Queue {
+                    id: "q-billing".into(),
+                    name: "Billing".into(),
+                    waiting: 0,
+                    longest_wait_s: 0,
+                    sla_percent: 100.0,
+                    agents_available: 0,
+                },
+            }],
+        }
+    }
+
+    fn command(&mut self, ticket: Ticket, command: FloorCommand) {
+        self.commands.push(command.clone());
+        let outcome = match command {
+            FloorCommand::Join {
+                call_id,
+                supervisor,
+                mode,
+            } => {
+                self.next_track += 1;
+                let track = 1000 + self.next_track;
+                let leg = Leg {
+                    user_id: Some(supervisor.id),
+                    mode: Some(mode),
+                    ..party(&format!("l-{track}"), Role::Supervisor, track)
+                };
+                let leg_id = leg.id.clone();
+                self.told
+                    .push_back(FloorOutput::Event(ServerMessage::LegJoined(LegJoined {
+                        seq: 0,
+                        call_id,
+                        leg,
+                    })));
+                Outcome::Joined(Joined { leg_id, track })
+            }
+            FloorCommand::Leave {
+                call_id,
+                leg_id,
+                reason,
+            } => {
+                self.told
+                    .push_back(FloorOutput::Event(ServerMessage::LegLeft(LegLeft {
+                        seq: 0,
+                        call_id,
+                        leg_id,
+                        at: Timestamp::from_millis(1),
+                        reason,
+                    })));
+                Outcome::Done
+            }
+            FloorCommand::SetMode { .. } | FloorCommand::EndCall { .. } => Outcome::Done,
+        };
+        self.told.push_back(FloorOutput::Done {
+            ticket,
+            outcome: Ok(outcome),
+        });
+    }
+
+    fn talk(&mut self, talk: Talk) {
+        self.talks.push(talk);
+    }
+
+    async fn next(&mut self) -> Option<FloorOutput> {
+        self.told.pop_front()
+    }
+
+    async fn close(self) {}
+}
+
+fn hub() -> Hub<TestFloor> {
+    let timing = Timing {
+        heartbeat: Duration::from_millis(100),
+        lease: LEASE,
+    };
+    let courier = Courier::new(Impairment::default());
+    Hub::new(
+        TestFloor::default(),
+        &demo_accounts(),
+        timing,
+        Retention::default(),
+        courier,
+    )
+}
+
+/// Hands the hub everything the floor has told.
+fn drain(hub: &mut Hub<TestFloor>) {
+    while let Some(output) = hub.floor.told.pop_front() {
+        hub.on_floor(output, Instant::now());
+    }
+}
+
+/// Connects and subscribes demo account `n` (0: Dana, billing and
+/// retention; 2: Amara).
+fn connect(
+    hub: &mut Hub<TestFloor>,
+    n: usize,
+    capacity: usize,
+) -> (ConnId, mpsc::Receiver<Outgoing>) {
+    let (outbox, inbox) = mpsc::channel(capacity);
+    let (reply, mut registered) = oneshot::channel();
+    let account = demo_accounts().remove(n);
+    hub.handle(Request::Connect {
+        account,
+        outbox,
+        reply,
+    });
+    let conn = registered.try_recv().unwrap().conn;
+    hub.handle(Request::Client {
+        conn,
+        message: ClientMessage::Subscribe {
+            session: None,
+            last_seq: None,
+        },
+    });
+    (conn, inbox)
+}
+
+fn command(hub: &mut Hub<TestFloor>, conn: ConnId, message: ClientMessage) {
+    hub.handle(Request::Client { conn, message });
+    drain(hub);
+}
+
+fn monitor(hub: &mut Hub<TestFloor>, conn: ConnId, call_id: &str, mode: Mode) {
+    let message = ClientMessage::Monitor {
+        req: "r-1".into(),
+        call_id: call_id.into(),
+        mode,
+    };
+    command(hub, conn, message);
+}
+
+/// What a connection got: its text messages, and the tracks of its audio.
+fn received(inbox: &mut mpsc::Receiver<Outgoing>) -> (Vec<ServerMessage>, Vec<u32>) {
+    let (mut texts, mut tracks) = (Vec::new(), Vec::new());
+    while let Ok(outgoing) = inbox.try_recv() {
+        let batch = match outgoing {
+            Outgoing::Text(text) => vec![text],
+            Outgoing::Batch(texts) => texts,
+            Outgoing::Audio(frame) => {
+                tracks.push(AudioFrame::decode(&frame).unwrap().header.track);
+                continue;
+            }
+        };
+        for text in batch {
+            let Ok(Parsed::Known(message)) = parse_server(&text) else {
+                panic!("bad text {text}");
+            };
+            texts.push(message);
+        }
+    }
+    (texts, tracks)
+}
+
+fn frame(track: u32) -> Bytes {
+    let frame = AudioFrame {
+        header: FrameHeader {
+            track,
+            ..FrameHeader::default()
+        },
+        opus: &[0xf8, 0xff, 0xfe],
+    };
+    Bytes::from(frame.encode().unwrap())
+}
+
+fn my_leg(hub: &Hub<TestFloor>, supervisor: &str) -> (String, u32) {
+    let snapshot = hub.scope.snapshot(|_| true, 0);
+    let leg = snapshot
+        .calls
+        .iter()
+        .flat_map(|c| c.supervisor_legs())
+        .find(|l| l.user_id.as_deref() == Some(supervisor))
+        .unwrap();
+    (leg.id.clone(), leg.track)
+}
+
+#[test]
+fn a_command_gets_its_events_then_its_reply() {
+    let mut hub = hub();
+    let (conn, mut inbox) = connect(&mut hub, 0, 64);
+    monitor(&mut hub, conn, "c-1", Mode::Silent);
+    let (leg, _) = my_leg(&hub, "sup-1");
+    let (messages, _) = received(&mut inbox);
+    assert!(matches!(&messages[..], [
+        ServerMessage::Snapshot(s),
+        ServerMessage::LegJoined(j),
+        ServerMessage::Reply(r),
+    ] if s.calls.len() == 1 && s.queues.len() == 1 && j.leg.id == leg && r.ok && r.req == "r-1"));
+}
+
+#[test]
+fn refused_commands_never_reach_the_floor() {
+    let mut hub = hub();
+    let (conn, mut inbox) = connect(&mut hub, 0, 64);
+    monitor(&mut hub, conn, "c-2", Mode::Silent);
+    let leg = ClientMessage::Disconnect {
+        req: "r-2".into(),
+        leg_id: "l-1".into(),
+    };
+    command(&mut hub, conn, leg);
+    let end = ClientMessage::EndCall {
+        req: "r-3".into(),
+        call_id: "c-1".into(),
+        confirm: "c-2".into(),
+    };
+    command(&mut hub, conn, end);
+    let codes: Vec<_> = received(&mut inbox)
+        .0
+        .into_iter()
+        .filter_map(|m| match m {
+            ServerMessage::Reply(r) => r.error.map(|e| e.code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ErrorCode::Forbidden,
+            ErrorCode::NotYourLeg,
+            ErrorCode::BadConfirmation
+        ]
+    );
+    assert!(hub.floor.commands.is_empty());
+}
+
+#[test]
+fn audio_reaches_only_the_supervisors_on_its_call() {
+    let mut hub = hub();
+    let (dana, mut dana_in) = connect(&mut hub, 0, 256);
+    let (amara, mut amara_in) = connect(&mut hub, 2, 256);
+    monitor(&mut hub, dana, "c-1", Mode::Silent);
+    monitor(&mut hub, amara, "c-1", Mode::Silent);
+    received(&mut dana_in);
+    received(&mut amara_in);
+    let (dana_leg, dana_track) = my_leg(&hub, "sup-1");
+    let now = Instant::now();
+    // The parties of c-1 reach both; c-2's audio, or a track that is not
+    // c-1's, reaches nobody.
+    for (call_id, track) in [("c-1", 1), ("c-1", 2), ("c-2", 3), ("c-1", 3)] {
+        let output = FloorOutput::Audio {
+            call_id: call_id.into(),
+            frame: frame(track),
+        };
+        hub.on_floor(output, now);
+    }
+    assert_eq!(received(&mut dana_in).1, [1, 2]);
+    assert_eq!(received(&mut amara_in).1, [1, 2]);
+
+    // Silent: Dana's voice goes nowhere; on someone else's track neither.
+    hub.handle(Request::Audio {
+        conn: dana,
+        frame: frame(dana_track),
+    });
+    hub.handle(Request::Audio {
+        conn: dana,
+        frame: frame(1),
+    });
+    assert!(hub.floor.talks.is_empty());
+    assert!(received(&mut amara_in).1.is_empty());
+
+    // Whisper: to the floor for the agent, and to Amara, never back to Dana.
+    let whisper = ClientMessage::SetMode {
+        req: "r-2".into(),
+        leg_id: dana_leg.clone(),
+        mode: Mode::Whisper,
+    };
+    command(&mut hub, dana, whisper);
+    hub.handle(Request::Audio {
+        conn: dana,
+        frame: frame(dana_track),
+    });
+    assert_eq!(hub.floor.talks.len(), 1);
+    assert_eq!(hub.floor.talks[0].mode, Mode::Whisper);
+    assert_eq!(hub.floor.talks[0].leg_id, dana_leg);
+    assert_eq!(received(&mut amara_in).1, [dana_track]);
+    assert!(received(&mut dana_in).1.is_empty());
+
+    // After Disconnect, nothing she sends goes anywhere.
+    let leave = ClientMessage::Disconnect {
+        req: "r-3".into(),
+        leg_id: dana_leg,
+    };
+    command(&mut hub, dana, leave);
+    hub.handle(Request::Audio {
+        conn: dana,
+        frame: frame(dana_track),
+    });
+    assert_eq!(hub.floor.talks.len(), 1);
+    assert!(received(&mut amara_in).1.is_empty());
+}
+
+#[test]
+fn a_console_that_falls_behind_is_dropped_and_its_lease_starts() {
+    let mut hub = hub();
+    let (conn, mut inbox) = connect(&mut hub, 0, 4);
+    let start = Instant::now();
+    for n in 0..50 {
+        let output = FloorOutput::Event(ServerMessage::Agent(floorwalk_protocol::AgentEvent {
+            seq: 0,
+            agent: agent("a-1", "billing"),
+        }));
+        hub.on_floor(output, start + Duration::from_millis(n));
+    }
+    assert!(!hub.conns.contains_key(&conn));
+    assert!(hub.desks[0].lease_ends.is_some());
+    // What was queued is still delivered, then the outbox closes.
+    assert_eq!(received(&mut inbox).0.len(), 4);
+    assert!(inbox.try_recv().is_err() && inbox.is_closed());
+}
+
+#[test]
+fn legs_go_when_the_lease_runs_out_and_stay_if_the_console_is_back() {
+    let mut hub = hub();
+    let (conn, _dana) = connect(&mut hub, 0, 1024);
+    let (amara, _amara) = connect(&mut hub, 2, 1024);
+    monitor(&mut hub, conn, "c-1", Mode::Silent);
+    monitor(&mut hub, amara, "c-1", Mode::Silent);
+    let (leg, _) = my_leg(&hub, "sup-1");
+    let gone_at = Instant::now();
+    hub.handle(Request::Gone {
+        conn,
+        last_heard: gone_at,
+    });
+    hub.expire_leases(gone_at + LEASE / 2);
+    assert!(
+        hub.legs.by_track(my_leg(&hub, "sup-1").1).is_some(),
+        "kept within the lease"
+    );
+
+    // Back in time: the leg survives the old deadline.
+    let (conn, _inbox) = connect(&mut hub, 0, 1024);
+    hub.expire_leases(gone_at + LEASE * 3);
+    drain(&mut hub);
+    assert!(hub.scope.leg(&leg).is_some());
+
+    // Gone again, for good: only Dana's leg leaves, as lease_expired.
+    let gone_at = gone_at + LEASE * 3;
+    hub.handle(Request::Gone {
+        conn,
+        last_heard: gone_at,
+    });
+    hub.expire_leases(gone_at + LEASE - Duration::from_millis(1));
+    drain(&mut hub);
+    assert!(hub.scope.leg(&leg).is_some());
+    hub.expire_leases(gone_at + LEASE);
+    drain(&mut hub);
+    assert!(hub.scope.leg(&leg).is_none());
+    let leaves: Vec<_> = hub
+        .floor
+        .commands
+        .iter()
+        .filter(|c| matches!(c, FloorCommand::Leave { .. }))
+        .collect();
+    assert_eq!(
+        leaves,
+        [&FloorCommand::Leave {
+            call_id: "c-1".into(),
+            leg_id: leg,
+            reason: LegLeftReason::LeaseExpired,
+        }]
+    );
+    assert!(hub.scope.leg(&my_leg(&hub, "sup-3").0).is_some());
+}

@@ -1,0 +1,249 @@
+//! The protocol-v1 server core: everything the contract promises, enforced
+//! once, for every contact center behind it.
+//!
+//! A contact center plugs in as a [`Floor`] (see [`floor`] for what a new
+//! floor must do): the simulator (`floorwalk sim`, `floorwalk demo`) is one,
+//! a real PBX gateway another. [`serve`] binds a loopback port and returns
+//! at once with a [`ServerHandle`]. Behind it:
+//!
+//! - `socket`: the sockets: upgrade checks (404 for another path, 401 for a
+//!   bad token, before the upgrade), the `floorwalk.v1` subprotocol, frame
+//!   limits (close 1009), heartbeats, rate limits, silence past the lease.
+//! - `hub`: the one task that owns the floor and every supervisor's stream,
+//!   fans events and audio out within each supervisor's teams, and lets go
+//!   of legs when a lease runs out.
+//! - `scope`: the core's own copy of the floor, and the team of every event.
+//! - `legs`: the console legs and the checks every command passes before the
+//!   floor sees it (`forbidden`, `not_your_leg`, `bad_confirmation`,
+//!   `conflict`, `already_left`), and the microphone gate.
+//! - `stream`: one event stream per supervisor, numbered by exactly 1, with
+//!   a replay window so a console that reconnects gets just what it missed.
+//! - [`accounts`]: the supervisors who may connect.
+//! - [`impair`]: a seeded network impairment of the audio sent to consoles,
+//!   for tests and demos of the console's jitter buffer.
+//!
+//! Choices the contract leaves open, made here:
+//!
+//! - A command's events are sent before its reply.
+//! - Session ids are new for every server run; a supervisor's session lasts
+//!   as long as the run, across any number of reconnects.
+//! - Subscribes are rate-limited separately from commands; an excess
+//!   subscribe is answered with a `notice` and ignored.
+//! - `set_mode` to the mode a leg already has is answered at once.
+
+pub mod accounts;
+mod courier;
+pub mod floor;
+mod hub;
+pub mod impair;
+mod legs;
+mod limits;
+mod scope;
+mod socket;
+mod stream;
+mod wire;
+
+pub use accounts::{Account, demo_accounts, load_accounts};
+pub use floor::{
+    Floor, FloorCommand, FloorError, FloorOutput, FloorState, Joined, Outcome, Talk, TeamQueue,
+    Ticket,
+};
+pub use impair::{Impairment, ImpairmentError};
+pub use stream::Retention;
+
+use anyhow::{Context as _, bail};
+use floorwalk_protocol::{PATH, Snapshot};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// How to serve a floor.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Where to listen; loopback only (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Who may connect.
+    pub accounts: Vec<Account>,
+    /// How long a supervisor's legs outlive their last console.
+    pub lease_ms: u64,
+    /// How often the server pings each console.
+    pub heartbeat_ms: u64,
+    /// What the network does to the audio sent to consoles (default: none);
+    /// parses from `drop=0.05,reorder=0.02,jitter=30` (see [`Impairment`]).
+    pub impair: Impairment,
+    /// How much of each stream is kept for consoles that resume.
+    pub retention: Retention,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            accounts: demo_accounts(),
+            lease_ms: 15_000,
+            heartbeat_ms: 5_000,
+            impair: Impairment::default(),
+            retention: Retention::default(),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// Refuses options the contract or the machine cannot honour.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if !self.listen.ip().is_loopback() {
+            bail!(
+                "the server serves plain ws:// and listens on loopback only, not {}",
+                self.listen
+            );
+        }
+        if self.lease_ms < 100 {
+            bail!("lease_ms must be at least 100, not {}", self.lease_ms);
+        }
+        if self.heartbeat_ms < 10 {
+            bail!(
+                "heartbeat_ms must be at least 10, not {}",
+                self.heartbeat_ms
+            );
+        }
+        if self.heartbeat_ms >= self.lease_ms {
+            bail!(
+                "heartbeat_ms ({}) must be shorter than lease_ms ({}): consoles that only answer pings would lose their legs",
+                self.heartbeat_ms,
+                self.lease_ms
+            );
+        }
+        self.impair.check()?;
+        accounts::validate_accounts(&self.accounts)
+    }
+}
+
+/// A running server.
+pub struct ServerHandle {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    hub: mpsc::Sender<hub::Request>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// The console's server URL, e.g. `ws://127.0.0.1:40123/v1/supervisor`.
+    pub fn url(&self) -> String {
+        format!("ws://{}{PATH}", self.addr)
+    }
+
+    /// The whole floor as the core knows it, every team (`seq` 0).
+    pub async fn floor_snapshot(&self) -> anyhow::Result<Snapshot> {
+        let (reply, answer) = oneshot::channel();
+        self.hub
+            .send(hub::Request::FloorSnapshot { reply })
+            .await
+            .context("the server has stopped")?;
+        answer.await.context("the server has stopped")
+    }
+
+    /// Stops accepting, closes every console (code 1001), lets the floor go
+    /// and waits for the tasks to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks.drain(..) {
+            // A task that panicked has nothing left to clean up.
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        // Dropping the handle stops the server too (the tasks watch this).
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Binds, spawns the server's tasks around `floor` and returns at once.
+pub async fn serve<F: Floor>(floor: F, opts: ServerOptions) -> anyhow::Result<ServerHandle> {
+    opts.check()?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let timing = hub::Timing {
+        heartbeat: Duration::from_millis(opts.heartbeat_ms),
+        lease: Duration::from_millis(opts.lease_ms),
+    };
+    let hub = hub::Hub::new(
+        floor,
+        &opts.accounts,
+        timing,
+        opts.retention,
+        courier::Courier::new(opts.impair),
+    );
+    let (requests, inbox) = mpsc::channel(1024);
+    let (shutdown, watching) = watch::channel(false);
+    let ctx = Arc::new(socket::Context {
+        accounts: opts.accounts,
+        hub: requests.clone(),
+        heartbeat: timing.heartbeat,
+        lease: timing.lease,
+    });
+    let tasks = vec![
+        tokio::spawn(hub.run(inbox, watching.clone())),
+        tokio::spawn(socket::accept_loop(listener, ctx, watching)),
+    ];
+    tracing::info!(%addr, impair = %opts.impair, "server listening");
+    Ok(ServerHandle {
+        addr,
+        hub: requests,
+        shutdown,
+        tasks,
+    })
+}
+
+/// A 64-bit mixer (SplitMix64): turns seeds and counters into unrelated
+/// seeds.
+pub fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        ServerOptions::default().check().unwrap();
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_a_reason() {
+        type Spoil = fn(&mut ServerOptions);
+        let cases: [(Spoil, &str); 6] = [
+            (|o| o.listen = "0.0.0.0:0".parse().unwrap(), "loopback only"),
+            (|o| o.lease_ms = 10, "lease_ms must be at least"),
+            (|o| o.heartbeat_ms = 0, "heartbeat_ms must be at least"),
+            (|o| o.heartbeat_ms = o.lease_ms, "shorter than lease_ms"),
+            (|o| o.accounts.clear(), "no supervisors"),
+            (|o| o.impair.drop = 2.0, "between 0 and 1"),
+        ];
+        for (spoil, expected) in cases {
+            let mut opts = ServerOptions::default();
+            spoil(&mut opts);
+            let err = opts.check().unwrap_err().to_string();
+            assert!(err.contains(expected), "{err:?} lacks {expected:?}");
+        }
+    }
+}
