@@ -101,7 +101,7 @@ pub const SPEEDS: std::ops::RangeInclusive<f64> = 0.1..=1000.0;
 
 impl SimOptions {
     /// What the server core is given.
-    fn server(&self) -> ServerOptions {
+    pub fn server(&self) -> ServerOptions {
         ServerOptions {
             listen: self.listen,
             accounts: self.accounts.clone(),
@@ -131,6 +131,14 @@ impl SimOptions {
 /// Builds the simulated floor, then serves it with the server core; returns
 /// at once.
 pub async fn start(opts: SimOptions) -> anyhow::Result<ServerHandle> {
+    let server = floorwalk_server::serve(floor(&opts)?, opts.server()).await?;
+    tracing::info!(addr = %server.addr, agents = opts.agents, seed = opts.seed, "simulator listening");
+    Ok(server)
+}
+
+/// The simulated floor the options describe, to serve (within a Tokio
+/// runtime: its ticks start now).
+pub fn floor(opts: &SimOptions) -> anyhow::Result<SimFloor> {
     opts.check()?;
     let library = Arc::new(
         conversation::Library::embedded().context("cannot load the simulator's speech clips")?,
@@ -159,9 +167,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<ServerHandle> {
         },
         library,
     );
-    let server = floorwalk_server::serve(SimFloor::new(world, media), opts.server()).await?;
-    tracing::info!(addr = %server.addr, agents = opts.agents, seed = opts.seed, "simulator listening");
-    Ok(server)
+    Ok(SimFloor::new(world, media))
 }
 
 #[cfg(test)]
