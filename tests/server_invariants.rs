@@ -10,13 +10,13 @@
 mod sim_client;
 
 use floorwalk_protocol::{
-    Agent, AgentEvent, AgentState, AudioFrame, Call, CallEvent, Direction, ErrorCode, FrameHeader,
-    Leg, LegChanged, LegJoined, LegLeft, LegLeftReason, Mode, Queue, Role, ServerMessage, Snapshot,
-    Timestamp, Transcript,
+    AgentEvent, AudioFrame, CallEvent, ErrorCode, FrameHeader, Leg, LegChanged, LegJoined, LegLeft,
+    LegLeftReason, Mode, Role, ServerMessage, Snapshot, Timestamp, Transcript,
 };
+use floorwalk_server::fixture::{agent, call, party, queue};
 use floorwalk_server::{
     Floor, FloorCommand, FloorOutput, FloorState, Joined, Outcome, ServerHandle, ServerOptions,
-    Talk, TeamQueue, Ticket,
+    Talk, Ticket,
 };
 use serde_json::json;
 use sim_client::*;
@@ -342,47 +342,6 @@ impl HostileFloor {
     }
 }
 
-fn agent(id: &str, team: &str) -> Agent {
-    Agent {
-        id: id.into(),
-        name: id.into(),
-        team: team.into(),
-        state: AgentState::OnCall,
-        state_since: Timestamp::from_millis(0),
-        call_id: None,
-    }
-}
-
-fn party(id: &str, role: Role, track: u32) -> Leg {
-    Leg {
-        id: id.into(),
-        role,
-        user_id: None,
-        name: id.into(),
-        mode: None,
-        track,
-        joined_at: Timestamp::from_millis(0),
-    }
-}
-
-/// A call whose customer and agent are on `track` and `track + 1`.
-fn call(id: &str, agent: &str, track: u32) -> Call {
-    Call {
-        id: id.into(),
-        agent_id: agent.into(),
-        queue: None,
-        direction: Direction::Inbound,
-        customer: "+1 ••• ••• 0134".into(),
-        started_at: Timestamp::from_millis(0),
-        recording: true,
-        on_hold: false,
-        legs: vec![
-            party(&format!("l-{track}"), Role::Customer, track),
-            party(&format!("l-{}", track + 1), Role::Agent, track + 1),
-        ],
-    }
-}
-
 impl Floor for HostileFloor {
     fn server_name(&self) -> String {
         "hostile/1".into()
@@ -393,17 +352,6 @@ impl Floor for HostileFloor {
     }
 
     fn state(&self) -> FloorState {
-        let queue = |team: &str| TeamQueue {
-            team: team.into(),
-            queue: Queue {
-                id: team.into(),
-                name: team.into(),
-                waiting: 1,
-                longest_wait_s: 0,
-                sla_percent: 100.0,
-                agents_available: 0,
-            },
-        };
         FloorState {
             agents: vec![
                 agent("a-billing", "billing"),

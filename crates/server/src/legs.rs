@@ -135,7 +135,7 @@ impl Legs {
         Some(match command {
             ClientMessage::Subscribe { .. } => return None,
             ClientMessage::Monitor { req, call_id, mode } => {
-                (req, self.monitor(caller, call_id, mode, scope))
+                (req, self.monitor(caller, scope, call_id, mode))
             }
             ClientMessage::SetMode { req, leg_id, mode } => {
                 (req, self.set_mode(caller, leg_id, mode, scope))
@@ -154,9 +154,9 @@ impl Legs {
     fn monitor(
         &mut self,
         caller: Caller<'_>,
+        scope: &Scope,
         call_id: String,
         mode: Mode,
-        scope: &Scope,
     ) -> Result<Decision, Refusal> {
         visible_call(caller, &call_id, scope)?;
         if let Some(leg) = self.leg_on(caller.desk, &call_id) {

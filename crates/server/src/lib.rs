@@ -33,6 +33,8 @@
 
 pub mod accounts;
 mod courier;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixture;
 pub mod floor;
 mod hub;
 pub mod impair;

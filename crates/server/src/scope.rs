@@ -126,34 +126,28 @@ impl Scope {
                 .get(agent_id)
                 .is_some_and(|agent| sees(&agent.team))
         };
-        let mut agents: Vec<_> = self
-            .mirror
-            .agents
-            .values()
-            .filter(|agent| sees(&agent.team))
-            .cloned()
-            .collect();
-        agents.sort_by(|a, b| natural(&a.id, &b.id));
-        let mut calls: Vec<_> = self
-            .mirror
-            .calls
-            .values()
-            .filter(|call| agent_sees(&call.agent_id))
-            .cloned()
-            .collect();
-        calls.sort_by(|a, b| {
-            a.started_at
-                .cmp(&b.started_at)
-                .then_with(|| natural(&a.id, &b.id))
-        });
-        let mut queues: Vec<_> = self
-            .mirror
-            .queues
-            .values()
-            .filter(|queue| self.queue_teams.get(&queue.id).is_some_and(|t| sees(t)))
-            .cloned()
-            .collect();
-        queues.sort_by(|a, b| natural(&a.id, &b.id));
+        let agents = sorted(
+            self.mirror.agents.values().filter(|a| sees(&a.team)),
+            |a, b| natural(&a.id, &b.id),
+        );
+        let calls = sorted(
+            self.mirror
+                .calls
+                .values()
+                .filter(|c| agent_sees(&c.agent_id)),
+            |a, b| {
+                a.started_at
+                    .cmp(&b.started_at)
+                    .then_with(|| natural(&a.id, &b.id))
+            },
+        );
+        let queues = sorted(
+            self.mirror
+                .queues
+                .values()
+                .filter(|q| self.queue_teams.get(&q.id).is_some_and(|team| sees(team))),
+            |a, b| natural(&a.id, &b.id),
+        );
         Snapshot {
             seq,
             agents,
@@ -161,6 +155,15 @@ impl Scope {
             queues,
         }
     }
+}
+
+fn sorted<'a, T: Clone + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> Vec<T> {
+    let mut items: Vec<T> = items.cloned().collect();
+    items.sort_by(order);
+    items
 }
 
 /// Orders ids with numbers the way people count: shorter first, then by text.
@@ -171,62 +174,14 @@ fn natural(a: &str, b: &str) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use floorwalk_protocol::{
-        Agent, AgentState, CallEvent, Direction, LegLeft, LegLeftReason, Queue, Role, Timestamp,
-    };
-
-    fn agent(id: &str, team: &str) -> Agent {
-        Agent {
-            id: id.into(),
-            name: id.into(),
-            team: team.into(),
-            state: AgentState::OnCall,
-            state_since: Timestamp::from_millis(0),
-            call_id: None,
-        }
-    }
-
-    fn call(id: &str, agent: &str) -> Call {
-        Call {
-            id: id.into(),
-            agent_id: agent.into(),
-            queue: None,
-            direction: Direction::Inbound,
-            customer: "+1 ••• ••• 0134".into(),
-            started_at: Timestamp::from_millis(0),
-            recording: true,
-            on_hold: false,
-            legs: vec![Leg {
-                id: format!("{id}-customer"),
-                role: Role::Customer,
-                user_id: None,
-                name: "Customer".into(),
-                mode: None,
-                track: 1,
-                joined_at: Timestamp::from_millis(0),
-            }],
-        }
-    }
-
-    fn queue(id: &str, team: &str) -> TeamQueue {
-        TeamQueue {
-            team: team.into(),
-            queue: Queue {
-                id: id.into(),
-                name: id.into(),
-                waiting: 0,
-                longest_wait_s: 0,
-                sla_percent: 100.0,
-                agents_available: 1,
-            },
-        }
-    }
+    use crate::fixture::{agent, call, queue};
+    use floorwalk_protocol::{CallEvent, LegLeft, LegLeftReason, Timestamp};
 
     fn scope() -> Scope {
         Scope::new(FloorState {
             agents: vec![agent("a-1", "billing"), agent("a-2", "sales")],
-            calls: vec![call("c-1", "a-1"), call("c-2", "a-2")],
-            queues: vec![queue("q-billing", "billing"), queue("q-sales", "sales")],
+            calls: vec![call("c-1", "a-1", 1), call("c-2", "a-2", 3)],
+            queues: vec![queue("billing"), queue("sales")],
         })
     }
 
@@ -236,7 +191,7 @@ mod tests {
         let left = ServerMessage::LegLeft(LegLeft {
             seq: 0,
             call_id: "c-2".into(),
-            leg_id: "c-2-customer".into(),
+            leg_id: "l-3".into(),
             at: Timestamp::from_millis(1),
             reason: LegLeftReason::Removed,
         });
@@ -249,7 +204,7 @@ mod tests {
         // A call naming an agent nobody described cannot be placed.
         let stray = ServerMessage::CallStarted(CallEvent {
             seq: 0,
-            call: call("c-9", "a-404"),
+            call: call("c-9", "a-404", 9),
         });
         assert!(matches!(
             scope.apply(stray),
@@ -265,7 +220,7 @@ mod tests {
         assert_eq!(billing.seq, 7);
         assert_eq!(billing.agents.len(), 1);
         assert_eq!(billing.calls[0].id, "c-1");
-        assert_eq!(billing.queues[0].id, "q-billing");
+        assert_eq!(billing.queues[0].id, "billing");
         assert_eq!(scope.snapshot(|_| true, 0).calls.len(), 2);
         assert!(scope.snapshot(|_| false, 0).agents.is_empty());
     }

@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::{Interval, MissedTickBehavior};
 
+#[derive(Debug)]
 pub struct SimFloor {
     world: World,
     media: Media,
@@ -21,15 +22,6 @@ pub struct SimFloor {
     frames: Interval,
     /// What happened and is not yet told, oldest first.
     told: VecDeque<FloorOutput>,
-}
-
-impl std::fmt::Debug for SimFloor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimFloor")
-            .field("world", &self.world)
-            .field("media", &self.media)
-            .finish_non_exhaustive()
-    }
 }
 
 impl SimFloor {

@@ -43,8 +43,8 @@ pub use floor::SimFloor;
 
 use anyhow::{Context as _, bail};
 use floorwalk_protocol::Timestamp;
-use floorwalk_server::{Account, Impairment, ServerHandle, ServerOptions, demo_accounts};
-use std::net::{Ipv4Addr, SocketAddr};
+use floorwalk_server::{Account, Impairment, ServerHandle, ServerOptions};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -80,17 +80,19 @@ pub struct SimOptions {
 }
 
 impl Default for SimOptions {
+    /// The server core's defaults for the transport, and a small floor.
     fn default() -> Self {
+        let server = ServerOptions::default();
         Self {
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            listen: server.listen,
+            accounts: server.accounts,
+            lease_ms: server.lease_ms,
+            heartbeat_ms: server.heartbeat_ms,
+            impair: server.impair,
             agents: 60,
             seed: 1,
-            accounts: demo_accounts(),
-            lease_ms: 15_000,
-            heartbeat_ms: 5_000,
             record_dir: None,
             min_call_secs: 20,
-            impair: Impairment::default(),
             speed: 1.0,
         }
     }
@@ -181,19 +183,16 @@ mod tests {
 
     #[test]
     fn bad_options_are_refused_with_a_reason() {
-        type Spoil = fn(&mut SimOptions);
-        let cases: [(Spoil, &str); 5] = [
-            (|o| o.listen = "0.0.0.0:0".parse().unwrap(), "loopback only"),
-            (|o| o.agents = MAX_AGENTS + 1, "at most"),
-            (|o| o.speed = 0.0, "speed must be between"),
-            (|o| o.speed = f64::NAN, "speed must be between"),
-            (|o| o.lease_ms = 10, "lease_ms must be at least"),
-        ];
-        for (spoil, expected) in cases {
+        let refusal = |spoil: fn(&mut SimOptions)| {
             let mut opts = SimOptions::default();
             spoil(&mut opts);
-            let err = opts.check().unwrap_err().to_string();
-            assert!(err.contains(expected), "{err:?} lacks {expected:?}");
-        }
+            opts.check().unwrap_err().to_string()
+        };
+        assert!(refusal(|o| o.agents = MAX_AGENTS + 1).contains("at most"));
+        assert!(refusal(|o| o.speed = 0.0).contains("speed must be between"));
+        assert!(refusal(|o| o.speed = f64::NAN).contains("speed must be between"));
+        // The server's own checks apply too.
+        assert!(refusal(|o| o.listen = "0.0.0.0:0".parse().unwrap()).contains("loopback only"));
+        assert!(refusal(|o| o.lease_ms = 10).contains("lease_ms must be at least"));
     }
 }

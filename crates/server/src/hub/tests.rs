@@ -1,10 +1,11 @@
 use super::*;
 use crate::accounts::demo_accounts;
-use crate::floor::{FloorCommand, FloorState, Joined, TeamQueue};
+use crate::fixture::{agent, call, party, queue};
+use crate::floor::{FloorCommand, FloorState, Joined, Talk};
 use crate::impair::Impairment;
 use floorwalk_protocol::{
-    Agent, AgentState, Call, Direction, FrameHeader, Leg, LegJoined, LegLeft, LegLeftReason, Mode,
-    Parsed, Queue, Role, Timestamp, parse_server,
+    AudioFrame, FrameHeader, Leg, LegJoined, LegLeft, LegLeftReason, Mode, Parsed, Role, Timestamp,
+    parse_server,
 };
 use std::collections::VecDeque;
 
@@ -20,46 +21,6 @@ struct TestFloor {
     next_track: u32,
 }
 
-fn agent(id: &str, team: &str) -> Agent {
-    Agent {
-        id: id.into(),
-        name: id.into(),
-        team: team.into(),
-        state: AgentState::OnCall,
-        state_since: Timestamp::from_millis(0),
-        call_id: None,
-    }
-}
-
-fn party(id: &str, role: Role, track: u32) -> Leg {
-    Leg {
-        id: id.into(),
-        role,
-        user_id: None,
-        name: id.into(),
-        mode: None,
-        track,
-        joined_at: Timestamp::from_millis(0),
-    }
-}
-
-fn call(id: &str, agent: &str, track: u32) -> Call {
-    Call {
-        id: id.into(),
-        agent_id: agent.into(),
-        queue: None,
-        direction: Direction::Inbound,
-        customer: "+1 ••• ••• 0134".into(),
-        started_at: Timestamp::from_millis(0),
-        recording: true,
-        on_hold: false,
-        legs: vec![
-            party(&format!("l-{track}"), Role::Customer, track),
-            party(&format!("l-{}", track + 1), Role::Agent, track + 1),
-        ],
-    }
-}
-
 impl Floor for TestFloor {
     fn server_name(&self) -> String {
         "test-floor/1".into()
@@ -73,17 +34,7 @@ impl Floor for TestFloor {
         FloorState {
             agents: vec![agent("a-1", "billing"), agent("a-2", "sales")],
             calls: vec![call("c-1", "a-1", 1), call("c-2", "a-2", 3)],
-            queues: vec![TeamQueue {
-                team: "billing".into(),
-                queue: Queue {
-                    id: "q-billing".into(),
-                    name: "Billing".into(),
-                    waiting: 0,
-                    longest_wait_s: 0,
-                    sla_percent: 100.0,
-                    agents_available: 0,
-                },
-            }],
+            queues: vec![queue("billing")],
         }
     }
 

@@ -1,8 +1,8 @@
 use super::*;
+use crate::fixture::{agent, call, party};
 use crate::floor::FloorState;
 use floorwalk_protocol::{
-    Agent, AgentState, Call, CallEndReason, CallEnded, Direction, Leg, LegChanged, LegJoined,
-    LegLeft, Role, Timestamp,
+    CallEndReason, CallEnded, Leg, LegChanged, LegJoined, LegLeft, Role, Timestamp,
 };
 
 const DANA: usize = 0;
@@ -22,58 +22,6 @@ struct Desk {
     jorge: Supervisor,
     scope: Scope,
     legs: Legs,
-}
-
-fn leg(id: &str, role: Role, user: Option<&str>, mode: Option<Mode>, track: u32) -> Leg {
-    Leg {
-        id: id.into(),
-        role,
-        user_id: user.map(str::to_string),
-        name: id.into(),
-        mode,
-        track,
-        joined_at: Timestamp::from_millis(0),
-    }
-}
-
-fn call(id: &str, agent: &str, first_track: u32) -> Call {
-    Call {
-        id: id.into(),
-        agent_id: agent.into(),
-        queue: None,
-        direction: Direction::Inbound,
-        customer: "+1 ••• ••• 0134".into(),
-        started_at: Timestamp::from_millis(0),
-        recording: true,
-        on_hold: false,
-        legs: vec![
-            leg(
-                &format!("l-{first_track}"),
-                Role::Customer,
-                None,
-                None,
-                first_track,
-            ),
-            leg(
-                &format!("l-{}", first_track + 1),
-                Role::Agent,
-                Some(agent),
-                None,
-                first_track + 1,
-            ),
-        ],
-    }
-}
-
-fn agent(id: &str, team: &str) -> Agent {
-    Agent {
-        id: id.into(),
-        name: id.into(),
-        team: team.into(),
-        state: AgentState::OnCall,
-        state_since: Timestamp::from_millis(0),
-        call_id: None,
-    }
 }
 
 /// Dana sees billing and may end calls; Jorge sees billing and sales.
@@ -124,13 +72,11 @@ impl Desk {
         let joined = LegJoined {
             seq: 0,
             call_id: call_id.into(),
-            leg: leg(
-                &leg_id,
-                Role::Supervisor,
-                Some(&supervisor.id),
-                Some(mode),
-                track,
-            ),
+            leg: Leg {
+                user_id: Some(supervisor.id.clone()),
+                mode: Some(mode),
+                ..party(&leg_id, Role::Supervisor, track)
+            },
         };
         self.scope.apply(ServerMessage::LegJoined(joined)).unwrap();
         self.legs

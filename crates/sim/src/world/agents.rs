@@ -9,13 +9,9 @@ impl World {
                 let roll: f64 = self.rng.random();
                 let outbound = self.teams[self.agents[a].team].outbound;
                 if roll < 0.06 {
-                    let rest = self.secs(60.0, 300.0);
-                    self.set_agent(a, AgentState::Away, None);
-                    self.agent_timer(a, rest);
+                    self.step_away(a, AgentState::Away);
                 } else if roll < 0.075 {
-                    let rest = self.secs(300.0, 1200.0);
-                    self.set_agent(a, AgentState::Offline, None);
-                    self.agent_timer(a, rest);
+                    self.step_away(a, AgentState::Offline);
                 } else if roll < 0.075 + outbound {
                     let customer = names::masked_number(&mut self.rng);
                     let length = self.call_length();
@@ -29,13 +25,9 @@ impl World {
                 // A break or the end of a shift starts after a call, mostly.
                 let roll: f64 = self.rng.random();
                 if roll < 0.05 {
-                    let rest = self.secs(60.0, 300.0);
-                    self.set_agent(a, AgentState::Away, None);
-                    self.agent_timer(a, rest);
+                    self.step_away(a, AgentState::Away);
                 } else if roll < 0.06 {
-                    let rest = self.secs(300.0, 1200.0);
-                    self.set_agent(a, AgentState::Offline, None);
-                    self.agent_timer(a, rest);
+                    self.step_away(a, AgentState::Offline);
                 } else {
                     self.become_available(a);
                 }
@@ -43,6 +35,17 @@ impl World {
             AgentState::Away | AgentState::Offline => self.become_available(a),
             AgentState::OnCall | AgentState::Unknown => {}
         }
+    }
+
+    /// A break (`Away`, minutes) or the end of a shift (`Offline`, longer).
+    pub(super) fn step_away(&mut self, a: usize, state: AgentState) {
+        let rest = if state == AgentState::Away {
+            self.secs(60.0, 300.0)
+        } else {
+            self.secs(300.0, 1200.0)
+        };
+        self.set_agent(a, state, None);
+        self.agent_timer(a, rest);
     }
 
     pub(super) fn become_available(&mut self, a: usize) {
