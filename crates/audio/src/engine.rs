@@ -33,11 +33,12 @@
 
 use super::capture::{Capture, TransmitGate};
 use super::clock::{Clock, SystemClock};
-use super::input::{Source, open_input};
+use super::endpoint::{Endpoint, Microphone, Sink};
 use super::jitter::JitterConfig;
 use super::latency::ListeningDelay;
 use super::mix::{Gains, Layout};
-use super::output::{Endpoint, NullSink, Sink, open_output};
+use super::none::NullSink;
+use super::open::{open_input, open_output};
 use super::playback::{FrameRejected, PartyLevels, Playback, TrackSpec, TrackStats};
 use super::signal::Level;
 use super::{FRAME_DURATION, FRAME_SAMPLES};
@@ -527,7 +528,7 @@ impl CaptureThread {
         });
     }
 
-    fn open(&self) -> Option<Box<dyn Source>> {
+    fn open(&self) -> Option<Box<dyn Microphone>> {
         match open_input(&self.input) {
             Ok(Some(source)) => {
                 let description = source.describe();
@@ -554,7 +555,7 @@ impl CaptureThread {
                 None
             }
         };
-        let mut source: Option<Box<dyn Source>> = None;
+        let mut source: Option<Box<dyn Microphone>> = None;
         let mut armed = false;
         let mut frame = vec![0.0f32; FRAME_SAMPLES as usize];
         loop {

@@ -1,0 +1,134 @@
+//! The microphone from a device.
+
+use super::list::Direction;
+use super::stream::{Callback, DeviceSample, Opened, RING, Shared, StreamSpec, Watchdog};
+use super::stream::{open_stream, samples_for};
+use crate::endpoint::{InputError, Microphone};
+use crate::resample::Resampler;
+use crate::{FRAME_SAMPLES, SAMPLE_RATE};
+use cpal::traits::{DeviceTrait, StreamTrait};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// The microphone from a device, as 48 kHz mono.
+pub struct DeviceMicrophone {
+    stream: cpal::Stream,
+    consumer: rtrb::Consumer<f32>,
+    shared: Arc<Shared>,
+    resampler: Resampler,
+    staged: Vec<f32>,
+    pending: Vec<f32>,
+    watchdog: Watchdog,
+    description: String,
+}
+
+impl std::fmt::Debug for DeviceMicrophone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+impl DeviceMicrophone {
+    pub fn open(name: Option<&str>) -> Result<Self, InputError> {
+        let opened = open_stream(name, Direction::Input, 1, |config, shared| {
+            let (producer, consumer) = rtrb::RingBuffer::new(samples_for(RING, config));
+            let callback = InputCallback {
+                producer,
+                shared: Arc::clone(shared),
+                channels: usize::from(config.channels.max(1)),
+            };
+            (callback, consumer)
+        })
+        .map_err(InputError::Device)?;
+        let Opened {
+            stream,
+            kept: consumer,
+            config,
+            label,
+            shared,
+        } = opened;
+        let capacity = samples_for(RING, &config);
+        Ok(Self {
+            stream,
+            consumer,
+            shared,
+            resampler: Resampler::new(config.sample_rate, SAMPLE_RATE),
+            staged: vec![0.0; capacity],
+            pending: Vec::with_capacity(capacity * 2),
+            watchdog: Watchdog::default(),
+            description: format!(
+                "{label} ({} Hz, {} ch)",
+                config.sample_rate, config.channels
+            ),
+        })
+    }
+}
+
+/// What the input callback owns: it never allocates, locks or logs.
+struct InputCallback {
+    producer: rtrb::Producer<f32>,
+    shared: Arc<Shared>,
+    channels: usize,
+}
+
+impl InputCallback {
+    /// Averages each of the device's frames to mono, into the ring.
+    fn take<T: DeviceSample>(&mut self, data: &[T]) {
+        let mut dropped = 0u64;
+        for frame in data.chunks_exact(self.channels) {
+            let mono = frame.iter().map(|s| s.to_f32()).sum::<f32>() / self.channels as f32;
+            if self.producer.push(mono).is_err() {
+                dropped += 1;
+            }
+        }
+        self.shared
+            .moved
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.shared.starved.fetch_add(dropped, Ordering::Relaxed);
+    }
+}
+
+impl Callback for InputCallback {
+    fn build<T: DeviceSample>(mut self, spec: StreamSpec<'_>) -> Result<cpal::Stream, cpal::Error> {
+        let take = move |data: &[T], _: &cpal::InputCallbackInfo| self.take(data);
+        spec.device
+            .build_input_stream(spec.config, take, spec.on_error, spec.timeout)
+    }
+}
+
+impl Microphone for DeviceMicrophone {
+    fn read(&mut self, now: Duration, frame: &mut [f32]) -> Result<bool, InputError> {
+        self.watchdog
+            .check(&self.shared, now, "the microphone stopped sending audio")
+            .map_err(InputError::Device)?;
+        let (popped, _) = self.consumer.pop_partial_slice(&mut self.staged);
+        let n = popped.len();
+        self.resampler.process(&self.staged[..n], &mut self.pending);
+        let want = FRAME_SAMPLES as usize;
+        if self.pending.len() < want || frame.len() < want {
+            return Ok(false);
+        }
+        frame[..want].copy_from_slice(&self.pending[..want]);
+        self.pending.drain(..want);
+        Ok(true)
+    }
+
+    fn next_deadline(&self) -> Option<Duration> {
+        (self.pending.len() >= FRAME_SAMPLES as usize).then_some(Duration::ZERO)
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    fn dropped_samples(&self) -> u64 {
+        self.shared.starved.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for DeviceMicrophone {
+    fn drop(&mut self) {
+        let _ = self.stream.pause();
+    }
+}
