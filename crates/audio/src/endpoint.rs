@@ -4,6 +4,7 @@
 //! `wav` and `device`; `open` picks one for an endpoint.
 
 use super::latency::Measured;
+use super::resample::ResampleError;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -21,8 +22,8 @@ pub enum Endpoint {
     /// A device by name (as `floorwalk devices` lists it).
     Device(String),
     /// Output: a 16-bit 48 kHz WAV file written in real time, silence
-    /// included. Input: a WAV file (any rate or channels) played in real
-    /// time, looping.
+    /// included. Input: a WAV file (any channels, any rate from 1 to
+    /// 384 kHz) played in real time, looping.
     Wav(PathBuf),
 }
 
@@ -98,6 +99,13 @@ pub enum InputError {
     Wav { path: PathBuf, source: hound::Error },
     #[error("WAV input {0}: holds no audio")]
     EmptyWav(PathBuf),
+    #[error("WAV input {path}: {rate} Hz is not a sample rate floorwalk takes (1 to 384 kHz)")]
+    WavRate { path: PathBuf, rate: u32 },
+    #[error("WAV input {path}: {source}")]
+    WavResample {
+        path: PathBuf,
+        source: ResampleError,
+    },
     #[error("audio device: {0}")]
     Device(String),
     #[error("this floorwalk was built without audio device support (feature audio-device)")]

@@ -4,14 +4,18 @@
 use super::clock::Pacer;
 use super::endpoint::{InputError, Microphone, OutputError, Sink};
 use super::none::NullSink;
-use super::resample::{Resampler, downmix};
+use super::resample::{downmix, resample_clip};
 use super::{FRAME_SAMPLES, SAMPLE_RATE};
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Update the WAV header this often, so the file is readable while written.
 const WAV_HEADER_EVERY: u64 = 50;
+/// The sample rates a WAV microphone may have: anything a recorder makes,
+/// and nothing so far off that converting it would take unbounded memory.
+const WAV_RATES: RangeInclusive<u32> = 1_000..=384_000;
 
 /// f32 (-1..1) to i16 with clamping.
 pub fn to_i16(sample: f32) -> i16 {
@@ -106,6 +110,12 @@ pub fn load_wav(path: &Path) -> Result<Vec<f32>, InputError> {
     };
     let mut reader = hound::WavReader::open(path).map_err(wav_error)?;
     let spec = reader.spec();
+    if !WAV_RATES.contains(&spec.sample_rate) {
+        return Err(InputError::WavRate {
+            path: path.to_owned(),
+            rate: spec.sample_rate,
+        });
+    }
     let interleaved: Vec<f32> = match spec.sample_format {
         hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>(),
         hound::SampleFormat::Int => {
@@ -119,9 +129,12 @@ pub fn load_wav(path: &Path) -> Result<Vec<f32>, InputError> {
     .map_err(wav_error)?;
     let mut mono = Vec::with_capacity(interleaved.len() / usize::from(spec.channels.max(1)));
     downmix(&interleaved, usize::from(spec.channels), &mut mono);
-    let mut resampler = Resampler::new(spec.sample_rate, SAMPLE_RATE);
-    let mut samples = Vec::with_capacity(mono.len() * 2);
-    resampler.process(&mono, &mut samples);
+    let samples = resample_clip(&mono, spec.sample_rate, SAMPLE_RATE).map_err(|source| {
+        InputError::WavResample {
+            path: path.to_owned(),
+            source,
+        }
+    })?;
     if samples.is_empty() {
         return Err(InputError::EmptyWav(path.to_owned()));
     }

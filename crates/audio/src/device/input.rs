@@ -4,7 +4,7 @@ use super::list::Direction;
 use super::stream::{Callback, DeviceSample, Opened, RING, Shared, StreamSpec, Watchdog};
 use super::stream::{open_stream, samples_for};
 use crate::endpoint::{InputError, Microphone};
-use crate::resample::Resampler;
+use crate::resample::{Fixed, Resampler};
 use crate::{FRAME_SAMPLES, SAMPLE_RATE};
 use cpal::traits::{DeviceTrait, StreamTrait};
 use std::sync::Arc;
@@ -17,8 +17,10 @@ pub struct DeviceMicrophone {
     consumer: rtrb::Consumer<f32>,
     shared: Arc<Shared>,
     resampler: Resampler,
+    /// Mono samples at the device's rate, taken from the ring but not yet
+    /// converted: the first `staged_len`.
     staged: Vec<f32>,
-    pending: Vec<f32>,
+    staged_len: usize,
     watchdog: Watchdog,
     description: String,
 }
@@ -48,14 +50,21 @@ impl DeviceMicrophone {
             label,
             shared,
         } = opened;
-        let capacity = samples_for(RING, &config);
+        let resampler = Resampler::new(
+            config.sample_rate,
+            SAMPLE_RATE,
+            1,
+            Fixed::Output(FRAME_SAMPLES as usize),
+        )
+        .map_err(|e| InputError::Device(format!("{label}: {e}")))?;
         Ok(Self {
             stream,
             consumer,
             shared,
-            resampler: Resampler::new(config.sample_rate, SAMPLE_RATE),
-            staged: vec![0.0; capacity],
-            pending: Vec::with_capacity(capacity * 2),
+            resampler,
+            // Room for a full ring on top of a frame's worth waiting.
+            staged: vec![0.0; 2 * samples_for(RING, &config)],
+            staged_len: 0,
             watchdog: Watchdog::default(),
             description: format!(
                 "{label} ({} Hz, {} ch)",
@@ -102,20 +111,25 @@ impl Microphone for DeviceMicrophone {
         self.watchdog
             .check(&self.shared, now, "the microphone stopped sending audio")
             .map_err(InputError::Device)?;
-        let (popped, _) = self.consumer.pop_partial_slice(&mut self.staged);
-        let n = popped.len();
-        self.resampler.process(&self.staged[..n], &mut self.pending);
+        let (popped, _) = self
+            .consumer
+            .pop_partial_slice(&mut self.staged[self.staged_len..]);
+        self.staged_len += popped.len();
         let want = FRAME_SAMPLES as usize;
-        if self.pending.len() < want || frame.len() < want {
+        if self.staged_len < self.resampler.input_frames_next() || frame.len() < want {
             return Ok(false);
         }
-        frame[..want].copy_from_slice(&self.pending[..want]);
-        self.pending.drain(..want);
+        let (taken, _) = self
+            .resampler
+            .process(&self.staged[..self.staged_len], &mut frame[..want])
+            .map_err(|e| InputError::Device(e.to_string()))?;
+        self.staged.copy_within(taken..self.staged_len, 0);
+        self.staged_len -= taken;
         Ok(true)
     }
 
     fn next_deadline(&self) -> Option<Duration> {
-        (self.pending.len() >= FRAME_SAMPLES as usize).then_some(Duration::ZERO)
+        (self.staged_len >= self.resampler.input_frames_next()).then_some(Duration::ZERO)
     }
 
     fn describe(&self) -> String {

@@ -6,8 +6,8 @@ use super::stream::{open_stream, samples_for};
 use super::tag::{Tag, TagMatcher};
 use crate::endpoint::{OutputError, Sink};
 use crate::latency::Measured;
-use crate::resample::Resampler;
-use crate::SAMPLE_RATE;
+use crate::resample::{Fixed, Resampler};
+use crate::{FRAME_SAMPLES, SAMPLE_RATE};
 use cpal::traits::{DeviceTrait, StreamTrait};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -37,9 +37,13 @@ pub struct DeviceSink {
     /// Channels of the mix, and of the device.
     channels: usize,
     device_channels: usize,
-    resamplers: Vec<Resampler>,
-    scratch: Vec<f32>,
-    converted: Vec<Vec<f32>>,
+    resampler: Resampler,
+    /// A frame of the mix at the device's rate.
+    converted: Vec<f32>,
+    /// The same, laid out on the device's channels.
+    laid_out: Vec<f32>,
+    /// Ring samples by which the resampler's filter delays a frame.
+    resampler_delay: u64,
     low_water: usize,
     /// Interleaved device samples per second.
     samples_per_second: u64,
@@ -84,8 +88,15 @@ impl DeviceSink {
             label,
             shared,
         } = opened;
-        let capacity = samples_for(RING, &config);
+        let resampler = Resampler::new(
+            SAMPLE_RATE,
+            config.sample_rate,
+            channels,
+            Fixed::Input(FRAME_SAMPLES as usize),
+        )
+        .map_err(|e| OutputError::Device(format!("{label}: {e}")))?;
         let device_channels = usize::from(config.channels.max(1));
+        let frame_at_device_rate = resampler.output_frames_max();
         let buffer = match config.buffer_size {
             cpal::BufferSize::Fixed(n) => format!("{n}-frame buffer"),
             cpal::BufferSize::Default => "default buffer".to_owned(),
@@ -100,11 +111,10 @@ impl DeviceSink {
             shared,
             channels,
             device_channels,
-            resamplers: (0..channels)
-                .map(|_| Resampler::new(SAMPLE_RATE, config.sample_rate))
-                .collect(),
-            scratch: Vec::with_capacity(capacity),
-            converted: vec![Vec::with_capacity(capacity); channels],
+            converted: vec![0.0; frame_at_device_rate * channels],
+            laid_out: Vec::with_capacity(frame_at_device_rate * device_channels),
+            resampler_delay: (resampler.output_delay() * device_channels) as u64,
+            resampler,
             low_water: samples_for(LOW_WATER, &config),
             samples_per_second: u64::from(config.sample_rate) * device_channels as u64,
             epoch,
@@ -115,6 +125,19 @@ impl DeviceSink {
                 config.sample_rate, config.channels
             ),
         })
+    }
+}
+
+/// Lays interleaved frames of a mix of `channels` channels (1 or 2) out on
+/// a device's: mono on every channel, stereo averaged for a mono device,
+/// else channel by channel with silence on the rest.
+fn lay_out(mix: &[f32], channels: usize, device_channels: usize, out: &mut Vec<f32>) {
+    for frame in mix.chunks_exact(channels.max(1)) {
+        match (frame, device_channels) {
+            ([mono], _) => out.extend(std::iter::repeat_n(*mono, device_channels)),
+            (_, 1) => out.push(frame.iter().sum::<f32>() / frame.len() as f32),
+            _ => out.extend((0..device_channels).map(|c| frame.get(c).copied().unwrap_or(0.0))),
+        }
     }
 }
 
@@ -238,42 +261,21 @@ impl Sink for DeviceSink {
     }
 
     fn write(&mut self, frame: &[f32]) -> Result<(), OutputError> {
-        // Resample each channel of the mix, then lay them out for the device.
-        for (c, (resampler, out)) in self
-            .resamplers
-            .iter_mut()
-            .zip(&mut self.converted)
-            .enumerate()
-        {
-            self.scratch.clear();
-            self.scratch
-                .extend(frame.iter().skip(c).step_by(self.channels).copied());
-            out.clear();
-            resampler.process(&self.scratch, out);
-        }
-        self.scratch.clear();
-        let len = self.converted.iter().map(Vec::len).min().unwrap_or(0);
-        for i in 0..len {
-            match (self.channels, self.device_channels) {
-                (1, device) => {
-                    for _ in 0..device {
-                        self.scratch.push(self.converted[0][i]);
-                    }
-                }
-                (_, 1) => self
-                    .scratch
-                    .push((self.converted[0][i] + self.converted[1][i]) / 2.0),
-                (_, device) => {
-                    for c in 0..device {
-                        self.scratch
-                            .push(self.converted.get(c).map_or(0.0, |channel| channel[i]));
-                    }
-                }
-            }
-        }
+        let (_, frames) = self
+            .resampler
+            .process(frame, &mut self.converted)
+            .map_err(|e| OutputError::Device(e.to_string()))?;
+        self.laid_out.clear();
+        lay_out(
+            &self.converted[..frames * self.channels],
+            self.channels,
+            self.device_channels,
+            &mut self.laid_out,
+        );
         // A full ring means the device is behind: drop rather than block.
-        let (pushed, _) = self.producer.push_partial_slice(&self.scratch);
-        self.last_frame_at = (!pushed.is_empty()).then_some(self.pushed);
+        let (pushed, _) = self.producer.push_partial_slice(&self.laid_out);
+        // The frame's own first sample comes out after the filter's delay.
+        self.last_frame_at = (!pushed.is_empty()).then_some(self.pushed + self.resampler_delay);
         self.pushed += pushed.len() as u64;
         Ok(())
     }
@@ -359,5 +361,21 @@ mod tests {
         let starved = callback(ms(1)).map(|c| LastCallback { starved: true, ..c });
         assert_eq!(refill_in(0, 960, starved, ms(4)), Some(ms(0)));
         assert_eq!(refill_in(960, 960, starved, ms(4)), None, "covered again");
+    }
+
+    #[test]
+    fn the_mix_is_laid_out_on_the_device_channels() {
+        let lay = |mix: &[f32], channels, device_channels| {
+            let mut out = Vec::new();
+            lay_out(mix, channels, device_channels, &mut out);
+            out
+        };
+        // Mono everywhere.
+        assert_eq!(lay(&[0.1, 0.2], 1, 1), [0.1, 0.2]);
+        assert_eq!(lay(&[0.1, 0.2], 1, 2), [0.1, 0.1, 0.2, 0.2]);
+        // Stereo: as it is, averaged for one channel, silence beyond two.
+        assert_eq!(lay(&[0.1, 0.3, 0.5, 0.7], 2, 2), [0.1, 0.3, 0.5, 0.7]);
+        assert_eq!(lay(&[0.1, 0.3, 0.5, 0.7], 2, 1), [0.2, 0.6]);
+        assert_eq!(lay(&[0.1, 0.3], 2, 4), [0.1, 0.3, 0.0, 0.0]);
     }
 }

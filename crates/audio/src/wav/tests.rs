@@ -120,4 +120,13 @@ fn bad_files_are_clear_errors() {
         WavMicrophone::open(empty),
         Err(InputError::EmptyWav(_))
     ));
+    for rate in [1, 999, 384_001, 1_000_000_000] {
+        let odd = dir.path().join(format!("{rate}.wav"));
+        write_wav(&odd, rate, 1, &[0.5; 100]);
+        let err = WavMicrophone::open(odd).unwrap_err();
+        assert!(
+            matches!(err, InputError::WavRate { rate: r, .. } if r == rate),
+            "{err}"
+        );
+    }
 }
