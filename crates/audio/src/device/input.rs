@@ -1,33 +1,30 @@
 //! The microphone from a device.
 
 use super::list::Direction;
-use super::stream::{Callback, DeviceSample, Opened, RING, Shared, StreamSpec, Watchdog};
+use super::stream::{Callback, DeviceSample, Opened, Playing, RING, Shared, StreamSpec};
 use super::stream::{open_stream, samples_for};
 use crate::endpoint::{InputError, Microphone};
 use crate::resample::{Fixed, Resampler};
 use crate::{FRAME_SAMPLES, SAMPLE_RATE};
-use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::traits::DeviceTrait;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// The microphone from a device, as 48 kHz mono.
 pub struct DeviceMicrophone {
-    stream: cpal::Stream,
+    playing: Playing,
     consumer: rtrb::Consumer<f32>,
-    shared: Arc<Shared>,
     resampler: Resampler,
     /// Mono samples at the device's rate, taken from the ring but not yet
     /// converted: the first `staged_len`.
     staged: Vec<f32>,
     staged_len: usize,
-    watchdog: Watchdog,
-    description: String,
 }
 
 impl std::fmt::Debug for DeviceMicrophone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.description)
+        f.write_str(&self.playing.describe())
     }
 }
 
@@ -45,10 +42,10 @@ impl DeviceMicrophone {
         .map_err(InputError::Device)?;
         let Opened {
             stream,
+            shared,
             kept: consumer,
             config,
             label,
-            shared,
         } = opened;
         let resampler = Resampler::new(
             config.sample_rate,
@@ -57,19 +54,17 @@ impl DeviceMicrophone {
             Fixed::Output(FRAME_SAMPLES as usize),
         )
         .map_err(|e| InputError::Device(format!("{label}: {e}")))?;
+        let description = format!(
+            "{label} ({} Hz, {} ch)",
+            config.sample_rate, config.channels
+        );
         Ok(Self {
-            stream,
+            playing: Playing::new(stream, shared, description),
             consumer,
-            shared,
             resampler,
             // Room for a full ring on top of a frame's worth waiting.
             staged: vec![0.0; 2 * samples_for(RING, &config)],
             staged_len: 0,
-            watchdog: Watchdog::default(),
-            description: format!(
-                "{label} ({} Hz, {} ch)",
-                config.sample_rate, config.channels
-            ),
         })
     }
 }
@@ -108,8 +103,8 @@ impl Callback for InputCallback {
 
 impl Microphone for DeviceMicrophone {
     fn read(&mut self, now: Duration, frame: &mut [f32]) -> Result<bool, InputError> {
-        self.watchdog
-            .check(&self.shared, now, "the microphone stopped sending audio")
+        self.playing
+            .check(now, "the microphone stopped sending audio")
             .map_err(InputError::Device)?;
         let (popped, _) = self
             .consumer
@@ -133,16 +128,10 @@ impl Microphone for DeviceMicrophone {
     }
 
     fn describe(&self) -> String {
-        self.description.clone()
+        self.playing.describe()
     }
 
     fn dropped_samples(&self) -> u64 {
-        self.shared.starved.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for DeviceMicrophone {
-    fn drop(&mut self) {
-        let _ = self.stream.pause();
+        self.playing.lost_samples()
     }
 }

@@ -1,14 +1,14 @@
 //! The speaker: the mix going to a device.
 
 use super::list::Direction;
-use super::stream::{Callback, DeviceSample, Opened, RING, Shared, StreamSpec, Watchdog};
+use super::stream::{Callback, DeviceSample, Opened, Playing, RING, Shared, StreamSpec};
 use super::stream::{open_stream, samples_for};
 use super::tag::{Tag, TagMatcher};
 use crate::endpoint::{OutputError, Sink};
 use crate::latency::Measured;
 use crate::resample::{Fixed, Resampler};
 use crate::{FRAME_SAMPLES, SAMPLE_RATE};
-use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::traits::DeviceTrait;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ const TAGS_IN_FLIGHT: usize = 64;
 
 /// The mix going to a device.
 pub struct DeviceSink {
-    stream: cpal::Stream,
+    playing: Playing,
     producer: rtrb::Producer<f32>,
     /// Samples pushed into the ring so far.
     pushed: u64,
@@ -33,7 +33,6 @@ pub struct DeviceSink {
     last_frame_at: Option<u64>,
     tags: rtrb::Producer<Tag>,
     measured: rtrb::Consumer<Measured>,
-    shared: Arc<Shared>,
     /// Channels of the mix, and of the device.
     channels: usize,
     device_channels: usize,
@@ -50,13 +49,11 @@ pub struct DeviceSink {
     epoch: Instant,
     /// When the engine should render next (set by `due`).
     deadline: Option<Duration>,
-    watchdog: Watchdog,
-    description: String,
 }
 
 impl std::fmt::Debug for DeviceSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.description)
+        f.write_str(&self.playing.describe())
     }
 }
 
@@ -83,10 +80,10 @@ impl DeviceSink {
         .map_err(OutputError::Device)?;
         let Opened {
             stream,
+            shared,
             kept: (producer, tags, measured),
             config,
             label,
-            shared,
         } = opened;
         let resampler = Resampler::new(
             SAMPLE_RATE,
@@ -101,14 +98,17 @@ impl DeviceSink {
             cpal::BufferSize::Fixed(n) => format!("{n}-frame buffer"),
             cpal::BufferSize::Default => "default buffer".to_owned(),
         };
+        let description = format!(
+            "{label} ({} Hz, {} ch, {buffer})",
+            config.sample_rate, config.channels
+        );
         Ok(Self {
-            stream,
+            playing: Playing::new(stream, shared, description),
             producer,
             pushed: 0,
             last_frame_at: None,
             tags,
             measured,
-            shared,
             channels,
             device_channels,
             converted: vec![0.0; frame_at_device_rate * channels],
@@ -119,11 +119,6 @@ impl DeviceSink {
             samples_per_second: u64::from(config.sample_rate) * device_channels as u64,
             epoch,
             deadline: None,
-            watchdog: Watchdog::default(),
-            description: format!(
-                "{label} ({} Hz, {} ch, {buffer})",
-                config.sample_rate, config.channels
-            ),
         })
     }
 }
@@ -234,21 +229,22 @@ impl Callback for OutputCallback {
 
 impl Sink for DeviceSink {
     fn due(&mut self, now: Duration) -> Result<u64, OutputError> {
-        self.watchdog
-            .check(&self.shared, now, "the device stopped taking audio")
+        self.playing
+            .check(now, "the device stopped taking audio")
             .map_err(OutputError::Device)?;
+        let shared = &self.playing.shared;
         let held = self.producer.buffer().capacity() - self.producer.slots();
-        let callback = match self.shared.last_callback.load(Ordering::Acquire) {
+        let callback = match shared.last_callback.load(Ordering::Acquire) {
             0 => None,
             at => {
-                let len = self.shared.last_callback_len.load(Ordering::Relaxed);
+                let len = shared.last_callback_len.load(Ordering::Relaxed);
                 Some(LastCallback {
                     ago: self
                         .epoch
                         .elapsed()
                         .saturating_sub(Duration::from_nanos(at - 1)),
                     len: usize::try_from(len).unwrap_or(usize::MAX),
-                    starved: self.shared.last_callback_starved.load(Ordering::Relaxed),
+                    starved: shared.last_callback_starved.load(Ordering::Relaxed),
                     period: Duration::from_nanos(
                         len * 1_000_000_000 / self.samples_per_second.max(1),
                     ),
@@ -305,17 +301,11 @@ impl Sink for DeviceSink {
     }
 
     fn describe(&self) -> String {
-        self.description.clone()
+        self.playing.describe()
     }
 
     fn starved_samples(&self) -> u64 {
-        self.shared.starved.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for DeviceSink {
-    fn drop(&mut self) {
-        let _ = self.stream.pause();
+        self.playing.lost_samples()
     }
 }
 

@@ -65,14 +65,13 @@ impl Shared {
 
 /// Notices a device that reported a failure or stopped moving samples.
 #[derive(Debug, Default)]
-pub(super) struct Watchdog {
+struct Watchdog {
     last_moved: u64,
     last_progress: Option<Duration>,
 }
 
 impl Watchdog {
-    /// The device's failure, or `stalled` once no sample moved for `STALL`.
-    pub fn check(&mut self, shared: &Shared, now: Duration, stalled: &str) -> Result<(), String> {
+    fn check(&mut self, shared: &Shared, now: Duration, stalled: &str) -> Result<(), String> {
         if let Some(reason) = shared.failure() {
             return Err(reason);
         }
@@ -172,15 +171,57 @@ fn build_stream(
     }
 }
 
-/// A stream that plays.
+/// A stream that plays, and what the engine keeps of it.
 pub(super) struct Opened<K> {
     pub stream: cpal::Stream,
-    /// What the engine keeps: its ends of the stream's rings.
+    pub shared: Arc<Shared>,
+    /// The engine's ends of the stream's rings.
     pub kept: K,
     pub config: StreamConfig,
     /// The device's name.
     pub label: String,
+}
+
+/// The engine's hold on a playing stream: the state its callback shares,
+/// the watchdog on it, and what the status line says. Pauses the stream
+/// when dropped.
+pub(super) struct Playing {
+    stream: cpal::Stream,
     pub shared: Arc<Shared>,
+    watchdog: Watchdog,
+    description: String,
+}
+
+impl Playing {
+    pub fn new(stream: cpal::Stream, shared: Arc<Shared>, description: String) -> Self {
+        Self {
+            stream,
+            shared,
+            watchdog: Watchdog::default(),
+            description,
+        }
+    }
+
+    /// The device's failure, or `stalled` once no sample moved for `STALL`.
+    pub fn check(&mut self, now: Duration, stalled: &str) -> Result<(), String> {
+        self.watchdog.check(&self.shared, now, stalled)
+    }
+
+    pub fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    /// Samples the callback could not move: missing from the ring
+    /// (output), or with no room in it (input).
+    pub fn lost_samples(&self) -> u64 {
+        self.shared.starved.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Playing {
+    fn drop(&mut self) {
+        let _ = self.stream.pause();
+    }
 }
 
 /// Opens the named device (or the default) for `direction`, trying each
@@ -216,10 +257,10 @@ pub(super) fn open_stream<C: Callback, K>(
                 Ok(stream) => {
                     return Ok(Opened {
                         stream,
+                        shared,
                         kept,
                         config,
                         label,
-                        shared,
                     });
                 }
                 Err(e) => last_error = e,
