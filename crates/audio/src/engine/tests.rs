@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
+use crate::FRAME_DURATION;
 use crate::codec::Decoder;
 use crate::signal::{best_correlation, sine};
 use crate::test_support::{wire_frames, write_wav};
