@@ -6,6 +6,8 @@
 //!   20 ms for the share of a core one call costs.
 //! - `bare_decode_20ms`: libopus decoding the same two packets, for the ratio.
 //! - `capture_20ms`: encoding and wrapping one microphone frame.
+//! - `resample_20ms`: one 20 ms frame of the split-ear mix converted for a
+//!   44.1 kHz device (only devices that refuse 48 kHz pay this).
 //! - `latency`: not timed; prints arrival-to-playout figures from a simulated
 //!   timeline (0, 30 and 80 ms of jitter, and the last minute of an hour with
 //!   ±1% clock drift).
@@ -17,6 +19,7 @@ use floorwalk_audio::codec::Decoder;
 use floorwalk_audio::jitter::{JitterBuffer, Playout};
 use floorwalk_audio::mix::{Gains, Layout};
 use floorwalk_audio::playback::{Playback, TrackSpec};
+use floorwalk_audio::resample::{Fixed, Resampler};
 use floorwalk_audio::{FRAME_SAMPLES, jitter::JitterConfig};
 use floorwalk_protocol::Role;
 use rand::rngs::SmallRng;
@@ -33,18 +36,9 @@ fn call_20ms(c: &mut Criterion) {
     let customer = speech(Role::Customer);
     let agent = speech(Role::Agent);
     let mut playback = Playback::new(Layout::SplitEar, Gains::default(), JitterConfig::default());
-    playback
-        .set_tracks(&[
-            TrackSpec {
-                track: 1,
-                role: Role::Customer,
-            },
-            TrackSpec {
-                track: 2,
-                role: Role::Agent,
-            },
-        ])
-        .expect("decoders");
+    let tracks =
+        [(1, Role::Customer), (2, Role::Agent)].map(|(track, role)| TrackSpec { track, role });
+    playback.set_tracks(&tracks).expect("decoders");
     let frames: Vec<(Vec<u8>, Vec<u8>)> = (0..customer.len().max(agent.len()))
         .map(|i| {
             let seq = i as u32;
@@ -114,6 +108,27 @@ fn capture_20ms(c: &mut Criterion) {
             let _ = capture.process(frame, &gate, |bytes| {
                 black_box(bytes);
             });
+            i += 1;
+        })
+    });
+}
+
+fn resample_20ms(c: &mut Criterion) {
+    let voice = clips(Role::Customer)
+        .next()
+        .expect("a clip")
+        .decode()
+        .expect("decodes");
+    let stereo: Vec<f32> = voice.iter().flat_map(|&s| [s, 0.5 * s]).collect();
+    let frame = 2 * FRAME_SAMPLES as usize;
+    let mut resampler =
+        Resampler::new(48_000, 44_100, 2, Fixed::Input(FRAME_SAMPLES as usize)).expect("rates");
+    let mut out = vec![0.0; 2 * resampler.output_frames_max()];
+    let mut i = 0usize;
+    c.bench_function("resample_20ms", |b| {
+        b.iter(|| {
+            let start = (i * frame) % (stereo.len() - frame);
+            let _ = black_box(resampler.process(&stereo[start..start + frame], &mut out));
             i += 1;
         })
     });
@@ -214,5 +229,12 @@ fn latency(_c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, latency, call_20ms, bare_decode_20ms, capture_20ms);
+criterion_group!(
+    benches,
+    latency,
+    call_20ms,
+    bare_decode_20ms,
+    capture_20ms,
+    resample_20ms
+);
 criterion_main!(benches);

@@ -28,10 +28,10 @@
 mod speech;
 
 use floorwalk_audio::FRAME_DURATION;
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::engine::{AudioConfig, AudioEngine, AudioEvent, EngineStats};
 use floorwalk_audio::latency::{DelayHistogram, ListeningDelay};
 use floorwalk_audio::mix::Layout;
-use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::playback::TrackSpec;
 use floorwalk_protocol::Role;
 use rand::rngs::SmallRng;

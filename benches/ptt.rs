@@ -10,8 +10,8 @@
 //! `cargo bench --bench ptt` (budget: at most 30 ms).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::engine::AudioConfig;
-use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::ptt::{PttConfig, PttSetting};
 use floorwalk_console::app::AppSettings;
 use floorwalk_console::config::Secret;

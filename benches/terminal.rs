@@ -170,7 +170,7 @@ fn app(size: (u16, u16), on_calls: bool) -> App {
     };
     let mut app = App::new(AppSettings {
         server_label: "ws://127.0.0.1:7700/v1/supervisor".into(),
-        audio_output: floorwalk_audio::output::Endpoint::Default,
+        audio_output: floorwalk_audio::endpoint::Endpoint::Default,
         ..AppSettings::default()
     });
     for input in [

@@ -8,7 +8,7 @@ pub use doctor::{DoctorArgs, doctor};
 use anyhow::{Context as _, anyhow};
 use clap::Args;
 use floorwalk_audio as audio;
-use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::ptt::PttConfig;
 use floorwalk_console::app;
 use floorwalk_console::audit::{self, Journal};

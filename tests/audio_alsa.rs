@@ -5,9 +5,8 @@
 #![cfg(all(feature = "audio-device", target_os = "linux"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk_audio::device::{DeviceSink, DeviceSource};
-use floorwalk_audio::input::Source;
-use floorwalk_audio::output::Sink;
+use floorwalk_audio::device::{DeviceMicrophone, DeviceSink};
+use floorwalk_audio::endpoint::{Microphone, Sink};
 use floorwalk_audio::signal::{best_correlation, sine};
 use floorwalk_audio::{FRAME_SAMPLES, list_devices};
 use std::path::{Path, PathBuf};
@@ -194,15 +193,15 @@ fn the_microphone_reads_the_device() {
     if in_child("the_microphone_reads_the_device").is_some() {
         return;
     }
-    let mut source = DeviceSource::open(None).unwrap();
+    let mut microphone = DeviceMicrophone::open(None).unwrap();
     assert!(
-        source.describe().starts_with("default"),
+        microphone.describe().starts_with("default"),
         "{}",
-        source.describe()
+        microphone.describe()
     );
     let start = Instant::now();
     let mut frame = vec![0.0; FRAME_SAMPLES as usize];
-    while !source.read(start.elapsed(), &mut frame).unwrap() {
+    while !microphone.read(start.elapsed(), &mut frame).unwrap() {
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "no audio from the device"
@@ -213,13 +212,13 @@ fn the_microphone_reads_the_device() {
     let tone = sine(300.0, 0.5, 2 * FRAME_SAMPLES as usize);
     let (lag, c) = best_correlation(&frame[..480], &tone, 480);
     assert!(c > 0.99 && lag == 0, "{c} at {lag}");
-    drop(source);
+    drop(microphone);
 }
 
 #[test]
 fn the_engine_plays_and_captures_through_the_device() {
+    use floorwalk_audio::endpoint::Endpoint;
     use floorwalk_audio::engine::{AudioConfig, AudioEngine, AudioEvent};
-    use floorwalk_audio::output::Endpoint;
 
     if in_child("the_engine_plays_and_captures_through_the_device").is_some() {
         return;

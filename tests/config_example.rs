@@ -1,7 +1,7 @@
 //! The shipped example config parses and says what it claims.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_console::config::{Config, DEFAULT_COMMAND_TIMEOUT_MS, Env, Secret};
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Loading order (defaults, file, environment), token resolution, warnings.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_console::config::{Config, ConfigError, Env, Secret};
 use std::path::{Path, PathBuf};
 

@@ -9,8 +9,8 @@
 mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::engine::AudioConfig;
-use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::ptt::{PttConfig, PttSetting};
 use floorwalk_audio::signal::{Level, best_correlation, sine};
 use floorwalk_console::app::AppSettings;

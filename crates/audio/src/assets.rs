@@ -31,11 +31,9 @@ pub fn clips(role: Role) -> impl Iterator<Item = &'static Clip> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AssetError {
-    #[error("not an Ogg stream: {0}")]
-    Ogg(&'static str),
-    #[error("Ogg page checksum mismatch at byte {0}")]
-    Checksum(usize),
-    #[error("not an Opus stream: {0}")]
+    #[error("not a valid Ogg stream: {0}")]
+    Ogg(#[from] ogg::OggReadError),
+    #[error("not a mono Opus stream: {0}")]
     Opus(&'static str),
     #[error("packet {index} is {samples} samples, not a 20 ms frame")]
     FrameSize { index: usize, samples: usize },
@@ -74,47 +72,15 @@ impl Clip {
     }
 }
 
-/// Splits an Ogg Opus file (one mono stream, 20 ms packets) into packets,
-/// checking page checksums and the Opus header.
+/// Splits an Ogg Opus file into its audio packets (the Ogg layer, page
+/// checksums included, is the `ogg` crate's), checking that it is one mono
+/// Opus stream of 20 ms packets and reading its pre-skip.
 pub fn parse_ogg_opus(bytes: &[u8]) -> Result<OpusStream, AssetError> {
-    let mut packets = Vec::new();
-    let mut partial: Vec<u8> = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let page = bytes.get(at..).ok_or(AssetError::Ogg("truncated"))?;
-        if page.len() < 27 || &page[..4] != b"OggS" {
-            return Err(AssetError::Ogg("missing page header"));
-        }
-        if page[4] != 0 {
-            return Err(AssetError::Ogg("unknown version"));
-        }
-        let segments = usize::from(page[26]);
-        let table = page
-            .get(27..27 + segments)
-            .ok_or(AssetError::Ogg("truncated"))?;
-        let body_len: usize = table.iter().map(|&l| usize::from(l)).sum();
-        let page_len = 27 + segments + body_len;
-        let whole = page
-            .get(..page_len)
-            .ok_or(AssetError::Ogg("truncated page"))?;
-        let stored = u32::from_le_bytes([page[22], page[23], page[24], page[25]]);
-        if ogg_crc(whole) != stored {
-            return Err(AssetError::Checksum(at));
-        }
-        let mut body = &whole[27 + segments..];
-        for &lace in table {
-            let (chunk, rest) = body.split_at(usize::from(lace));
-            partial.extend_from_slice(chunk);
-            body = rest;
-            // A lacing value under 255 ends the packet; 255 continues it.
-            if lace < 255 {
-                packets.push(std::mem::take(&mut partial));
-            }
-        }
-        at += page_len;
-    }
-    let mut packets = packets.into_iter();
-    let head = packets.next().ok_or(AssetError::Opus("no header"))?;
+    let mut reader = ogg::PacketReader::new(std::io::Cursor::new(bytes));
+    let head = reader.read_packet()?.ok_or(AssetError::Opus("no header"))?;
+    let serial = head.stream_serial();
+    let head = head.data;
+    // OpusHead: magic, version, channel count, pre-skip (RFC 7845, 5.1).
     if head.len() < 19 || &head[..8] != b"OpusHead" {
         return Err(AssetError::Opus("no OpusHead"));
     }
@@ -122,37 +88,26 @@ pub fn parse_ogg_opus(bytes: &[u8]) -> Result<OpusStream, AssetError> {
         return Err(AssetError::Opus("not mono"));
     }
     let pre_skip = usize::from(u16::from_le_bytes([head[10], head[11]]));
-    let tags = packets.next().ok_or(AssetError::Opus("no tags"))?;
-    if !tags.starts_with(b"OpusTags") {
+    let tags = reader.read_packet()?.ok_or(AssetError::Opus("no tags"))?;
+    if !tags.data.starts_with(b"OpusTags") {
         return Err(AssetError::Opus("no OpusTags"));
     }
-    let packets: Vec<Vec<u8>> = packets.collect();
-    for (index, packet) in packets.iter().enumerate() {
-        let samples = opus::packet::get_nb_samples(packet, super::SAMPLE_RATE)
+    let mut packets = Vec::new();
+    while let Some(packet) = reader.read_packet()? {
+        if packet.stream_serial() != serial {
+            return Err(AssetError::Opus("more than one stream"));
+        }
+        let samples = opus::packet::get_nb_samples(&packet.data, super::SAMPLE_RATE)
             .map_err(|e| AssetError::Codec(e.into()))?;
         if samples != FRAME_SAMPLES as usize {
-            return Err(AssetError::FrameSize { index, samples });
+            return Err(AssetError::FrameSize {
+                index: packets.len(),
+                samples,
+            });
         }
+        packets.push(packet.data);
     }
     Ok(OpusStream { pre_skip, packets })
-}
-
-/// Ogg's CRC-32 (polynomial 0x04c11db7, no reflection), with the checksum
-/// field taken as zero.
-fn ogg_crc(page: &[u8]) -> u32 {
-    let mut crc = 0u32;
-    for (i, &byte) in page.iter().enumerate() {
-        let byte = if (22..26).contains(&i) { 0 } else { byte };
-        crc ^= u32::from(byte) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04c1_1db7
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
 }
 
 #[cfg(test)]
@@ -185,6 +140,14 @@ mod tests {
     }
 
     #[test]
+    fn the_header_gives_the_pre_skip() {
+        for clip in CLIPS {
+            // opusenc's encoder delay at 48 kHz.
+            assert_eq!(clip.packets().unwrap().pre_skip, 312, "{}", clip.text);
+        }
+    }
+
+    #[test]
     fn damaged_files_are_errors() {
         let ogg = CLIPS[0].ogg;
         assert!(matches!(
@@ -195,12 +158,74 @@ mod tests {
         flipped[200] ^= 0x40;
         assert!(matches!(
             parse_ogg_opus(&flipped),
-            Err(AssetError::Checksum(_))
+            Err(AssetError::Ogg(ogg::OggReadError::HashMismatch(..)))
         ));
+        for not_ogg in [&b"RIFF0000WAVE"[..], &[]] {
+            assert!(matches!(
+                parse_ogg_opus(not_ogg),
+                Err(AssetError::Ogg(ogg::OggReadError::NoCapturePatternFound))
+            ));
+        }
+    }
+
+    /// CLIPS[0] written again as Ogg, its packets changed by `edit` (the
+    /// header is packet 0, the tags packet 1).
+    fn remuxed(edit: impl Fn(usize, &mut Vec<u8>)) -> Vec<u8> {
+        let original = CLIPS[0].packets().unwrap();
+        let first = CLIPS[0].ogg;
+        let mut reader = ogg::PacketReader::new(std::io::Cursor::new(first));
+        let head = reader.read_packet().unwrap().unwrap().data;
+        let tags = reader.read_packet().unwrap().unwrap().data;
+        let mut writer = ogg::PacketWriter::new(Vec::new());
+        let all: Vec<Vec<u8>> = [head, tags].into_iter().chain(original.packets).collect();
+        let last = all.len() - 1;
+        for (index, mut packet) in all.into_iter().enumerate() {
+            edit(index, &mut packet);
+            let end = if index == last {
+                ogg::PacketWriteEndInfo::EndStream
+            } else {
+                ogg::PacketWriteEndInfo::NormalPacket
+            };
+            writer.write_packet(packet, 7, end, 0).unwrap();
+        }
+        writer.into_inner()
+    }
+
+    #[test]
+    fn only_mono_opus_in_20_ms_packets_is_taken() {
+        // Unchanged, it parses as the original does.
+        let same = parse_ogg_opus(&remuxed(|_, _| {})).unwrap();
+        assert_eq!(same, CLIPS[0].packets().unwrap());
+        let stereo = remuxed(|index, packet| {
+            if index == 0 {
+                packet[9] = 2;
+            }
+        });
         assert!(matches!(
-            parse_ogg_opus(b"RIFF0000WAVE"),
-            Err(AssetError::Ogg(_))
+            parse_ogg_opus(&stereo),
+            Err(AssetError::Opus("not mono"))
         ));
-        assert!(parse_ogg_opus(&[]).is_err());
+        let vorbis = remuxed(|index, packet| {
+            if index == 0 {
+                packet[..8].copy_from_slice(b"OpusHeaD");
+            }
+        });
+        assert!(matches!(
+            parse_ogg_opus(&vorbis),
+            Err(AssetError::Opus("no OpusHead"))
+        ));
+        // Packet 5 (audio packet 3) made two frames long: 40 ms.
+        let long = remuxed(|index, packet| {
+            if index == 5 {
+                packet[0] = (packet[0] & !0b11) | 0b01;
+            }
+        });
+        assert!(matches!(
+            parse_ogg_opus(&long),
+            Err(AssetError::FrameSize {
+                index: 3,
+                samples: 1920
+            })
+        ));
     }
 }

@@ -31,21 +31,25 @@
 //! [`AudioHandle::set_transmit`], which closes the gate synchronously so that
 //! no microphone frame is handed on after it returns.
 
-use super::capture::{Capture, TransmitGate};
+use super::capture::TransmitGate;
 use super::clock::{Clock, SystemClock};
-use super::input::{Source, open_input};
+use super::endpoint::Endpoint;
 use super::jitter::JitterConfig;
 use super::latency::ListeningDelay;
 use super::mix::{Gains, Layout};
-use super::output::{Endpoint, NullSink, Sink, open_output};
-use super::playback::{FrameRejected, PartyLevels, Playback, TrackSpec, TrackStats};
+use super::playback::{PartyLevels, TrackSpec, TrackStats};
 use super::signal::Level;
-use super::{FRAME_DURATION, FRAME_SAMPLES};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+mod capture_thread;
+mod playback_thread;
+
+use capture_thread::CaptureThread;
+use playback_thread::PlaybackThread;
 
 /// How often the threads look at a device ring at the most.
 const DEVICE_POLL: Duration = Duration::from_millis(2);
@@ -358,277 +362,6 @@ fn quiet_alsa() {
 fn flush_alsa_log() {
     #[cfg(feature = "audio-device")]
     super::device::flush_alsa_log();
-}
-
-struct PlaybackThread {
-    config: AudioConfig,
-    rx: mpsc::Receiver<PlaybackMsg>,
-    events: tokio::sync::mpsc::UnboundedSender<AudioEvent>,
-    shared: Arc<Shared>,
-}
-
-impl PlaybackThread {
-    fn open_output(&self, channels: usize) -> Box<dyn Sink> {
-        match open_output(&self.config.output, channels) {
-            Ok(sink) => {
-                let _ = self.events.send(AudioEvent::OutputReady {
-                    description: sink.describe(),
-                });
-                sink
-            }
-            Err(e) => {
-                tracing::warn!("audio output {}: {e}", self.config.output);
-                let _ = self.events.send(AudioEvent::OutputFailed {
-                    endpoint: self.config.output.to_string(),
-                    reason: e.to_string(),
-                });
-                Box::new(NullSink::new(channels))
-            }
-        }
-    }
-
-    fn run(self) {
-        quiet_alsa();
-        let clock = Arc::clone(&self.config.clock);
-        let mut playback = Playback::new(self.config.layout, self.config.gains, self.config.jitter);
-        let mut sink = self.open_output(playback.channels());
-        let mut frames_in = 0u64;
-        let mut frames_rejected = 0u64;
-        let mut listening = ListeningDelay::default();
-        // The record when the tracks last changed, to log a call's share.
-        let mut call_start = ListeningDelay::default();
-        let mut last_stats = Duration::ZERO;
-        loop {
-            let now = clock.now();
-            let wait = sink
-                .next_deadline()
-                .map_or(DEVICE_POLL, |d| d.saturating_sub(now).min(FRAME_DURATION));
-            let mut next = match self.rx.recv_timeout(wait) {
-                Ok(msg) => Some(msg),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break,
-            };
-            while let Some(msg) = next.take().or_else(|| self.rx.try_recv().ok()) {
-                match msg {
-                    PlaybackMsg::Frame(bytes) => {
-                        frames_in += 1;
-                        match playback.push(&bytes, clock.now()) {
-                            Ok(_) => {}
-                            Err(FrameRejected::UnknownTrack(_)) => frames_rejected += 1,
-                            Err(e) => {
-                                frames_rejected += 1;
-                                tracing::debug!("audio frame dropped: {e}");
-                            }
-                        }
-                    }
-                    PlaybackMsg::Tracks(tracks) => {
-                        if tracks.is_empty() {
-                            log_listening(&listening.since(&call_start));
-                        }
-                        call_start.clone_from(&listening);
-                        if let Err(e) = playback.set_tracks(&tracks) {
-                            tracing::error!("audio decoder: {e}");
-                        }
-                    }
-                    PlaybackMsg::Gains(gains) => playback.set_gains(gains),
-                    PlaybackMsg::Stop => return,
-                }
-            }
-            let now = clock.now();
-            loop {
-                match sink.due(now) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        let mut failed = None;
-                        for _ in 0..n {
-                            if let Err(e) = sink.write(playback.render(now)) {
-                                failed = Some(e);
-                                break;
-                            }
-                            for &arrival in playback.arrivals() {
-                                // The age as of now, after rendering: a
-                                // device turns it back into an instant.
-                                let age = clock.now().saturating_sub(arrival);
-                                if let Some(measured) = sink.tag(age) {
-                                    listening.record(measured);
-                                }
-                            }
-                        }
-                        if let Some(e) = failed {
-                            sink = self.fail_output(&e.to_string(), playback.channels());
-                        }
-                        let levels = playback.levels();
-                        let board = &self.shared.meters;
-                        board.store(CUSTOMER, levels.customer);
-                        board.store(AGENT, levels.agent);
-                        board.store(OTHERS, levels.others);
-                    }
-                    Err(e) => sink = self.fail_output(&e.to_string(), playback.channels()),
-                }
-            }
-            sink.measured(&mut |measured| listening.record(measured));
-            if now.saturating_sub(last_stats) >= STATS_EVERY {
-                last_stats = now;
-                flush_alsa_log();
-                if let Ok(mut stats) = self.shared.stats.try_lock() {
-                    stats.output = sink.describe();
-                    stats.output_starved_samples = sink.starved_samples();
-                    stats.tracks = playback.stats();
-                    stats.frames_in = frames_in;
-                    stats.frames_rejected = frames_rejected;
-                    stats.listening_delay.clone_from(&listening);
-                }
-            }
-        }
-    }
-
-    fn fail_output(&self, reason: &str, channels: usize) -> Box<dyn Sink> {
-        tracing::warn!("audio output {} failed: {reason}", self.config.output);
-        let _ = self.events.send(AudioEvent::OutputFailed {
-            endpoint: self.config.output.to_string(),
-            reason: reason.to_owned(),
-        });
-        Box::new(NullSink::new(channels))
-    }
-}
-
-/// Logs the listening delay of the call just left, for whoever looks into
-/// how a call sounded.
-fn log_listening(delay: &ListeningDelay) {
-    let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e3);
-    if delay.played.count() > 0 {
-        tracing::info!(
-            "listening delay since the tracks last changed: median {:.1} ms, p95 {:.1} ms, \
-             max {:.1} ms over {} packets (arrival to sample out)",
-            ms(delay.played.percentile(50)),
-            ms(delay.played.percentile(95)),
-            ms(Some(delay.played.max())),
-            delay.played.count()
-        );
-    }
-}
-
-struct CaptureThread {
-    input: Endpoint,
-    clock: Arc<dyn Clock>,
-    rx: mpsc::Receiver<CaptureMsg>,
-    events: tokio::sync::mpsc::UnboundedSender<AudioEvent>,
-    upstream: tokio::sync::mpsc::Sender<Vec<u8>>,
-    gate: TransmitGate,
-    shared: Arc<Shared>,
-}
-
-impl CaptureThread {
-    fn fail(&self, reason: String) {
-        tracing::warn!("audio input {}: {reason}", self.input);
-        let _ = self.events.send(AudioEvent::InputFailed {
-            endpoint: self.input.to_string(),
-            reason,
-        });
-    }
-
-    fn open(&self) -> Option<Box<dyn Source>> {
-        match open_input(&self.input) {
-            Ok(Some(source)) => {
-                let description = source.describe();
-                if let Ok(mut stats) = self.shared.stats.lock() {
-                    stats.input = Some(description.clone());
-                }
-                let _ = self.events.send(AudioEvent::InputReady { description });
-                Some(source)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                self.fail(e.to_string());
-                None
-            }
-        }
-    }
-
-    fn run(self) {
-        quiet_alsa();
-        let mut capture = match Capture::new() {
-            Ok(capture) => Some(capture),
-            Err(e) => {
-                self.fail(format!("no encoder: {e}"));
-                None
-            }
-        };
-        let mut source: Option<Box<dyn Source>> = None;
-        let mut armed = false;
-        let mut frame = vec![0.0f32; FRAME_SAMPLES as usize];
-        loop {
-            let msg = if armed {
-                let now = self.clock.now();
-                let wait = source
-                    .as_ref()
-                    .and_then(|s| s.next_deadline())
-                    .map_or(DEVICE_POLL, |d| d.saturating_sub(now).min(FRAME_DURATION));
-                match self.rx.recv_timeout(wait) {
-                    Ok(msg) => Some(msg),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => return,
-                }
-            } else {
-                // Disarmed: nothing to do until told.
-                match self.rx.recv() {
-                    Ok(msg) => Some(msg),
-                    Err(_) => return,
-                }
-            };
-            match msg {
-                Some(CaptureMsg::Stop) => return,
-                Some(CaptureMsg::Arm(on)) if on != armed => {
-                    armed = on;
-                    if on {
-                        source = self.open();
-                    } else {
-                        source = None;
-                        self.shared.meters.store(MICROPHONE, Level::default());
-                        if let Ok(mut stats) = self.shared.stats.lock() {
-                            stats.input = None;
-                        }
-                        let _ = self.events.send(AudioEvent::InputClosed);
-                    }
-                    flush_alsa_log();
-                }
-                Some(CaptureMsg::Arm(_)) | None => {}
-            }
-            let (Some(src), Some(capture)) = (source.as_mut(), capture.as_mut()) else {
-                continue;
-            };
-            loop {
-                match src.read(self.clock.now(), &mut frame) {
-                    Ok(true) => {
-                        self.shared.meters.store(MICROPHONE, Level::of(&frame));
-                        let sent = capture.process(&frame, &self.gate, |bytes| {
-                            if self.upstream.try_send(bytes).is_err() {
-                                self.shared.upstream_dropped.fetch_add(1, Ordering::Relaxed);
-                            }
-                        });
-                        match sent {
-                            Ok(true) => {
-                                self.shared.frames_sent.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Ok(false) => {}
-                            Err(e) => tracing::debug!("audio encode: {e}"),
-                        }
-                    }
-                    Ok(false) => {
-                        if let Ok(mut stats) = self.shared.stats.try_lock() {
-                            stats.input_dropped_samples = src.dropped_samples();
-                        }
-                        break;
-                    }
-                    Err(e) => {
-                        self.fail(e.to_string());
-                        source = None;
-                        break;
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

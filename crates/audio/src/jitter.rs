@@ -19,6 +19,9 @@
 
 use super::{FRAME_DURATION, FRAME_SAMPLES};
 use std::time::Duration;
+use tracking::{SeenWindow, Unwrapper, Window};
+
+mod tracking;
 
 const FRAME_US: i64 = FRAME_DURATION.as_micros() as i64;
 /// Ring of slots; must hold `max_delay` plus a burst's worth of frames.
@@ -135,118 +138,6 @@ struct Slot {
     flags: u16,
     arrival: Duration,
     data: Vec<u8>,
-}
-
-/// Unwraps a wrapping u32 counter into an i64 near the last value seen.
-#[derive(Debug, Clone, Copy, Default)]
-struct Unwrapper {
-    last: Option<(u32, i64)>,
-}
-
-impl Unwrapper {
-    fn unwrap(&mut self, raw: u32) -> i64 {
-        let value = match self.last {
-            None => i64::from(raw),
-            Some((last_raw, last)) => last + i64::from(raw.wrapping_sub(last_raw) as i32),
-        };
-        if self.last.is_none_or(|(_, last)| value > last) {
-            self.last = Some((raw, value));
-        }
-        value
-    }
-}
-
-/// Recently seen sequence numbers, to spot duplicates (like SRTP's replay
-/// window).
-#[derive(Debug, Clone, Copy, Default)]
-struct SeenWindow {
-    highest: Option<i64>,
-    bits: u64,
-}
-
-impl SeenWindow {
-    /// Records `seq`; false when it was already seen.
-    fn insert(&mut self, seq: i64) -> bool {
-        let Some(highest) = self.highest else {
-            self.highest = Some(seq);
-            self.bits = 1;
-            return true;
-        };
-        if seq > highest {
-            let shift = seq - highest;
-            self.bits = if shift >= 64 { 0 } else { self.bits << shift };
-            self.bits |= 1;
-            self.highest = Some(seq);
-            return true;
-        }
-        let back = highest - seq;
-        if back >= 64 {
-            return true; // too old to tell; the late check will drop it
-        }
-        let bit = 1u64 << back;
-        let fresh = self.bits & bit == 0;
-        self.bits |= bit;
-        fresh
-    }
-}
-
-/// The last `capacity` values (µs), with percentiles.
-#[derive(Debug, Clone)]
-struct Window {
-    values: Vec<i64>,
-    next: usize,
-    capacity: usize,
-    sorted: Vec<i64>,
-    dirty: bool,
-}
-
-impl Window {
-    fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(MIN_SAMPLES);
-        Self {
-            values: Vec::with_capacity(capacity),
-            next: 0,
-            capacity,
-            sorted: Vec::with_capacity(capacity),
-            dirty: false,
-        }
-    }
-
-    fn push(&mut self, value: i64) {
-        if self.values.len() < self.capacity {
-            self.values.push(value);
-        } else {
-            self.values[self.next] = value;
-        }
-        self.next = (self.next + 1) % self.capacity;
-        self.dirty = true;
-    }
-
-    fn clear(&mut self) {
-        self.values.clear();
-        self.next = 0;
-        self.dirty = true;
-    }
-
-    fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    fn min(&self) -> Option<i64> {
-        self.values.iter().copied().min()
-    }
-
-    /// The `p`-th percentile (0..=100); None when empty.
-    fn percentile(&mut self, p: usize) -> Option<i64> {
-        if self.dirty {
-            self.sorted.clear();
-            self.sorted.extend_from_slice(&self.values);
-            self.dirty = false;
-        }
-        let last = self.sorted.len().checked_sub(1)?;
-        let (_, value, _) = self.sorted.select_nth_unstable(last * p.min(100) / 100);
-        Some(*value)
-    }
 }
 
 /// The jitter buffer of one track.

@@ -2,7 +2,9 @@
 //! push-to-talk, and the engine threads that tie them together.
 //!
 //! Pure parts (`jitter`, `mix`, `ptt`, `codec`) take time and data as
-//! arguments; the I/O lives in `output`, `input`, `device` and `engine`.
+//! arguments. The I/O: `endpoint` names the outputs and microphones and
+//! their traits, `none`, `wav` and `device` implement them, `open` opens
+//! the one an endpoint names, and `engine` runs them.
 
 pub mod assets;
 pub mod capture;
@@ -10,16 +12,20 @@ pub mod clock;
 pub mod codec;
 #[cfg(feature = "audio-device")]
 pub mod device;
+pub mod endpoint;
 pub mod engine;
-pub mod input;
 pub mod jitter;
 pub mod latency;
 pub mod mix;
-pub mod output;
+pub mod none;
+pub mod open;
 pub mod playback;
 pub mod ptt;
 pub mod resample;
 pub mod signal;
+#[cfg(test)]
+mod test_support;
+pub mod wav;
 
 use std::time::Duration;
 

@@ -211,4 +211,4 @@ impl Playback {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

@@ -1,8 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
+use crate::FRAME_DURATION;
 use crate::codec::Decoder;
 use crate::signal::{best_correlation, sine};
+use crate::test_support::{wire_frames, write_wav};
 use floorwalk_protocol::{AudioFrame, Role};
 use std::time::Instant;
 
@@ -21,27 +23,13 @@ fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-fn write_wav(path: &std::path::Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for s in samples {
-        w.write_sample((s * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 #[test]
 fn frames_play_to_a_wav_and_the_microphone_goes_upstream_only_while_transmitting() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("heard.wav");
     let mic = dir.path().join("mic.wav");
     let voice = sine(250.0, 0.4, 48_000);
-    write_wav(&mic, &voice);
+    write_wav(&mic, 48_000, 1, &voice);
     let (audio, mut channels) = AudioEngine::start(AudioConfig {
         output: Endpoint::Wav(out.clone()),
         input: Endpoint::Wav(mic),
@@ -56,7 +44,7 @@ fn frames_play_to_a_wav_and_the_microphone_goes_upstream_only_while_transmitting
         role: Role::Customer,
     }]);
     let tone = sine(440.0, 0.4, 25 * 960);
-    let frames = crate::playback::tests::wire_frames(5, &tone);
+    let frames = wire_frames(5, &tone);
     let sink = audio.frame_sink();
     let start = Instant::now();
     for (i, frame) in frames.into_iter().enumerate() {
@@ -163,7 +151,7 @@ fn an_output_that_cannot_open_is_reported_and_the_engine_plays_on() {
         track: 1,
         role: Role::Agent,
     }]);
-    let frame = crate::playback::tests::wire_frames(1, &sine(300.0, 0.5, 960)).remove(0);
+    let frame = wire_frames(1, &sine(300.0, 0.5, 960)).remove(0);
     assert!(audio.frame_sink().send(frame));
     eventually("stats", || (audio.stats().frames_in == 1).then_some(()));
     assert_eq!(audio.stats().output, "none");

@@ -1,31 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::codec::Encoder;
 use crate::signal::{best_correlation, sine};
-use floorwalk_protocol::FrameHeader;
-
-/// Encodes `pcm` as wire frames of `track`.
-pub(crate) fn wire_frames(track: u32, pcm: &[f32]) -> Vec<Vec<u8>> {
-    let mut enc = Encoder::voip().unwrap();
-    pcm.chunks_exact(FRAME_SAMPLES as usize)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let header = FrameHeader {
-                flags: 0,
-                track,
-                seq: i as u32,
-                timestamp: i as u32 * FRAME_SAMPLES,
-            };
-            AudioFrame {
-                header,
-                opus: enc.encode(chunk).unwrap(),
-            }
-            .encode()
-            .unwrap()
-        })
-        .collect()
-}
+use crate::test_support::wire_frames;
 
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)

@@ -4,8 +4,8 @@
 
 use super::{Action, App, Effect, LegStatus, Level};
 use crossterm::event::{KeyEvent, KeyEventKind};
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::engine::{AudioEvent, Meters};
-use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::playback::TrackSpec;
 use floorwalk_audio::ptt::{KeyKind, PttChange, PttMode, StopReason};
 use floorwalk_audio::signal;

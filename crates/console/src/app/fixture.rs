@@ -275,8 +275,8 @@ pub fn snapshot(with_my_leg: bool) -> Snapshot {
 pub fn settings() -> AppSettings {
     AppSettings {
         server_label: "ws://127.0.0.1:7700/v1/supervisor".into(),
-        audio_output: floorwalk_audio::output::Endpoint::Default,
-        audio_input: floorwalk_audio::output::Endpoint::Default,
+        audio_output: floorwalk_audio::endpoint::Endpoint::Default,
+        audio_input: floorwalk_audio::endpoint::Endpoint::Default,
         ..AppSettings::default()
     }
 }

@@ -4,7 +4,7 @@
 //! Endpoints are the audio engine's own [`Endpoint`] (`none`, `default`,
 //! `device:NAME`, `wav:PATH`): one type from the config file to the device.
 
-use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::ptt::PttSetting;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};

@@ -240,7 +240,7 @@ impl Config {
             resolve(path);
         }
         for endpoint in [&mut self.audio.output, &mut self.audio.input] {
-            if let floorwalk_audio::output::Endpoint::Wav(path) = endpoint {
+            if let floorwalk_audio::endpoint::Endpoint::Wav(path) = endpoint {
                 resolve(path);
             }
         }

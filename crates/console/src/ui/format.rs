@@ -1,7 +1,7 @@
 //! Text for the screen: timers, masked numbers, short names, audio.
 
 use crate::app::{AudioOut, METER_CELLS};
-use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_protocol::{Mode, Timestamp};
 
 /// Whole seconds from `since` to `now`, both truncated to the second so

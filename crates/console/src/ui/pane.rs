@@ -5,7 +5,7 @@ use super::format;
 use super::theme::Theme;
 use crate::app::layout::Screen;
 use crate::app::{Action, App, LegStatus, Level, Mic, state_label};
-use floorwalk_audio::output::Endpoint;
+use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_protocol::{Call, Direction, Mode, Role, Timestamp};
 use ratatui::Frame;
 use ratatui::text::{Line, Span};

@@ -11,7 +11,7 @@
 use super::routing::Reach;
 use floorwalk_audio::FRAME_SAMPLES;
 use floorwalk_audio::codec::{CodecError, Decoder};
-use floorwalk_audio::output::to_i16;
+use floorwalk_audio::wav::to_i16;
 use floorwalk_protocol::Role;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};

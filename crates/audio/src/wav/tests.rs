@@ -6,29 +6,8 @@ use crate::jitter::JitterConfig;
 use crate::mix::{Gains, Layout};
 use crate::playback::{Playback, TrackSpec};
 use crate::signal::{best_correlation, sine};
+use crate::test_support::{wire_frames, write_wav};
 use floorwalk_protocol::Role;
-
-#[test]
-fn endpoints_parse_and_print() {
-    for text in [
-        "none",
-        "default",
-        "device:hw:CARD=0,DEV=0",
-        "wav:/tmp/out.wav",
-    ] {
-        assert_eq!(text.parse::<Endpoint>().unwrap().to_string(), text);
-    }
-    assert_eq!(
-        "wav:a.wav".parse::<Endpoint>(),
-        Ok(Endpoint::Wav("a.wav".into()))
-    );
-    let err = "speakers".parse::<Endpoint>().unwrap_err();
-    assert!(
-        err.contains("none, default, device:NAME or wav:PATH"),
-        "{err}"
-    );
-    assert!("wav:".parse::<Endpoint>().is_err());
-}
 
 /// Plays a tone through the playback core into a WAV sink, driven by a
 /// manual clock with uneven steps, and reads the file back.
@@ -46,7 +25,7 @@ fn the_wav_sink_writes_real_time_including_silence() {
         }])
         .unwrap();
     let tone = sine(440.0, 0.4, 50 * 960);
-    let frames = crate::playback::tests::wire_frames(4, &tone);
+    let frames = wire_frames(4, &tone);
     let mut next_frame = 0;
     // Three seconds in steps of 7 ms; the tone's frames arrive on time in
     // the first second, then nothing.
@@ -94,12 +73,60 @@ fn a_wav_sink_in_a_missing_directory_is_a_clear_error() {
 }
 
 #[test]
-fn the_null_sink_keeps_time() {
+fn a_stereo_16k_wav_becomes_48k_mono() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.wav");
+    let step = std::f32::consts::TAU * 300.0 / 16_000.0;
+    let tone: Vec<f32> = (0..16_000).map(|i| 0.5 * (step * i as f32).sin()).collect();
+    write_wav(&path, 16_000, 2, &tone);
+    let pcm = load_wav(&path).unwrap();
+    assert!((pcm.len() as i64 - 48_000).abs() <= 3, "{}", pcm.len());
+    let (_, c) = best_correlation(&sine(300.0, 0.5, 40_000), &pcm, 8);
+    assert!(c > 0.999, "{c}");
+}
+
+#[test]
+fn the_wav_microphone_is_paced_and_loops() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.wav");
+    let ramp: Vec<f32> = (0..1500).map(|i| i as f32 / 2000.0).collect();
+    write_wav(&path, 48_000, 1, &ramp);
+    let mut microphone = WavMicrophone::open(path).unwrap();
     let clock = ManualClock::default();
-    let mut sink = NullSink::new(2);
-    assert_eq!(sink.due(clock.now()).unwrap(), 1);
-    clock.advance(Duration::from_millis(100));
-    assert_eq!(sink.due(clock.now()).unwrap(), 5);
-    assert_eq!(sink.channels(), 2);
-    assert_eq!(sink.next_deadline(), Some(Duration::from_millis(120)));
+    let mut frame = vec![0.0; 960];
+    assert!(microphone.read(clock.now(), &mut frame).unwrap());
+    assert!(!microphone.read(clock.now(), &mut frame).unwrap());
+    clock.advance(Duration::from_millis(40));
+    assert!(microphone.read(clock.now(), &mut frame).unwrap());
+    // The second frame wrapped around after 1500 samples.
+    assert!((frame[539] - 1499.0 / 2000.0).abs() < 1e-3);
+    assert!(frame[540].abs() < 1e-3);
+    assert!(microphone.read(clock.now(), &mut frame).unwrap());
+    assert!(!microphone.read(clock.now(), &mut frame).unwrap());
+}
+
+#[test]
+fn bad_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.wav");
+    let err = WavMicrophone::open(missing).unwrap_err().to_string();
+    assert!(err.contains("missing.wav"), "{err}");
+    let junk = dir.path().join("junk.wav");
+    std::fs::write(&junk, b"not a wav file at all").unwrap();
+    assert!(WavMicrophone::open(junk).is_err());
+    let empty = dir.path().join("empty.wav");
+    write_wav(&empty, 48_000, 1, &[]);
+    assert!(matches!(
+        WavMicrophone::open(empty),
+        Err(InputError::EmptyWav(_))
+    ));
+    for rate in [1, 999, 384_001, 1_000_000_000] {
+        let odd = dir.path().join(format!("{rate}.wav"));
+        write_wav(&odd, rate, 1, &[0.5; 100]);
+        let err = WavMicrophone::open(odd).unwrap_err();
+        assert!(
+            matches!(err, InputError::WavRate { rate: r, .. } if r == rate),
+            "{err}"
+        );
+    }
 }
