@@ -310,11 +310,11 @@ mod tests {
     use super::super::fixture::{self, NOW, live_app};
     use super::super::{AppSettings, Input};
     use super::*;
-    use crate::feed::{Command, FeedEvent};
+    use crate::feed::FeedEvent;
     use crossterm::event::{KeyCode, KeyEventState, KeyModifiers};
     use floorwalk_audio::playback::PartyLevels;
     use floorwalk_audio::ptt::{PttConfig, PttSetting};
-    use floorwalk_protocol::Role;
+    use floorwalk_protocol::{ClientMessage, Role};
 
     fn space(kind: KeyEventKind) -> KeyEvent {
         KeyEvent {
@@ -429,7 +429,7 @@ mod tests {
         let effects = app.update(key('m'), NOW);
         assert!(matches!(
             effects[..],
-            [Effect::Send(Command::SetMode {
+            [Effect::Send(ClientMessage::SetMode {
                 mode: Mode::Silent,
                 ..
             })]
@@ -466,7 +466,7 @@ mod tests {
         let effects = app.update(key('d'), NOW);
         assert!(matches!(
             effects[1],
-            Effect::Send(Command::Disconnect { .. })
+            Effect::Send(ClientMessage::Disconnect { .. })
         ));
         let plan = app.audio_plan();
         assert_eq!(plan.transmit, None);

@@ -8,8 +8,8 @@
 use super::words::{self, Attempt};
 use super::{App, Effect, LegStatus, Level};
 use crate::audit::{Record, RecordKind};
-use crate::feed::{Command, CommandFailure};
-use floorwalk_protocol::{Mode, Timestamp};
+use crate::feed::CommandFailure;
+use floorwalk_protocol::{ClientMessage, Mode, Timestamp};
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,7 +201,7 @@ impl App {
         self.dirty = true;
         vec![
             Effect::Audit(record),
-            Effect::Send(Command::Monitor { req, call_id, mode }),
+            Effect::Send(ClientMessage::Monitor { req, call_id, mode }),
         ]
     }
 
@@ -218,7 +218,7 @@ impl App {
         let req = self.next_req();
         self.pending.insert(req.clone(), pending);
         self.notify(Level::Info, format!("Switching to {}…", shout(mode)), now);
-        vec![Effect::Send(Command::SetMode {
+        vec![Effect::Send(ClientMessage::SetMode {
             req,
             leg_id: leg_id.to_owned(),
             mode,
@@ -320,7 +320,7 @@ impl App {
         self.notify(Level::Info, format!("Leaving {}…", leg.call_id), now);
         vec![
             Effect::Audit(record),
-            Effect::Send(Command::Disconnect {
+            Effect::Send(ClientMessage::Disconnect {
                 req,
                 leg_id: leg.leg_id,
             }),
@@ -366,7 +366,7 @@ impl App {
         );
         vec![
             Effect::Audit(record),
-            Effect::Send(Command::EndCall {
+            Effect::Send(ClientMessage::EndCall {
                 req,
                 call_id: call_id.to_owned(),
                 confirm: call_id.to_owned(),

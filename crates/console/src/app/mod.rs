@@ -33,13 +33,13 @@ pub fn rtt_shown(rtt: std::time::Duration) -> u128 {
 }
 
 use crate::audit::{Record, RecordKind};
-use crate::feed::{Command, FeedEvent};
+use crate::feed::FeedEvent;
 use commands::Pending;
 use crossterm::event::{KeyEvent, MouseEvent};
 use floorwalk_audio::engine::{AudioEvent, Meters};
 use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::ptt::{KeyKind, Ptt, PttConfig};
-use floorwalk_protocol::{Mode, Supervisor, Timestamp};
+use floorwalk_protocol::{ClientMessage, Mode, Supervisor, Timestamp};
 use floorwalk_state::Floor;
 use layout::Screen;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -82,7 +82,7 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Send a command to the server through the feed.
-    Send(Command),
+    Send(ClientMessage),
     /// Append a record to the audit journal (flushed before the next effect).
     Audit(Record),
     /// Restore the terminal and exit (after the effects before it).

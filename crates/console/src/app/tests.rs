@@ -30,7 +30,7 @@ fn press(app: &mut App, inputs: impl IntoIterator<Item = Input>) -> Vec<Effect> 
         .collect()
 }
 
-fn sends(effects: &[Effect]) -> Vec<&Command> {
+fn sends(effects: &[Effect]) -> Vec<&ClientMessage> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -55,7 +55,7 @@ fn kinds(effects: &[Effect]) -> Vec<RecordKind> {
 }
 
 fn is_end_call(effect: &Effect) -> bool {
-    matches!(effect, Effect::Send(Command::EndCall { .. }))
+    matches!(effect, Effect::Send(ClientMessage::EndCall { .. }))
 }
 
 /// Selects an agent the way a supervisor would: top, then down.
@@ -188,7 +188,7 @@ fn joining_audits_before_sending_and_confirms_with_server_time_and_latency() {
     assert_eq!(requested.agent_id.as_deref(), Some("a-01"));
     assert_eq!(
         effects[1],
-        Effect::Send(Command::Monitor {
+        Effect::Send(ClientMessage::Monitor {
             req: "r-1".into(),
             call_id: "c-9".into(),
             mode: Mode::Silent
@@ -279,7 +279,7 @@ fn a_mode_key_on_my_call_switches_mode_without_leaving() {
     let effects = press(&mut app, [key('b')]);
     assert_eq!(
         effects,
-        [Effect::Send(Command::SetMode {
+        [Effect::Send(ClientMessage::SetMode {
             req: "r-1".into(),
             leg_id: "l-31".into(),
             mode: Mode::Barge
@@ -310,7 +310,7 @@ fn a_mode_key_on_my_call_switches_mode_without_leaving() {
     let effects = press(&mut app, [key('m')]);
     assert!(matches!(
         sends(&effects)[..],
-        [Command::SetMode {
+        [ClientMessage::SetMode {
             mode: Mode::Silent,
             ..
         }]
@@ -329,7 +329,7 @@ fn disconnect_stops_the_microphone_at_once_and_never_ends_the_call() {
     assert!(matches!(effects[0], Effect::Audit(_)), "audit before send");
     assert_eq!(
         effects[1],
-        Effect::Send(Command::Disconnect {
+        Effect::Send(ClientMessage::Disconnect {
             req: "r-1".into(),
             leg_id: "l-31".into()
         })
@@ -446,7 +446,7 @@ fn end_call_needs_a_deliberate_confirmation() {
     assert_eq!(kinds(&effects), [RecordKind::EndCallRequested]);
     assert_eq!(
         effects[1],
-        Effect::Send(Command::EndCall {
+        Effect::Send(ClientMessage::EndCall {
             req: "r-1".into(),
             call_id: "c-10".into(),
             confirm: "c-10".into()
@@ -519,7 +519,7 @@ fn leave_drops_my_leg_even_when_another_call_is_selected() {
     select(&mut app, "a-02");
     let effects = press(&mut app, [key('d')]);
     assert!(
-        matches!(sends(&effects)[..], [Command::Disconnect { leg_id, .. }] if leg_id == "l-31")
+        matches!(sends(&effects)[..], [ClientMessage::Disconnect { leg_id, .. }] if leg_id == "l-31")
     );
 }
 
@@ -567,7 +567,7 @@ fn quit_asks_first_when_on_a_call_and_leaves_before_quitting() {
     let effects = press(&mut app, [key('q'), key('y')]);
     assert_eq!(kinds(&effects), [RecordKind::DisconnectRequested]);
     assert!(
-        matches!(&effects[1], Effect::Send(Command::Disconnect { leg_id, .. }) if leg_id == "l-31")
+        matches!(&effects[1], Effect::Send(ClientMessage::Disconnect { leg_id, .. }) if leg_id == "l-31")
     );
     assert_eq!(effects.last(), Some(&Effect::Quit));
     assert!(app.quitting() && app.awaiting_leave());
@@ -913,7 +913,7 @@ fn requests_are_unique() {
     let mut reqs = Vec::new();
     for _ in 0..3 {
         let effects = press(&mut app, [key('m')]);
-        if let [Command::Monitor { req, .. }] = &sends(&effects)[..] {
+        if let [ClientMessage::Monitor { req, .. }] = &sends(&effects)[..] {
             reqs.push(req.clone());
         }
         reply(
@@ -946,7 +946,7 @@ fn leaving_while_joining_leaves_the_moment_the_leg_appears() {
         [RecordKind::Joined, RecordKind::DisconnectRequested]
     );
     assert!(
-        matches!(effects.last(), Some(Effect::Send(Command::Disconnect { leg_id, .. })) if leg_id == "l-31")
+        matches!(effects.last(), Some(Effect::Send(ClientMessage::Disconnect { leg_id, .. })) if leg_id == "l-31")
     );
     assert!(!app.mic_allowed(), "the microphone never opens");
     assert!(!effects.iter().any(is_end_call));

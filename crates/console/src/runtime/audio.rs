@@ -105,10 +105,9 @@ pub fn spawn_upstream(mut from_engine: mpsc::Receiver<Vec<u8>>, feed: FeedHandle
 mod tests {
     use super::*;
     use crate::app::fixture::{NOW, live_app};
-    use crate::feed::Command;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use floorwalk_audio::ptt::KeyKind;
-    use floorwalk_protocol::Role;
+    use floorwalk_protocol::{ClientMessage, Role};
     use std::cell::RefCell;
     use std::time::Duration;
 
@@ -185,7 +184,7 @@ mod tests {
         assert!(
             effects
                 .iter()
-                .any(|e| matches!(e, Effect::Send(Command::Disconnect { .. })))
+                .any(|e| matches!(e, Effect::Send(ClientMessage::Disconnect { .. })))
         );
         assert_eq!(
             engine.0.borrow().first().map(String::as_str),

@@ -5,7 +5,8 @@
 
 use crate::app::{Effect, Input};
 use crate::audit::Journal;
-use crate::feed::{Command, CommandFailure, FeedEvent, FeedHandle};
+use crate::feed::{CommandFailure, FeedEvent, FeedHandle};
+use floorwalk_protocol::ClientMessage;
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -136,7 +137,7 @@ fn refuse_the_rest(
     back: &UnboundedSender<Input>,
 ) {
     for effect in effects {
-        if let Effect::Send(command @ Command::Disconnect { .. }) = effect {
+        if let Effect::Send(command @ ClientMessage::Disconnect { .. }) = effect {
             tracing::warn!("leaving although the audit journal could not record it: {why}");
             feed.send(command);
         } else if let Effect::Send(command) = effect
@@ -232,12 +233,12 @@ mod tests {
         // A join behind a failed record is refused here; a leave goes to the
         // feed all the same (which, never connected, answers it offline).
         let mut batch = record("c-2");
-        batch.push(Effect::Send(Command::Monitor {
+        batch.push(Effect::Send(ClientMessage::Monitor {
             req: "r-1".into(),
             call_id: "c-2".into(),
             mode: floorwalk_protocol::Mode::Silent,
         }));
-        batch.push(Effect::Send(Command::Disconnect {
+        batch.push(Effect::Send(ClientMessage::Disconnect {
             req: "r-2".into(),
             leg_id: "l-9".into(),
         }));
