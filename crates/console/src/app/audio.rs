@@ -2,7 +2,7 @@
 //! (the plan), the output and microphone as the screen shows them, and the
 //! level meters. Pure: the runtime feeds events in and applies the plan.
 
-use super::{Action, App, Effect, LegStatus, Level};
+use super::{Action, App, Effect, LegStatus, Severity};
 use crossterm::event::{KeyEvent, KeyEventKind};
 use floorwalk_audio::engine::{AudioEvent, Meters};
 use floorwalk_audio::output::Endpoint;
@@ -201,7 +201,7 @@ impl App {
             let secs = self.settings.ptt.max_talk.as_secs();
             let key = self.key_label(Action::Talk);
             self.notify(
-                Level::Warn,
+                Severity::Warn,
                 format!(
                     "Push-to-talk stopped after {secs} s, the limit: press {key} to talk again."
                 ),
@@ -239,7 +239,7 @@ impl App {
                 ),
             }
         };
-        self.notify(Level::Info, text, now);
+        self.notify(Severity::Info, text, now);
         Vec::new()
     }
 
@@ -255,7 +255,7 @@ impl App {
                 // lost later is news.
                 if self.audio_out != AudioOut::Opening {
                     self.notify(
-                        Level::Warn,
+                        Severity::Warn,
                         format!(
                             "Audio output {endpoint} failed: {reason}. Playing to none; the console goes on."
                         ),
@@ -267,7 +267,7 @@ impl App {
             AudioEvent::InputReady { .. } => self.mic = Mic::Open,
             AudioEvent::InputFailed { endpoint, reason } => {
                 self.notify(
-                    Level::Warn,
+                    Severity::Warn,
                     format!("Microphone {endpoint} failed: {reason}. Nobody hears you."),
                     now,
                 );

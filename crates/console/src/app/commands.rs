@@ -6,7 +6,7 @@
 //! event. Nothing the screen shows as done waits for a reply to be journaled.
 
 use super::words::{self, Attempt};
-use super::{App, Effect, LegStatus, Level};
+use super::{App, Effect, LegStatus, Severity};
 use crate::audit::{Record, RecordKind};
 use crate::feed::CommandFailure;
 use floorwalk_protocol::{ClientMessage, Mode, Timestamp};
@@ -107,7 +107,7 @@ impl App {
     /// when already on it.
     pub(super) fn join_selected(&mut self, mode: Mode, now: Timestamp) -> Vec<Effect> {
         let Some(agent_id) = self.selected.clone() else {
-            self.notify(Level::Warn, "No agent selected.", now);
+            self.notify(Severity::Warn, "No agent selected.", now);
             return Vec::new();
         };
         let agent_name = self
@@ -116,12 +116,16 @@ impl App {
             .get(&agent_id)
             .map_or_else(|| agent_id.clone(), |a| a.name.clone());
         let Some(call_id) = self.floor.call_of_agent(&agent_id).map(|c| c.id.clone()) else {
-            self.notify(Level::Warn, format!("{agent_name} is not on a call."), now);
+            self.notify(
+                Severity::Warn,
+                format!("{agent_name} is not on a call."),
+                now,
+            );
             return Vec::new();
         };
         if !self.is_live() {
             self.notify(
-                Level::Error,
+                Severity::Error,
                 words::failure(&CommandFailure::Offline, Attempt::Join),
                 now,
             );
@@ -132,7 +136,7 @@ impl App {
             return match status {
                 LegStatus::Leaving | LegStatus::Gone => {
                     self.notify(
-                        Level::Warn,
+                        Severity::Warn,
                         format!("You are leaving {call_id}: wait for the server, then join again."),
                         now,
                     );
@@ -140,7 +144,7 @@ impl App {
                 }
                 LegStatus::Switching { to } if to == mode => {
                     self.notify(
-                        Level::Info,
+                        Severity::Info,
                         format!("Already switching to {}.", shout(mode)),
                         now,
                     );
@@ -148,7 +152,7 @@ impl App {
                 }
                 LegStatus::On if current == mode => {
                     self.notify(
-                        Level::Info,
+                        Severity::Info,
                         format!("You are already in {} on {call_id}.", shout(mode)),
                         now,
                     );
@@ -159,7 +163,7 @@ impl App {
         }
         if self.joining(&call_id).is_some() {
             self.notify(
-                Level::Info,
+                Severity::Info,
                 format!("Already joining {call_id}: waiting for the server."),
                 now,
             );
@@ -178,7 +182,7 @@ impl App {
         if let Some((other, other_agent)) = elsewhere {
             let leave = self.key_label(super::Action::Disconnect);
             self.notify(
-                Level::Warn,
+                Severity::Warn,
                 format!(
                     "You are on call {other} ({other_agent}): press {leave} to leave it first."
                 ),
@@ -217,7 +221,11 @@ impl App {
         let pending = Pending::new(op, &leg.call_id, &leg.agent_id, &leg.agent_name, now);
         let req = self.next_req();
         self.pending.insert(req.clone(), pending);
-        self.notify(Level::Info, format!("Switching to {}…", shout(mode)), now);
+        self.notify(
+            Severity::Info,
+            format!("Switching to {}…", shout(mode)),
+            now,
+        );
         vec![Effect::Send(ClientMessage::SetMode {
             req,
             leg_id: leg_id.to_owned(),
@@ -238,13 +246,13 @@ impl App {
         if targets.is_empty() {
             if self.leave_joins_on_arrival() {
                 self.notify(
-                    Level::Info,
+                    Severity::Info,
                     "Still joining: you will leave as soon as the leg is up.",
                     now,
                 );
             } else {
                 self.notify(
-                    Level::Info,
+                    Severity::Info,
                     "You are not on any call: there is nothing to leave.",
                     now,
                 );
@@ -257,7 +265,7 @@ impl App {
                 .map_or("", |leg| leg.call_id.as_str())
                 .to_owned();
             self.notify(
-                Level::Info,
+                Severity::Info,
                 format!("Already leaving {call}: waiting for the server."),
                 now,
             );
@@ -270,7 +278,7 @@ impl App {
             .collect();
         if !self.is_live() {
             self.notify(
-                Level::Error,
+                Severity::Error,
                 words::failure(&CommandFailure::Offline, Attempt::Leave),
                 now,
             );
@@ -317,7 +325,7 @@ impl App {
         };
         let pending = Pending::new(op, &leg.call_id, &leg.agent_id, &leg.agent_name, now);
         self.pending.insert(req.clone(), pending);
-        self.notify(Level::Info, format!("Leaving {}…", leg.call_id), now);
+        self.notify(Severity::Info, format!("Leaving {}…", leg.call_id), now);
         vec![
             Effect::Audit(record),
             Effect::Send(ClientMessage::Disconnect {
@@ -331,7 +339,7 @@ impl App {
     pub(super) fn end_call(&mut self, call_id: &str, now: Timestamp) -> Vec<Effect> {
         let Some(call) = self.floor.calls.get(call_id) else {
             self.notify(
-                Level::Info,
+                Severity::Info,
                 format!("Call {call_id} has already ended."),
                 now,
             );
@@ -339,7 +347,7 @@ impl App {
         };
         if !self.is_live() {
             self.notify(
-                Level::Error,
+                Severity::Error,
                 words::failure(&CommandFailure::Offline, Attempt::EndCall),
                 now,
             );
@@ -360,7 +368,7 @@ impl App {
             Pending::new(Op::EndCall, call_id, &agent_id, &agent_name, now),
         );
         self.notify(
-            Level::Warn,
+            Severity::Warn,
             format!("Ending call {call_id} for everyone…"),
             now,
         );
@@ -406,7 +414,7 @@ impl App {
                         let call_id = pending.call_id.clone();
                         self.pending.remove(req);
                         self.notify(
-                            Level::Info,
+                            Severity::Info,
                             format!("Call {call_id} was ended for everyone."),
                             now,
                         );
@@ -419,7 +427,7 @@ impl App {
                     return Vec::new();
                 };
                 self.notify(
-                    Level::Error,
+                    Severity::Error,
                     words::failure(&failure, pending.attempt()),
                     now,
                 );
@@ -488,7 +496,7 @@ impl App {
 
     pub(super) fn announce_mode(&mut self, call_id: &str, mode: Mode, now: Timestamp) {
         self.notify(
-            Level::Info,
+            Severity::Info,
             format!("{call_id}: now {} ({}).", shout(mode), who_hears(mode)),
             now,
         );

@@ -3,7 +3,7 @@
 
 use super::commands::Op;
 use super::words;
-use super::{App, Dialog, Effect, FLASH_MS, FlashKind, LegStatus, Level, Link, MyLeg};
+use super::{App, Dialog, Effect, FLASH_MS, FlashKind, LegStatus, Link, MyLeg, Severity};
 use crate::audit::RecordKind;
 use crate::feed::FeedEvent;
 use floorwalk_protocol::{
@@ -66,7 +66,7 @@ impl App {
                     } else {
                         format!("Cannot connect: {error}")
                     };
-                    self.notify(Level::Warn, text, now);
+                    self.notify(Severity::Warn, text, now);
                 }
                 let retry_ms = i64::try_from(retry_in.as_millis()).unwrap_or(i64::MAX);
                 self.link = Link::Connecting {
@@ -86,7 +86,7 @@ impl App {
                     } else {
                         "Reconnected: the floor was refreshed from the server."
                     };
-                    self.notify(Level::Info, how, now);
+                    self.notify(Severity::Info, how, now);
                 }
                 self.link = Link::Live { rtt: None };
                 self.was_live = true;
@@ -117,11 +117,11 @@ impl App {
                     first.unwrap_or_default(),
                     chars.as_str()
                 );
-                self.notify(Level::Warn, text, now);
+                self.notify(Severity::Warn, text, now);
                 Vec::new()
             }
             FeedEvent::Fatal(text) => {
-                self.notify(Level::Error, text.clone(), now);
+                self.notify(Severity::Error, text.clone(), now);
                 self.link = Link::Fatal(text);
                 self.dirty = true;
                 Vec::new()
@@ -172,12 +172,12 @@ impl App {
             Applied::Duplicate | Applied::Gap { .. } | Applied::NoBase => return Vec::new(),
             Applied::NotState => {
                 if let ServerMessage::Notice(notice) = message {
-                    let level = match notice.level {
-                        NoticeLevel::Info => Level::Info,
-                        NoticeLevel::Warn | NoticeLevel::Unknown => Level::Warn,
-                        NoticeLevel::Error => Level::Error,
+                    let severity = match notice.level {
+                        NoticeLevel::Info => Severity::Info,
+                        NoticeLevel::Warn | NoticeLevel::Unknown => Severity::Warn,
+                        NoticeLevel::Error => Severity::Error,
                     };
-                    self.notify(level, format!("Server: {}", notice.text), now);
+                    self.notify(severity, format!("Server: {}", notice.text), now);
                 }
                 return Vec::new();
             }
@@ -313,7 +313,7 @@ impl App {
         if matches!(&self.dialog, Some(Dialog::EndCall { call_id: id, .. }) if id == call_id) {
             self.dialog = None;
             self.notify(
-                Level::Info,
+                Severity::Info,
                 format!(
                     "Call {call_id} has already ended ({}).",
                     end_reason_words(reason)
@@ -323,7 +323,7 @@ impl App {
         } else if had_leg {
             let who = agent_name.unwrap_or_else(|| agent_id.to_owned());
             self.notify(
-                Level::Info,
+                Severity::Info,
                 format!(
                     "Call {call_id} with {who} ended ({}): you left with it.",
                     end_reason_words(reason)
@@ -484,7 +484,7 @@ impl App {
             record.reason = Some(context.unasked_join.to_owned());
         }
         self.notify(
-            Level::Info,
+            Severity::Info,
             format!(
                 "You joined {call_id} ({agent_name}) in {} – {}.",
                 super::commands::shout(mode),
@@ -592,15 +592,15 @@ impl App {
         record.reason = Some(context.left_reason.to_owned());
         match (&req, context.left_event) {
             (Some(_), _) | (None, Some(LegLeftReason::Disconnected)) => self.notify(
-                Level::Info,
+                Severity::Info,
                 format!("You left {}. The call goes on.", leg.call_id),
                 now,
             ),
             // Said by `call_ended` with the call's reason.
             (None, Some(LegLeftReason::CallEnded)) => {}
-            (None, Some(reason)) => self.notify(Level::Warn, words::unasked_leave(reason), now),
+            (None, Some(reason)) => self.notify(Severity::Warn, words::unasked_leave(reason), now),
             (None, None) => self.notify(
-                Level::Warn,
+                Severity::Warn,
                 format!(
                     "Your leg on {} is gone ({}).",
                     leg.call_id, context.left_reason

@@ -1,7 +1,7 @@
 //! Keys and the mouse: dialogs first, then the filter field, then the key map.
 
 use super::keymap::{Action, Key};
-use super::{App, Button, Dialog, Effect, Level};
+use super::{App, Button, Dialog, Effect, Severity};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -65,7 +65,7 @@ impl App {
                 let sort = self.view.sort().next();
                 self.view.set_sort(&self.floor, sort);
                 self.refresh_selection();
-                self.notify(Level::Info, format!("Sorted by {}.", sort.label()), now);
+                self.notify(Severity::Info, format!("Sorted by {}.", sort.label()), now);
             }
             Action::Monitor => return self.join_selected(Mode::Silent, now),
             Action::Whisper => return self.join_selected(Mode::Whisper, now),
@@ -158,7 +158,7 @@ impl App {
             .find(|&i| self.floor.call_by_agent.contains_key(&ids[i]));
         match found {
             Some(index) => self.select_index(index),
-            None => self.notify(Level::Info, "No active calls in the table.", now),
+            None => self.notify(Severity::Info, "No active calls in the table.", now),
         }
     }
 
@@ -166,14 +166,14 @@ impl App {
         let allowed = self.me.as_ref().is_some_and(|me| me.can_end_calls);
         if !allowed {
             self.notify(
-                Level::Warn,
+                Severity::Warn,
                 "You are not allowed to end calls. To leave a call yourself, use leave.",
                 now,
             );
             return;
         }
         let Some(call) = self.pane_call() else {
-            self.notify(Level::Info, "No call selected: nothing to end.", now);
+            self.notify(Severity::Info, "No call selected: nothing to end.", now);
             return;
         };
         let agent_name = self
@@ -205,7 +205,7 @@ impl App {
         }
         let cancel = |app: &mut App, now| {
             app.dialog = None;
-            app.notify(Level::Info, "Cancelled: the call was not ended.", now);
+            app.notify(Severity::Info, "Cancelled: the call was not ended.", now);
             Vec::new()
         };
         if self.settings.keymap.is(Action::Disconnect, key) {

@@ -193,8 +193,9 @@ pub enum Button {
     Confirm,
 }
 
+/// How serious a message on the message line is (ordered: an error outranks a warning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
+pub enum Severity {
     Info,
     Warn,
     Error,
@@ -203,7 +204,7 @@ pub enum Level {
 /// The message line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    pub level: Level,
+    pub severity: Severity,
     pub text: String,
     pub at: Timestamp,
 }
@@ -211,10 +212,10 @@ pub struct Notice {
 impl Notice {
     /// Whether it is still shown at `now` (errors stay until dismissed).
     pub fn live(&self, now: Timestamp) -> bool {
-        match self.level {
-            Level::Info => now.millis_since(self.at) < NOTICE_MS,
-            Level::Warn => now.millis_since(self.at) < 2 * NOTICE_MS,
-            Level::Error => true,
+        match self.severity {
+            Severity::Info => now.millis_since(self.at) < NOTICE_MS,
+            Severity::Warn => now.millis_since(self.at) < 2 * NOTICE_MS,
+            Severity::Error => true,
         }
     }
 }
@@ -348,7 +349,7 @@ impl App {
                 // Said once; the bar keeps saying it, and later failures are
                 // told by what they refused ("Nothing was sent: ...").
                 if self.audit_failure.is_none() {
-                    self.notify(Level::Error, format!("AUDIT JOURNAL FAILED: {why}"), now);
+                    self.notify(Severity::Error, format!("AUDIT JOURNAL FAILED: {why}"), now);
                 }
                 self.audit_failure = Some(why);
                 Vec::new()
@@ -361,12 +362,12 @@ impl App {
                     if self
                         .notice
                         .as_ref()
-                        .is_some_and(|n| n.level == Level::Error)
+                        .is_some_and(|n| n.severity == Severity::Error)
                     {
                         self.notice = None;
                     }
                     let text = "The audit journal is writing again: joining is allowed.";
-                    self.notify(Level::Info, text.to_owned(), now);
+                    self.notify(Severity::Info, text.to_owned(), now);
                 }
                 Vec::new()
             }
@@ -604,20 +605,20 @@ impl App {
     /// Shows a warning from outside the app (the configuration, the
     /// connection set-up) on the message line.
     pub fn warn(&mut self, text: impl Into<String>, now: Timestamp) {
-        self.notify(Level::Warn, text, now);
+        self.notify(Severity::Warn, text, now);
     }
 
-    fn notify(&mut self, level: Level, text: impl Into<String>, now: Timestamp) {
+    fn notify(&mut self, severity: Severity, text: impl Into<String>, now: Timestamp) {
         // A fresh error is not pushed aside by lesser news.
         if let Some(current) = &self.notice
-            && current.level == Level::Error
-            && level < Level::Error
+            && current.severity == Severity::Error
+            && severity < Severity::Error
             && now.millis_since(current.at) < ERROR_HOLD_MS
         {
             return;
         }
         self.notice = Some(Notice {
-            level,
+            severity,
             text: text.into(),
             at: now,
         });

@@ -6,7 +6,7 @@
 //! `unknown_after_crash`): when and why it ended nobody recorded.
 
 use super::commands::shout;
-use super::{Action, App, Effect, Level};
+use super::{Action, App, Effect, Severity};
 use crate::audit::{OpenLeg, RecordKind, STILL_LIVE, UNKNOWN_AFTER_CRASH};
 use floorwalk_protocol::{Mode, Role, Timestamp};
 
@@ -73,13 +73,13 @@ impl App {
                 "Still on {} from before the console stopped: press {leave} to leave.",
                 still.join(", ")
             );
-            self.notify(Level::Warn, text, now);
+            self.notify(Severity::Warn, text, now);
         } else if !gone.is_empty() {
             let text = format!(
                 "Your leg on {} ended while the console was down; the journal marks it so.",
                 gone.join(", ")
             );
-            self.notify(Level::Info, text, now);
+            self.notify(Severity::Info, text, now);
         }
         effects
     }
@@ -155,7 +155,7 @@ mod tests {
             "not a second join: {records:?}"
         );
         let notice = app.notice(NOW).unwrap();
-        assert_eq!(notice.level, Level::Warn);
+        assert_eq!(notice.severity, Severity::Warn);
         assert!(
             notice.text.contains("Still on c-9 (Alex Kim) in WHISPER"),
             "{}",

@@ -263,7 +263,7 @@ fn a_refused_join_is_audited_and_explained() {
     };
     assert_eq!(failed.kind, RecordKind::JoinFailed);
     assert_eq!(failed.reason.as_deref(), Some("forbidden"));
-    assert_eq!(app.notice(NOW).unwrap().level, Level::Error);
+    assert_eq!(app.notice(NOW).unwrap().severity, Severity::Error);
     assert!(
         notice_text(&app).contains("outside your teams"),
         "{}",
@@ -368,7 +368,7 @@ fn a_failed_disconnect_is_loud_and_the_leg_stays() {
     let effects = reply(&mut app, "r-1", refused(ErrorCode::NotYourLeg), 20);
     assert_eq!(kinds(&effects), [RecordKind::DisconnectFailed]);
     let notice = app.notice(NOW).unwrap();
-    assert_eq!(notice.level, Level::Error);
+    assert_eq!(notice.severity, Severity::Error);
     assert!(notice.text.contains("COULD NOT LEAVE"), "{}", notice.text);
     assert!(
         notice
@@ -378,7 +378,7 @@ fn a_failed_disconnect_is_loud_and_the_leg_stays() {
     assert_eq!(app.my_leg_on("c-9").unwrap().status, LegStatus::On);
     // A later, lesser notice does not push the error aside.
     press(&mut app, [key('s')]);
-    assert_eq!(app.notice(NOW).unwrap().level, Level::Error);
+    assert_eq!(app.notice(NOW).unwrap().severity, Severity::Error);
     // Pressing d again tries again.
     assert_eq!(sends(&press(&mut app, [key('d')])).len(), 1);
 }
@@ -399,7 +399,7 @@ fn a_timed_out_disconnect_whose_leg_left_anyway_is_recorded_as_left() {
         5000,
     );
     assert!(effects.is_empty(), "the state is the truth: {effects:?}");
-    assert_eq!(app.notice(NOW).map(|n| n.level), Some(Level::Info));
+    assert_eq!(app.notice(NOW).map(|n| n.severity), Some(Severity::Info));
 }
 
 #[test]
@@ -620,7 +620,7 @@ fn a_lease_expiry_is_recorded_and_explained() {
     };
     assert_eq!(left.reason.as_deref(), Some("lease_expired"));
     assert_eq!(left.latency_ms, None);
-    assert_eq!(app.notice(NOW).unwrap().level, Level::Warn);
+    assert_eq!(app.notice(NOW).unwrap().severity, Severity::Warn);
     assert!(notice_text(&app).contains("out of touch"));
 }
 
@@ -864,7 +864,7 @@ fn a_reconnect_countdown_and_an_audit_failure_show() {
     let (mut app, _) = live_app(false);
     app.update(Input::AuditFailed("disk full".into()), NOW);
     assert_eq!(app.audit_failure(), Some("disk full"));
-    assert_eq!(app.notice(NOW).unwrap().level, Level::Error);
+    assert_eq!(app.notice(NOW).unwrap().severity, Severity::Error);
     select(&mut app, "a-01");
     // A join still tries the journal first: the executor sends the command
     // only once its record is on disk, and refuses it otherwise.
