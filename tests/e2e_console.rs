@@ -55,7 +55,6 @@ impl Console {
             match effect {
                 Effect::Audit(record) => self.journal.append(&record).unwrap(),
                 Effect::Send(command) => self.feed.send(command),
-                Effect::Quit => {}
             }
         }
     }

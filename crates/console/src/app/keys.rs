@@ -95,9 +95,7 @@ impl App {
     fn quit_now(&mut self, now: Timestamp) -> Vec<Effect> {
         self.dialog = None;
         self.quitting = true;
-        let mut effects = self.leave_all(now);
-        effects.push(Effect::Quit);
-        effects
+        self.leave_all(now)
     }
 
     /// Keys inside the filter field; `false` when the key is not for it.

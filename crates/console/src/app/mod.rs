@@ -85,8 +85,6 @@ pub enum Effect {
     Send(ClientMessage),
     /// Append a record to the audit journal (flushed before the next effect).
     Audit(Record),
-    /// Restore the terminal and exit (after the effects before it).
-    Quit,
 }
 
 /// What the app needs from the configuration and the command line.
@@ -504,6 +502,8 @@ impl App {
         !self.is_on_call() && !self.pending.values().any(Pending::leave_unrecorded)
     }
 
+    /// Whether the supervisor asked to quit (Ctrl-C, or a confirmed quit):
+    /// the runtime then leaves every leg (see [`App::leave_all`]) and exits.
     pub fn quitting(&self) -> bool {
         self.quitting
     }

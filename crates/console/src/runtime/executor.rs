@@ -121,7 +121,6 @@ fn run_batch(
                 records.clear();
             }
             Effect::Send(command) => feed.send(command),
-            Effect::Quit => {}
         }
     }
 }
