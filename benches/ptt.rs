@@ -9,11 +9,12 @@
 //!
 //! `cargo bench --bench ptt` (budget: at most 30 ms).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use floorwalk_audio::engine::AudioConfig;
 use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::ptt::{PttConfig, PttSetting};
 use floorwalk_console::app::AppSettings;
+use floorwalk_console::app::fixture::space;
 use floorwalk_console::config::Secret;
 use floorwalk_console::feed::FeedOptions;
 use floorwalk_console::runtime::{ConsoleOptions, Core};
@@ -29,15 +30,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 
 const PRESSES: usize = 200;
-
-fn space(kind: KeyEventKind) -> KeyEvent {
-    KeyEvent {
-        code: KeyCode::Char(' '),
-        modifiers: KeyModifiers::NONE,
-        kind,
-        state: KeyEventState::NONE,
-    }
-}
 
 fn leg(
     id: &str,

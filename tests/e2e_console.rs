@@ -61,7 +61,9 @@ impl Console {
 
     fn key(&mut self, c: char) {
         let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        let effects = self.app.update(Input::Key(key), Timestamp::now());
+        let effects = self
+            .app
+            .update(Input::Key(key, Duration::ZERO), Timestamp::now());
         self.run(effects);
     }
 

@@ -65,7 +65,8 @@ impl Console {
     /// Esc clears the message line, so the next notice is a new one.
     fn clear_notice(&mut self) {
         let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
-        self.app.update(Input::Key(esc), Timestamp::now());
+        self.app
+            .update(Input::Key(esc, Duration::ZERO), Timestamp::now());
         assert!(self.notice().is_none());
     }
 

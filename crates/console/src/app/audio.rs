@@ -74,13 +74,12 @@ fn key_kind(kind: KeyEventKind) -> KeyKind {
 }
 
 impl App {
-    /// Whether a key belongs to push-to-talk, and how: the runtime sends it
-    /// as [`super::Input::Talk`] instead of [`super::Input::Key`]. The talk
-    /// key goes to push-to-talk before the key map, dialogs included, except
-    /// while the filter is typed in; releases always do, and so does every
-    /// event while talking, so a transmission can always be stopped. When
-    /// talking is not possible the press goes to the key map, which says why.
-    pub fn talk_route(&self, key: &KeyEvent) -> Option<KeyKind> {
+    /// Whether a key belongs to push-to-talk, and how. The talk key goes to
+    /// push-to-talk before the key map, dialogs included, except while the
+    /// filter is typed in; releases always do, and so does every event while
+    /// talking, so a transmission can always be stopped. When talking is not
+    /// possible the press goes to the key map, which says why.
+    pub(super) fn talk_route(&self, key: &KeyEvent) -> Option<KeyKind> {
         if !self.settings.keymap.is(Action::Talk, key) {
             return None;
         }
@@ -307,40 +306,29 @@ impl App {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use super::super::fixture::{self, NOW, live_app};
-    use super::super::{AppSettings, Input};
+    use super::super::fixture::{self, NOW, live_app, space};
+    use super::super::{AppSettings, Dialog, Input};
     use super::*;
     use crate::feed::FeedEvent;
-    use crossterm::event::{KeyCode, KeyEventState, KeyModifiers};
+    use crossterm::event::{KeyCode, KeyModifiers};
     use floorwalk_audio::playback::PartyLevels;
     use floorwalk_audio::ptt::{PttConfig, PttSetting};
     use floorwalk_protocol::{ClientMessage, Role};
 
-    fn space(kind: KeyEventKind) -> KeyEvent {
-        KeyEvent {
-            code: KeyCode::Char(' '),
-            modifiers: KeyModifiers::NONE,
-            kind,
-            state: KeyEventState::NONE,
-        }
-    }
-
     fn key(c: char) -> Input {
-        Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+        Input::Key(
+            KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+            Duration::ZERO,
+        )
     }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
 
-    /// Routes the key like the runtime: to push-to-talk, else the key map.
+    /// The talk key, at a monotonic time.
     fn talk_key(app: &mut App, kind: KeyEventKind, at: Duration) -> Vec<Effect> {
-        let event = space(kind);
-        match app.talk_route(&event) {
-            Some(kind) => app.update(Input::Talk(kind, at), NOW),
-            None if kind == KeyEventKind::Release => Vec::new(),
-            None => app.update(Input::Key(event), NOW),
-        }
+        app.update(Input::Key(space(kind), at), NOW)
     }
 
     fn notice(app: &App) -> String {
@@ -374,31 +362,38 @@ mod tests {
 
     #[test]
     fn the_talk_key_goes_to_push_to_talk_only_when_talking_is_possible() {
-        let (mut on_whisper, _) = live_app(true);
-        assert_eq!(
-            on_whisper.talk_route(&space(KeyEventKind::Press)),
-            Some(KeyKind::Press)
-        );
-        assert_eq!(
-            on_whisper.talk_route(&space(KeyEventKind::Repeat)),
-            Some(KeyKind::Repeat)
-        );
-        let other = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
-        assert_eq!(on_whisper.talk_route(&other), None);
+        let (mut app, _) = live_app(true);
         // Typing in the filter: the space is text.
-        on_whisper.update(key('/'), NOW);
-        assert_eq!(on_whisper.talk_route(&space(KeyEventKind::Press)), None);
-        on_whisper.update(Input::Key(space(KeyEventKind::Press)), NOW);
-        assert_eq!(on_whisper.filter(), " ");
-        // Releases always go to push-to-talk, so talking can always stop.
-        assert_eq!(
-            on_whisper.talk_route(&space(KeyEventKind::Release)),
-            Some(KeyKind::Release)
-        );
+        app.update(key('/'), NOW);
+        talk_key(&mut app, KeyEventKind::Press, ms(0));
+        assert_eq!(app.filter(), " ");
+        assert!(!app.talking());
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        app.update(Input::Key(enter, ms(100)), NOW);
+
+        // Out of the filter it talks, over a dialog too, which stays open.
+        app.update(key('?'), NOW);
+        assert!(talk_key(&mut app, KeyEventKind::Press, ms(1000)).is_empty());
+        assert!(app.talking());
+        assert_eq!(app.dialog(), Some(&Dialog::Help));
+        talk_key(&mut app, KeyEventKind::Repeat, ms(1100));
+        assert!(app.talking(), "a held key repeats");
+        talk_key(&mut app, KeyEventKind::Release, ms(1200));
+        assert!(!app.talking());
+        assert_eq!(app.dialog(), Some(&Dialog::Help));
+
+        // While talking every talk key event goes to push-to-talk, the filter
+        // open or not, so a transmission can always be stopped.
+        talk_key(&mut app, KeyEventKind::Press, ms(2000));
+        app.update(key('/'), NOW);
+        talk_key(&mut app, KeyEventKind::Press, ms(2050));
+        assert!(app.talking());
+        assert_eq!(app.filter(), " ", "not typed while talking");
+        talk_key(&mut app, KeyEventKind::Release, ms(2100));
+        assert!(!app.talking());
 
         // Not on a call: the key map says why, and nothing is sent.
         let (mut idle, _) = live_app(false);
-        assert_eq!(idle.talk_route(&space(KeyEventKind::Press)), None);
         assert!(talk_key(&mut idle, KeyEventKind::Press, ms(0)).is_empty());
         assert!(
             notice(&idle).contains("whisper or barge"),

@@ -2,12 +2,23 @@
 
 use super::{App, AppSettings, Effect, Input};
 use crate::feed::FeedEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use floorwalk_audio::engine::AudioEvent;
 use floorwalk_protocol::*;
 use std::time::Duration;
 
 /// The fixed local (and server) time of every test: 2026-11-21T09:14:03.250Z.
 pub const NOW: Timestamp = Timestamp(1_795_252_443_250);
+
+/// The default talk key (space) as the terminal reports it.
+pub fn space(kind: KeyEventKind) -> KeyEvent {
+    KeyEvent {
+        code: KeyCode::Char(' '),
+        modifiers: KeyModifiers::NONE,
+        kind,
+        state: KeyEventState::NONE,
+    }
+}
 
 pub fn ago(secs: i64) -> Timestamp {
     NOW.plus_millis(-secs * 1000)

@@ -1,4 +1,5 @@
-//! Keys and the mouse: dialogs first, then the filter field, then the key map.
+//! Keys and the mouse: push-to-talk first, then dialogs, then the filter
+//! field, then the key map.
 
 use super::keymap::{Action, Key};
 use super::{App, Button, Dialog, Effect, Severity};
@@ -6,6 +7,7 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use floorwalk_protocol::{Mode, Timestamp};
+use std::time::Duration;
 
 /// Rows the mouse wheel scrolls per notch.
 const WHEEL_ROWS: usize = 3;
@@ -15,10 +17,16 @@ fn is_ctrl_c(key: &KeyEvent) -> bool {
 }
 
 impl App {
-    pub(super) fn on_key(&mut self, key: KeyEvent, now: Timestamp) -> Vec<Effect> {
+    pub(super) fn on_key(&mut self, key: KeyEvent, at: Duration, now: Timestamp) -> Vec<Effect> {
+        if let Some(kind) = self.talk_route(&key) {
+            self.on_talk(kind, at, now);
+            return Vec::new();
+        }
+        // Releases matter only to push-to-talk.
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        self.dirty = true;
         if is_ctrl_c(&key) {
             return self.quit_now(now);
         }
@@ -70,7 +78,7 @@ impl App {
             Action::Monitor => return self.join_selected(Mode::Silent, now),
             Action::Whisper => return self.join_selected(Mode::Whisper, now),
             Action::Barge => return self.join_selected(Mode::Barge, now),
-            // Reached only when talking is not possible (see `talk_route`).
+            // Reached only when talking is not possible (see `App::talk_route`).
             Action::Talk => return self.talk_refused(now),
             Action::Disconnect => return self.leave_pressed(now),
             Action::EndCall => self.open_end_call(now),

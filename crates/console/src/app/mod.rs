@@ -38,7 +38,7 @@ use commands::Pending;
 use crossterm::event::{KeyEvent, MouseEvent};
 use floorwalk_audio::engine::{AudioEvent, Meters};
 use floorwalk_audio::output::Endpoint;
-use floorwalk_audio::ptt::{KeyKind, Ptt, PttConfig};
+use floorwalk_audio::ptt::{Ptt, PttConfig};
 use floorwalk_protocol::{ClientMessage, Mode, Supervisor, Timestamp};
 use floorwalk_state::Floor;
 use layout::Screen;
@@ -56,15 +56,16 @@ const ERROR_HOLD_MS: i64 = 10_000;
 /// Everything the app reacts to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    Key(KeyEvent),
+    /// A key from the terminal at a monotonic time: the talk key goes to
+    /// push-to-talk (which reads a held key from the times of its events),
+    /// other presses to the key map.
+    Key(KeyEvent, Duration),
     Mouse(MouseEvent),
     /// The terminal's new size (columns, rows). Send one at start-up too.
     Resize(u16, u16),
     Feed(FeedEvent),
     /// Time passed: expires highlights and notices.
     Tick,
-    /// The push-to-talk key (see [`App::talk_route`]), at a monotonic time.
-    Talk(KeyKind, Duration),
     /// Monotonic time passing for push-to-talk (release inference, the
     /// time limit); the runtime sends it often while talking.
     TalkTick(Duration),
@@ -320,10 +321,7 @@ impl App {
 
     fn step(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
         match input {
-            Input::Key(key) => {
-                self.dirty = true;
-                self.on_key(key, now)
-            }
+            Input::Key(key, at) => self.on_key(key, at, now),
             Input::Mouse(mouse) => {
                 self.on_mouse(mouse);
                 Vec::new()
@@ -367,10 +365,6 @@ impl App {
                     let text = "The audit journal is writing again: joining is allowed.";
                     self.notify(Severity::Info, text.to_owned(), now);
                 }
-                Vec::new()
-            }
-            Input::Talk(kind, at) => {
-                self.on_talk(kind, at, now);
                 Vec::new()
             }
             Input::TalkTick(at) => {

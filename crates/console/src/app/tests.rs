@@ -12,15 +12,18 @@ fn key(c: char) -> Input {
     } else {
         KeyModifiers::NONE
     };
-    Input::Key(KeyEvent::new(KeyCode::Char(c), modifiers))
+    Input::Key(KeyEvent::new(KeyCode::Char(c), modifiers), Duration::ZERO)
 }
 
 fn code(code: KeyCode) -> Input {
-    Input::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    Input::Key(KeyEvent::new(code, KeyModifiers::NONE), Duration::ZERO)
 }
 
 fn ctrl_c() -> Input {
-    Input::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+    Input::Key(
+        KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+        Duration::ZERO,
+    )
 }
 
 fn press(app: &mut App, inputs: impl IntoIterator<Item = Input>) -> Vec<Effect> {
@@ -440,7 +443,7 @@ fn end_call_needs_a_deliberate_confirmation() {
     press(&mut app, [key('E')]);
     let mut held = KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE);
     held.kind = crossterm::event::KeyEventKind::Repeat;
-    assert!(press(&mut app, [Input::Key(held)]).is_empty());
+    assert!(press(&mut app, [Input::Key(held, Duration::ZERO)]).is_empty());
     // Tab to END CALL, then Enter.
     let effects = press(&mut app, [code(KeyCode::Tab), code(KeyCode::Enter)]);
     assert_eq!(kinds(&effects), [RecordKind::EndCallRequested]);

@@ -104,9 +104,8 @@ pub fn spawn_upstream(mut from_engine: mpsc::Receiver<Vec<u8>>, feed: FeedHandle
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::app::fixture::{NOW, live_app};
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use floorwalk_audio::ptt::KeyKind;
+    use crate::app::fixture::{NOW, live_app, space};
+    use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
     use floorwalk_protocol::{ClientMessage, Role};
     use std::cell::RefCell;
     use std::time::Duration;
@@ -171,13 +170,14 @@ mod tests {
         let engine = Recorder::default();
         let mut sync = AudioSync::default();
         sync.apply(app.audio_plan(), &engine);
-        let talk = Input::Talk(KeyKind::Press, Duration::from_secs(1));
+        let talk = Input::Key(space(KeyEventKind::Press), Duration::from_secs(1));
         let effects = step(&mut app, &mut sync, &engine, talk, NOW);
         assert!(effects.is_empty());
         assert_eq!(engine.0.borrow().last().unwrap(), "transmit Some(31)");
         engine.0.borrow_mut().clear();
 
-        let d = Input::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE));
+        let d = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE);
+        let d = Input::Key(d, Duration::from_secs(2));
         let effects = step(&mut app, &mut sync, &engine, d, NOW);
         // The command is only returned, not yet sent: by now the engine
         // was told to stop transmitting, first of all.

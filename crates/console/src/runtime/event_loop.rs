@@ -8,7 +8,7 @@ use crate::app::{App, Effect, Input};
 use crate::audit::{self, RecordKind};
 use crate::feed::{self, FeedEvent, FeedHandle};
 use anyhow::Context as _;
-use crossterm::event::{KeyEvent, KeyEventKind};
+use crossterm::event::KeyEvent;
 use floorwalk_audio::engine::{AudioEngine, AudioEvent, AudioHandle, EngineStats};
 use floorwalk_protocol::Timestamp;
 use std::time::{Duration, Instant};
@@ -157,14 +157,9 @@ impl Core {
         self.effects.done_with(self.unrecorded)
     }
 
-    /// A key from the terminal: the talk key to push-to-talk, other presses
-    /// to the app (releases matter only to push-to-talk).
+    /// A key from the terminal, on push-to-talk's clock.
     pub fn key(&mut self, key: KeyEvent) {
-        match self.app.talk_route(&key) {
-            Some(kind) => self.handle(Input::Talk(kind, self.epoch.elapsed())),
-            None if key.kind == KeyEventKind::Release => {}
-            None => self.handle(Input::Key(key)),
-        }
+        self.handle(Input::Key(key, self.epoch.elapsed()));
     }
 
     /// Waits for the next thing to happen apart from the terminal: the feed,
