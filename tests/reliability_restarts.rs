@@ -78,8 +78,8 @@ impl Console {
     fn run(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Audit(record) => self.journal.append(&record).unwrap(),
-                Effect::Send(command) => self.feed.send(command),
+                Effect::Audit { record, .. } => self.journal.append(&record).unwrap(),
+                Effect::Send { message, .. } => self.feed.send(message),
             }
         }
     }

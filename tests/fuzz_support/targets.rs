@@ -595,7 +595,10 @@ pub fn app(runner: &mut TestRunner) -> Outcome {
                     _ => None,
                 };
                 for effect in app.update(input, now) {
-                    if let Effect::Send(command) = effect {
+                    if let Effect::Send {
+                        message: command, ..
+                    } = effect
+                    {
                         let req = command.req().map(str::to_owned);
                         prop_assert!(
                             req.as_ref().is_some_and(|r| reqs.insert(r.clone())),

@@ -424,10 +424,13 @@ mod tests {
         let effects = app.update(key('m'), NOW);
         assert!(matches!(
             effects[..],
-            [Effect::Send(ClientMessage::SetMode {
-                mode: Mode::Silent,
+            [Effect::Send {
+                message: ClientMessage::SetMode {
+                    mode: Mode::Silent,
+                    ..
+                },
                 ..
-            })]
+            }]
         ));
         assert_eq!(app.transmit_track(), None);
         assert_eq!(app.on_air(), None);
@@ -461,7 +464,10 @@ mod tests {
         let effects = app.update(key('d'), NOW);
         assert!(matches!(
             effects[1],
-            Effect::Send(ClientMessage::Disconnect { .. })
+            Effect::Send {
+                message: ClientMessage::Disconnect { .. },
+                ..
+            }
         ));
         let plan = app.audio_plan();
         assert_eq!(plan.transmit, None);

@@ -204,8 +204,8 @@ impl App {
         );
         self.dirty = true;
         vec![
-            Effect::Audit(record),
-            Effect::Send(ClientMessage::Monitor { req, call_id, mode }),
+            Effect::audit(record),
+            Effect::send(ClientMessage::Monitor { req, call_id, mode }),
         ]
     }
 
@@ -226,7 +226,7 @@ impl App {
             format!("Switching to {}…", shout(mode)),
             now,
         );
-        vec![Effect::Send(ClientMessage::SetMode {
+        vec![Effect::send(ClientMessage::SetMode {
             req,
             leg_id: leg_id.to_owned(),
             mode,
@@ -327,8 +327,8 @@ impl App {
         self.pending.insert(req.clone(), pending);
         self.notify(Severity::Info, format!("Leaving {}…", leg.call_id), now);
         vec![
-            Effect::Audit(record),
-            Effect::Send(ClientMessage::Disconnect {
+            Effect::audit(record),
+            Effect::leave(ClientMessage::Disconnect {
                 req,
                 leg_id: leg.leg_id,
             }),
@@ -373,8 +373,8 @@ impl App {
             now,
         );
         vec![
-            Effect::Audit(record),
-            Effect::Send(ClientMessage::EndCall {
+            Effect::audit(record),
+            Effect::send(ClientMessage::EndCall {
                 req,
                 call_id: call_id.to_owned(),
                 confirm: call_id.to_owned(),
@@ -465,7 +465,7 @@ impl App {
                     }
                     Op::SetMode { .. } | Op::EndCall => {}
                 }
-                vec![Effect::Audit(record)]
+                vec![Effect::audit(record)]
             }
         }
     }
@@ -477,13 +477,13 @@ impl App {
     /// matching command (someone else's doing), it is written as is.
     pub(super) fn confirm(&mut self, req: Option<String>, record: Record) -> Vec<Effect> {
         let Some(pending) = req.and_then(|req| self.pending.remove(&req)) else {
-            return vec![Effect::Audit(record)];
+            return vec![Effect::audit(record)];
         };
         let mut record = record;
         record.latency_ms = Some(pending.latency_ms.unwrap_or_else(|| {
             u64::try_from(record.at.millis_since(pending.sent_at)).unwrap_or(0)
         }));
-        vec![Effect::Audit(record)]
+        vec![Effect::audit(record)]
     }
 
     /// The pending command a state event confirms.

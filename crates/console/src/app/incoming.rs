@@ -280,7 +280,7 @@ impl App {
             .get(&call.agent_id)
             .map(|a| a.name.clone());
         self.seen_calls.insert(call_id.to_owned());
-        vec![Effect::Audit(record)]
+        vec![Effect::observed(record)]
     }
 
     fn call_ended(
@@ -299,7 +299,7 @@ impl App {
             record.agent_name = agent_name.clone();
             record.server_at = Some(at);
             record.reason = Some(words::call_end_reason(reason).to_owned());
-            effects.push(Effect::Audit(record));
+            effects.push(Effect::observed(record));
         }
         let had_leg = self.mine.values().any(|leg| leg.call_id == call_id);
         let context = Context {
@@ -354,7 +354,7 @@ impl App {
                     record.mode = Some(mode);
                 }
                 record.reason = Some("the call ended while joining".into());
-                effects.push(Effect::Audit(record));
+                effects.push(Effect::audit(record));
             }
         }
         effects
@@ -385,7 +385,7 @@ impl App {
             self.seen_calls.remove(&call_id);
             let mut record = self.record(RecordKind::CallEnded, &call_id, now);
             record.reason = Some("gone from the server's snapshot".into());
-            effects.push(Effect::Audit(record));
+            effects.push(Effect::observed(record));
         }
         effects.extend(self.reconcile_journal(now));
         let Some(me) = self.me.as_ref().map(|me| me.id.clone()) else {

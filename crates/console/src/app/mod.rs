@@ -2,13 +2,16 @@
 //! effects out: no I/O, no clocks (the runtime passes `now` in), no tasks.
 //!
 //! The runtime calls [`App::update`] for every queued input and carries out
-//! the returned [`Effect`]s in order (an `Audit` before a `Send` is on disk
-//! before the send). Then, if [`App::needs_redraw`], it draws once with
+//! the returned [`Effect`]s in order and as they say (an `Audit` before a
+//! `Send` is on disk before the send). Then, if [`App::needs_redraw`] and
+//! the records the effects hold frames for are on disk, it draws once with
 //! [`crate::ui::draw`] and calls [`App::mark_drawn`].
 
 mod audio;
 mod commands;
+mod effect;
 mod incoming;
+mod input;
 mod keymap;
 mod keys;
 pub mod layout;
@@ -17,6 +20,8 @@ mod view;
 mod words;
 
 pub use audio::{AudioOut, AudioPlan, METER_CELLS, MeterCells, Mic, meter_cells};
+pub use effect::{Effect, Unrecorded};
+pub use input::Input;
 pub use keymap::{Action, Key, KeyMap, KeyMapError};
 pub use view::{SortKey, age_minutes, queue_name, state_label};
 
@@ -33,13 +38,10 @@ pub fn rtt_shown(rtt: std::time::Duration) -> u128 {
 }
 
 use crate::audit::{Record, RecordKind};
-use crate::feed::FeedEvent;
 use commands::Pending;
-use crossterm::event::{KeyEvent, MouseEvent};
-use floorwalk_audio::engine::{AudioEvent, Meters};
 use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::ptt::{Ptt, PttConfig};
-use floorwalk_protocol::{ClientMessage, Mode, Supervisor, Timestamp};
+use floorwalk_protocol::{Mode, Supervisor, Timestamp};
 use floorwalk_state::Floor;
 use layout::Screen;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -52,41 +54,6 @@ pub const FLASH_MS: i64 = 1500;
 const NOTICE_MS: i64 = 6000;
 /// An error is not pushed aside by a lesser notice for this long.
 const ERROR_HOLD_MS: i64 = 10_000;
-
-/// Everything the app reacts to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
-    /// A key from the terminal at a monotonic time: the talk key goes to
-    /// push-to-talk (which reads a held key from the times of its events),
-    /// other presses to the key map.
-    Key(KeyEvent, Duration),
-    Mouse(MouseEvent),
-    /// The terminal's new size (columns, rows). Send one at start-up too.
-    Resize(u16, u16),
-    Feed(FeedEvent),
-    /// Time passed: expires highlights and notices.
-    Tick,
-    /// Monotonic time passing for push-to-talk (release inference, the
-    /// time limit); the runtime sends it often while talking.
-    TalkTick(Duration),
-    /// Something the audio engine reported.
-    Audio(AudioEvent),
-    /// The latest levels (the runtime polls them while on a call).
-    Meters(Meters),
-    /// Writing the audit journal failed; the text says why.
-    AuditFailed(String),
-    /// A write to the audit journal worked again after a failure.
-    AuditRecovered,
-}
-
-/// What the runtime must do, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Send a command to the server through the feed.
-    Send(ClientMessage),
-    /// Append a record to the audit journal (flushed before the next effect).
-    Audit(Record),
-}
 
 /// What the app needs from the configuration and the command line.
 #[derive(Debug, Clone, PartialEq)]

@@ -65,7 +65,7 @@ impl App {
                     gone.push(open.call_id);
                 }
             }
-            effects.push(Effect::Audit(record));
+            effects.push(Effect::audit(record));
         }
         if !still.is_empty() {
             let leave = self.key_label(Action::Disconnect);
@@ -122,7 +122,7 @@ mod tests {
             ))),
         ] {
             for effect in app.update(input, NOW) {
-                if let Effect::Audit(record) = effect {
+                if let Effect::Audit { record, .. } = effect {
                     records.push(record);
                 }
             }

@@ -2,8 +2,8 @@
 
 use super::fixture::{self, NOW, ago, live_app};
 use super::*;
-use crate::feed::CommandFailure;
-use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEventKind};
+use crate::feed::{CommandFailure, FeedEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use floorwalk_protocol::*;
 
 fn key(c: char) -> Input {
@@ -37,7 +37,7 @@ fn sends(effects: &[Effect]) -> Vec<&ClientMessage> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Send(c) => Some(c),
+            Effect::Send { message, .. } => Some(message),
             _ => None,
         })
         .collect()
@@ -47,7 +47,7 @@ fn audits(effects: &[Effect]) -> Vec<&Record> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Audit(r) => Some(r),
+            Effect::Audit { record, .. } => Some(record),
             _ => None,
         })
         .collect()
@@ -58,7 +58,13 @@ fn kinds(effects: &[Effect]) -> Vec<RecordKind> {
 }
 
 fn is_end_call(effect: &Effect) -> bool {
-    matches!(effect, Effect::Send(ClientMessage::EndCall { .. }))
+    matches!(
+        effect,
+        Effect::Send {
+            message: ClientMessage::EndCall { .. },
+            ..
+        }
+    )
 }
 
 /// Selects an agent the way a supervisor would: top, then down.
@@ -183,19 +189,26 @@ fn joining_audits_before_sending_and_confirms_with_server_time_and_latency() {
     select(&mut app, "a-01");
     let effects = press(&mut app, [key('m')]);
     assert_eq!(effects.len(), 2);
-    let Effect::Audit(requested) = &effects[0] else {
-        panic!("the audit record comes first: {effects:?}")
+    let Effect::Audit {
+        record: requested,
+        hold_frame: true,
+    } = &effects[0]
+    else {
+        panic!("the audit record comes first, and frames wait for it: {effects:?}")
     };
     assert_eq!(requested.kind, RecordKind::JoinRequested);
     assert_eq!(requested.mode, Some(Mode::Silent));
     assert_eq!(requested.agent_id.as_deref(), Some("a-01"));
     assert_eq!(
         effects[1],
-        Effect::Send(ClientMessage::Monitor {
-            req: "r-1".into(),
-            call_id: "c-9".into(),
-            mode: Mode::Silent
-        })
+        Effect::Send {
+            message: ClientMessage::Monitor {
+                req: "r-1".into(),
+                call_id: "c-9".into(),
+                mode: Mode::Silent
+            },
+            unrecorded: Unrecorded::Refuse,
+        }
     );
     assert_eq!(app.joining("c-9"), Some(Mode::Silent));
     assert!(!app.is_on_call() && !app.mic_allowed());
@@ -282,11 +295,14 @@ fn a_mode_key_on_my_call_switches_mode_without_leaving() {
     let effects = press(&mut app, [key('b')]);
     assert_eq!(
         effects,
-        [Effect::Send(ClientMessage::SetMode {
-            req: "r-1".into(),
-            leg_id: "l-31".into(),
-            mode: Mode::Barge
-        })]
+        [Effect::Send {
+            message: ClientMessage::SetMode {
+                req: "r-1".into(),
+                leg_id: "l-31".into(),
+                mode: Mode::Barge
+            },
+            unrecorded: Unrecorded::Refuse,
+        }]
     );
     assert!(app.mic_allowed(), "whisper to barge keeps talking");
     let seq = next_seq(&app);
@@ -329,13 +345,17 @@ fn disconnect_stops_the_microphone_at_once_and_never_ends_the_call() {
     select(&mut app, "a-01");
     let effects = press(&mut app, [key('d')]);
     assert_eq!(kinds(&effects), [RecordKind::DisconnectRequested]);
-    assert!(matches!(effects[0], Effect::Audit(_)), "audit before send");
+    assert!(effects[0].holds_frame(), "audit before send");
+    // A leave goes out even if the journal cannot write its record.
     assert_eq!(
         effects[1],
-        Effect::Send(ClientMessage::Disconnect {
-            req: "r-1".into(),
-            leg_id: "l-31".into()
-        })
+        Effect::Send {
+            message: ClientMessage::Disconnect {
+                req: "r-1".into(),
+                leg_id: "l-31".into()
+            },
+            unrecorded: Unrecorded::SendAnyway,
+        }
     );
     assert!(!app.mic_allowed(), "no audio after the key");
     assert!(app.is_on_call(), "still shown until the server confirms");
@@ -449,11 +469,14 @@ fn end_call_needs_a_deliberate_confirmation() {
     assert_eq!(kinds(&effects), [RecordKind::EndCallRequested]);
     assert_eq!(
         effects[1],
-        Effect::Send(ClientMessage::EndCall {
-            req: "r-1".into(),
-            call_id: "c-10".into(),
-            confirm: "c-10".into()
-        })
+        Effect::Send {
+            message: ClientMessage::EndCall {
+                req: "r-1".into(),
+                call_id: "c-10".into(),
+                confirm: "c-10".into()
+            },
+            unrecorded: Unrecorded::Refuse,
+        }
     );
     // A refusal is audited and explained.
     let effects = reply(&mut app, "r-1", refused(ErrorCode::BadConfirmation), 10);
@@ -571,7 +594,7 @@ fn quit_asks_first_when_on_a_call_and_leaves_before_quitting() {
     let effects = press(&mut app, [key('q'), key('y')]);
     assert_eq!(kinds(&effects), [RecordKind::DisconnectRequested]);
     assert!(
-        matches!(&effects[1], Effect::Send(ClientMessage::Disconnect { leg_id, .. }) if leg_id == "l-31")
+        matches!(&effects[1], Effect::Send { message: ClientMessage::Disconnect { leg_id, .. }, .. } if leg_id == "l-31")
     );
     assert_eq!(effects.len(), 2);
     assert!(app.quitting() && app.awaiting_leave());
@@ -876,7 +899,7 @@ fn a_reconnect_countdown_and_an_audit_failure_show() {
     let effects = press(&mut app, [key('m')]);
     assert_eq!(kinds(&effects), [RecordKind::JoinRequested]);
     assert!(
-        matches!(effects.first(), Some(Effect::Audit(_))),
+        matches!(effects.first(), Some(Effect::Audit { .. })),
         "{effects:?}"
     );
     assert_eq!(sends(&effects).len(), 1);
@@ -951,7 +974,7 @@ fn leaving_while_joining_leaves_the_moment_the_leg_appears() {
         [RecordKind::Joined, RecordKind::DisconnectRequested]
     );
     assert!(
-        matches!(effects.last(), Some(Effect::Send(ClientMessage::Disconnect { leg_id, .. })) if leg_id == "l-31")
+        matches!(effects.last(), Some(Effect::Send { message: ClientMessage::Disconnect { leg_id, .. }, .. }) if leg_id == "l-31")
     );
     assert!(!app.mic_allowed(), "the microphone never opens");
     assert!(!effects.iter().any(is_end_call));
@@ -1151,4 +1174,74 @@ fn a_protocol_error_is_one_sentence_that_says_the_console_carries_on() {
         notice_text(&app),
         "Ignored a message that came before hello; carrying on."
     );
+}
+
+/// Each record with whether the next frame waits for it.
+fn frame_holds(effects: &[Effect]) -> Vec<(RecordKind, bool)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Audit { record, hold_frame } => Some((record.kind, *hold_frame)),
+            Effect::Send { .. } => None,
+        })
+        .collect()
+}
+
+/// What becomes of each message if a record before it could not be written.
+fn if_unrecorded(effects: &[Effect]) -> Vec<Unrecorded> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send { unrecorded, .. } => Some(*unrecorded),
+            Effect::Audit { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn frames_wait_for_the_records_of_my_own_doing_not_for_calls_seen() {
+    let (mut app, effects) = live_app(true);
+    let mut expected = vec![(RecordKind::CallSeen, false); 6];
+    expected.push((RecordKind::Joined, true));
+    assert_eq!(frame_holds(&effects), expected);
+    let seq = next_seq(&app);
+    let ended = message(
+        &mut app,
+        ServerMessage::CallEnded(CallEnded {
+            seq,
+            call_id: "c-9".into(),
+            at: ago(1),
+            reason: CallEndReason::AgentHangup,
+        }),
+    );
+    assert_eq!(
+        frame_holds(&ended),
+        [(RecordKind::CallEnded, false), (RecordKind::Left, true)]
+    );
+    select(&mut app, "a-02");
+    let join = press(&mut app, [key('m')]);
+    assert_eq!(frame_holds(&join), [(RecordKind::JoinRequested, true)]);
+    let failed = reply(&mut app, "r-1", refused(ErrorCode::Forbidden), 5);
+    assert_eq!(frame_holds(&failed), [(RecordKind::JoinFailed, true)]);
+}
+
+#[test]
+fn only_leaving_goes_out_when_the_journal_cannot_record_it() {
+    use Unrecorded::{Refuse, SendAnyway};
+    let (mut app, _) = live_app(true);
+    select(&mut app, "a-01");
+    assert_eq!(if_unrecorded(&press(&mut app, [key('b')])), [Refuse]);
+    assert_eq!(if_unrecorded(&press(&mut app, [key('d')])), [SendAnyway]);
+    let (mut app, _) = live_app(true);
+    assert_eq!(if_unrecorded(&press(&mut app, [ctrl_c()])), [SendAnyway]);
+
+    let (mut app, _) = live_app(false);
+    select(&mut app, "a-01");
+    assert_eq!(if_unrecorded(&press(&mut app, [key('w')])), [Refuse]);
+    press(&mut app, [key('d')]);
+    let arrived = leg_joined(&mut app, "c-9", fixture::my_leg());
+    assert_eq!(if_unrecorded(&arrived), [SendAnyway], "left on arrival");
+    select(&mut app, "a-02");
+    let end = press(&mut app, [key('E'), key('y')]);
+    assert_eq!(if_unrecorded(&end), [Refuse]);
 }

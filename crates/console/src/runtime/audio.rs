@@ -181,11 +181,13 @@ mod tests {
         let effects = step(&mut app, &mut sync, &engine, d, NOW);
         // The command is only returned, not yet sent: by now the engine
         // was told to stop transmitting, first of all.
-        assert!(
-            effects
-                .iter()
-                .any(|e| matches!(e, Effect::Send(ClientMessage::Disconnect { .. })))
-        );
+        assert!(effects.iter().any(|e| matches!(
+            e,
+            Effect::Send {
+                message: ClientMessage::Disconnect { .. },
+                ..
+            }
+        )));
         assert_eq!(
             engine.0.borrow().first().map(String::as_str),
             Some("transmit None")

@@ -5,7 +5,7 @@
 use super::audio::{self as wiring, AudioSync, DOWNSTREAM_QUEUE};
 use super::{ConsoleOptions, executor};
 use crate::app::{App, Effect, Input};
-use crate::audit::{self, RecordKind};
+use crate::audit;
 use crate::feed::{self, FeedEvent, FeedHandle};
 use anyhow::Context as _;
 use crossterm::event::KeyEvent;
@@ -42,8 +42,8 @@ pub struct Core {
     sync: AudioSync,
     effects: executor::Executor,
     results: mpsc::UnboundedReceiver<Input>,
-    /// The last effects batch with a record of the supervisor's own doing:
-    /// no frame is drawn until it is on disk (see [`Core::recorded`]).
+    /// The last effects batch with a record that holds frames (as the app
+    /// said): no frame is drawn until it is on disk (see [`Core::recorded`]).
     unrecorded: u64,
     /// Push-to-talk's monotonic clock starts here.
     epoch: Instant,
@@ -140,12 +140,9 @@ impl Core {
         if effects.is_empty() {
             return;
         }
-        let shown = effects.iter().any(|effect| {
-            matches!(effect, Effect::Audit(record)
-                if !matches!(record.kind, RecordKind::CallSeen | RecordKind::CallEnded))
-        });
+        let holds_frame = effects.iter().any(Effect::holds_frame);
         let number = self.effects.queue(effects);
-        if shown {
+        if holds_frame {
             self.unrecorded = number;
         }
     }
