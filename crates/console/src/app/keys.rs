@@ -138,36 +138,6 @@ impl App {
         self.refresh_selection();
     }
 
-    fn move_selection(&mut self, by: isize) {
-        let len = self.view.len();
-        if len == 0 {
-            return;
-        }
-        let from = self.selected_index.unwrap_or(0);
-        let to = from.saturating_add_signed(by).min(len - 1);
-        self.select_index(to);
-    }
-
-    /// `n`/`p`: the next or previous agent in the table who is on a call.
-    fn jump_to_call(&mut self, forward: bool, now: Timestamp) {
-        let ids = self.view.ids();
-        let len = ids.len();
-        let start = self.selected_index.unwrap_or(if forward { len } else { 0 });
-        let found = (1..=len)
-            .map(|step| {
-                if forward {
-                    (start + step) % len
-                } else {
-                    (start + len * 2 - step) % len
-                }
-            })
-            .find(|&i| self.floor.call_by_agent.contains_key(&ids[i]));
-        match found {
-            Some(index) => self.select_index(index),
-            None => self.notify(Severity::Info, "No active calls in the table.", now),
-        }
-    }
-
     fn open_end_call(&mut self, now: Timestamp) {
         let allowed = self.me.as_ref().is_some_and(|me| me.can_end_calls);
         if !allowed {
@@ -182,14 +152,9 @@ impl App {
             self.notify(Severity::Info, "No call selected: nothing to end.", now);
             return;
         };
-        let agent_name = self
-            .floor
-            .agents
-            .get(&call.agent_id)
-            .map_or_else(|| call.agent_id.clone(), |a| a.name.clone());
         self.dialog = Some(Dialog::EndCall {
             call_id: call.id.clone(),
-            agent_name,
+            agent_name: self.agent_name(&call.agent_id),
             customer: call.customer.clone(),
             focus: Button::Cancel,
         });
@@ -232,10 +197,7 @@ impl App {
             (KeyCode::Enter, Button::Confirm) => confirm(self, now),
             (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
                 if let Some(Dialog::EndCall { focus, .. }) = &mut self.dialog {
-                    *focus = match *focus {
-                        Button::Cancel => Button::Confirm,
-                        Button::Confirm => Button::Cancel,
-                    };
+                    *focus = focus.other();
                 }
                 Vec::new()
             }
@@ -250,10 +212,7 @@ impl App {
             _ if quit_again => self.quit_now(now),
             (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
                 if let Some(Dialog::Quit { focus, .. }) = &mut self.dialog {
-                    *focus = match *focus {
-                        Button::Cancel => Button::Confirm,
-                        Button::Confirm => Button::Cancel,
-                    };
+                    *focus = focus.other();
                 }
                 Vec::new()
             }
