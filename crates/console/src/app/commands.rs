@@ -86,13 +86,10 @@ impl App {
         // command second: the executor sends the command only once the record
         // is on disk, so each attempt finds out whether the disk has room again.
         let command = Outstanding::new(Op::Join { mode }, &call_id, &agent_id, &agent_name, now);
-        let record = self.command_record(RecordKind::JoinRequested, &command, now);
-        let req = self.ledger.open(command);
         self.dirty = true;
-        vec![
-            Effect::audit(record),
-            Effect::send(ClientMessage::Monitor { req, call_id, mode }),
-        ]
+        self.request(command, RecordKind::JoinRequested, now, |req| {
+            Effect::send(ClientMessage::Monitor { req, call_id, mode })
+        })
     }
 
     fn set_mode(&mut self, leg_id: &str, mode: Mode, now: Timestamp) -> Vec<Effect> {
@@ -171,17 +168,11 @@ impl App {
             mode: leg.mode,
         };
         let command = Outstanding::new(op, &leg.call_id, &leg.agent_id, &leg.agent_name, now);
-        let record = self.command_record(RecordKind::DisconnectRequested, &command, now);
-        let text = format!("Leaving {}…", command.call_id);
-        let req = self.ledger.open(command);
-        self.notify(Severity::Info, text, now);
-        vec![
-            Effect::audit(record),
-            Effect::leave(ClientMessage::Disconnect {
-                req,
-                leg_id: leg_id.to_owned(),
-            }),
-        ]
+        self.notify(Severity::Info, format!("Leaving {}…", command.call_id), now);
+        let leg_id = leg_id.to_owned();
+        self.request(command, RecordKind::DisconnectRequested, now, |req| {
+            Effect::leave(ClientMessage::Disconnect { req, leg_id })
+        })
     }
 
     /// The confirmed end-call dialog: end the call for everyone.
@@ -197,18 +188,30 @@ impl App {
         }
         let agent_name = self.agent_name(&agent_id);
         let command = Outstanding::new(Op::EndCall, call_id, &agent_id, &agent_name, now);
-        let record = self.command_record(RecordKind::EndCallRequested, &command, now);
-        let req = self.ledger.open(command);
         let text = format!("Ending call {call_id} for everyone…");
         self.notify(Severity::Warn, text, now);
-        vec![
-            Effect::audit(record),
+        self.request(command, RecordKind::EndCallRequested, now, |req| {
             Effect::send(ClientMessage::EndCall {
                 req,
                 call_id: call_id.to_owned(),
                 confirm: call_id.to_owned(),
-            }),
-        ]
+            })
+        })
+    }
+
+    /// Enters a command in the ledger: its `..._requested` record, then its
+    /// message (made with its request id). The record is on disk before the
+    /// message goes.
+    fn request(
+        &mut self,
+        command: Outstanding,
+        kind: RecordKind,
+        now: Timestamp,
+        message: impl FnOnce(String) -> Effect,
+    ) -> Vec<Effect> {
+        let record = self.command_record(kind, &command, now);
+        let req = self.ledger.open(command);
+        vec![Effect::audit(record), message(req)]
     }
 
     /// Whether the console is live; when it is not, says nothing was sent.

@@ -31,6 +31,15 @@ pub enum Action {
     Quit,
 }
 
+/// An action's name in the config file's `[keys]` table, its label in the
+/// hint bar, its description in the help overlay and its default keys.
+type Entry = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
 impl Action {
     /// Every action, in the order the help overlay lists them.
     pub const ALL: [Action; 18] = [
@@ -54,80 +63,91 @@ impl Action {
         Action::Quit,
     ];
 
+    /// Everything said about the action, side by side.
+    fn entry(self) -> Entry {
+        match self {
+            Action::Up => ("up", "up", "select the row above", &["up", "k"]),
+            Action::Down => ("down", "down", "select the row below", &["down", "j"]),
+            Action::PageUp => ("page_up", "page up", "one page up", &["pgup"]),
+            Action::PageDown => ("page_down", "page down", "one page down", &["pgdn"]),
+            Action::Top => ("top", "top", "first row", &["g", "home"]),
+            Action::Bottom => ("bottom", "bottom", "last row", &["G", "end"]),
+            Action::Filter => (
+                "filter",
+                "filter",
+                "filter by agent, team, queue or state",
+                &["/"],
+            ),
+            Action::Sort => ("sort", "sort", "change the sort order", &["s"]),
+            Action::Monitor => (
+                "monitor",
+                "monitor",
+                "listen silently (nobody hears you)",
+                &["m"],
+            ),
+            Action::Whisper => (
+                "whisper",
+                "whisper",
+                "coach the agent (only the agent hears you)",
+                &["w"],
+            ),
+            Action::Barge => (
+                "barge",
+                "barge",
+                "join the conversation (agent and customer hear you)",
+                &["b"],
+            ),
+            Action::Talk => (
+                "talk",
+                "talk",
+                "push-to-talk in whisper or barge",
+                &["space"],
+            ),
+            Action::Disconnect => (
+                "disconnect",
+                "leave",
+                "leave the call: drops only your leg, the call goes on",
+                &["d"],
+            ),
+            Action::EndCall => (
+                "end_call",
+                "end call",
+                "END THE CALL FOR EVERYONE (asks to confirm)",
+                &["E"],
+            ),
+            Action::NextCall => ("next_call", "next", "next active call", &["n"]),
+            Action::PrevCall => ("prev_call", "prev", "previous active call", &["p"]),
+            Action::Help => ("help", "help", "this help", &["?"]),
+            Action::Quit => ("quit", "quit", "quit (leaves your calls first)", &["q"]),
+        }
+    }
+
     /// The name used in the config file's `[keys]` table.
     pub fn name(self) -> &'static str {
-        match self {
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::PageUp => "page_up",
-            Action::PageDown => "page_down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::Filter => "filter",
-            Action::Sort => "sort",
-            Action::Monitor => "monitor",
-            Action::Whisper => "whisper",
-            Action::Barge => "barge",
-            Action::Talk => "talk",
-            Action::Disconnect => "disconnect",
-            Action::EndCall => "end_call",
-            Action::NextCall => "next_call",
-            Action::PrevCall => "prev_call",
-            Action::Help => "help",
-            Action::Quit => "quit",
-        }
+        self.entry().0
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.name() == name)
     }
 
-    /// What the action does, for the help overlay.
-    pub fn description(self) -> &'static str {
-        match self {
-            Action::Up => "select the row above",
-            Action::Down => "select the row below",
-            Action::PageUp => "one page up",
-            Action::PageDown => "one page down",
-            Action::Top => "first row",
-            Action::Bottom => "last row",
-            Action::Filter => "filter by agent, team, queue or state",
-            Action::Sort => "change the sort order",
-            Action::Monitor => "listen silently (nobody hears you)",
-            Action::Whisper => "coach the agent (only the agent hears you)",
-            Action::Barge => "join the conversation (agent and customer hear you)",
-            Action::Talk => "push-to-talk in whisper or barge",
-            Action::Disconnect => "leave the call: drops only your leg, the call goes on",
-            Action::EndCall => "END THE CALL FOR EVERYONE (asks to confirm)",
-            Action::NextCall => "next active call",
-            Action::PrevCall => "previous active call",
-            Action::Help => "this help",
-            Action::Quit => "quit (leaves your calls first)",
-        }
-    }
-
     /// The short label of the hint bar.
     pub fn hint(self) -> &'static str {
-        match self {
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::PageUp => "page up",
-            Action::PageDown => "page down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::Filter => "filter",
-            Action::Sort => "sort",
-            Action::Monitor => "monitor",
-            Action::Whisper => "whisper",
-            Action::Barge => "barge",
-            Action::Talk => "talk",
-            Action::Disconnect => "leave",
-            Action::EndCall => "end call",
-            Action::NextCall => "next",
-            Action::PrevCall => "prev",
-            Action::Help => "help",
-            Action::Quit => "quit",
-        }
+        self.entry().1
+    }
+
+    /// What the action does, for the help overlay.
+    pub fn description(self) -> &'static str {
+        self.entry().2
+    }
+
+    /// The keys bound to the action unless the config says otherwise.
+    fn default_keys(self) -> Vec<Key> {
+        self.entry()
+            .3
+            .iter()
+            .filter_map(|n| Key::parse(n).ok())
+            .collect()
     }
 
     /// Whether the action affects other people irreversibly.
@@ -331,34 +351,9 @@ fn reserved(key: Key) -> Option<&'static str> {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let keys = |names: &[&str]| -> Vec<Key> {
-            names.iter().filter_map(|n| Key::parse(n).ok()).collect()
-        };
         let bindings = Action::ALL
             .into_iter()
-            .map(|action| {
-                let names: &[&str] = match action {
-                    Action::Up => &["up", "k"],
-                    Action::Down => &["down", "j"],
-                    Action::PageUp => &["pgup"],
-                    Action::PageDown => &["pgdn"],
-                    Action::Top => &["g", "home"],
-                    Action::Bottom => &["G", "end"],
-                    Action::Filter => &["/"],
-                    Action::Sort => &["s"],
-                    Action::Monitor => &["m"],
-                    Action::Whisper => &["w"],
-                    Action::Barge => &["b"],
-                    Action::Talk => &["space"],
-                    Action::Disconnect => &["d"],
-                    Action::EndCall => &["E"],
-                    Action::NextCall => &["n"],
-                    Action::PrevCall => &["p"],
-                    Action::Help => &["?"],
-                    Action::Quit => &["q"],
-                };
-                (action, keys(names))
-            })
+            .map(|action| (action, action.default_keys()))
             .collect();
         KeyMap { bindings }
     }
