@@ -76,11 +76,7 @@ fn the_talk_key_goes_to_push_to_talk_only_when_talking_is_possible() {
     // Not on a call: the key map says why, and nothing is sent.
     let (mut idle, _) = live_app(false);
     assert!(talk_key(&mut idle, KeyEventKind::Press, ms(0)).is_empty());
-    assert!(
-        notice_text(&idle).contains("whisper or barge"),
-        "{}",
-        notice_text(&idle)
-    );
+    assert_notice(&idle, "whisper or barge");
     assert!(!idle.talking());
 }
 
@@ -130,11 +126,7 @@ fn silent_monitoring_never_talks() {
     assert!(!app.talking());
     assert_eq!(app.audio_plan().transmit, None);
     assert!(!app.audio_plan().microphone);
-    assert!(
-        notice_text(&app).contains("Silent monitoring"),
-        "{}",
-        notice_text(&app)
-    );
+    assert_notice(&app, "Silent monitoring");
 }
 
 #[test]
@@ -162,11 +154,7 @@ fn disconnect_stops_transmitting_in_the_same_update() {
     // Talking again while leaving is refused with the reason.
     talk_key(&mut app, KeyEventKind::Press, ms(2000));
     assert!(!app.talking());
-    assert!(
-        notice_text(&app).contains("leaving"),
-        "{}",
-        notice_text(&app)
-    );
+    assert_notice(&app, "leaving");
 }
 
 #[test]
@@ -197,11 +185,7 @@ fn no_microphone_or_a_failed_one_means_no_talking() {
     let mut app = app_with(PttConfig::default(), Endpoint::None);
     talk_key(&mut app, KeyEventKind::Press, ms(0));
     assert!(!app.talking());
-    assert!(
-        notice_text(&app).contains("No microphone"),
-        "{}",
-        notice_text(&app)
-    );
+    assert_notice(&app, "No microphone");
 
     let (mut app, _) = live_app(true);
     talk_key(&mut app, KeyEventKind::Press, ms(0));
@@ -215,11 +199,7 @@ fn no_microphone_or_a_failed_one_means_no_talking() {
     );
     assert!(!app.talking());
     assert_eq!(app.transmit_track(), None);
-    assert!(
-        notice_text(&app).contains("device unplugged"),
-        "{}",
-        notice_text(&app)
-    );
+    assert_notice(&app, "device unplugged");
     talk_key(&mut app, KeyEventKind::Press, ms(3000));
     assert!(!app.talking());
     // Reopened (after leaving and joining again): usable again.
@@ -309,13 +289,20 @@ fn meters_redraw_only_when_a_cell_changes_and_rest_off_calls() {
     app.update(
         Input::Feed(FeedEvent::Reply {
             req: "r-1".into(),
-            outcome: Ok(serde_json::json!({})),
+            outcome: ok_reply(),
             latency: ms(5),
         }),
         NOW,
     );
     assert!(!app.is_on_call());
     assert_eq!(app.meters(), MeterCells::default());
+}
+
+fn output_failed(reason: &str) -> Input {
+    Input::Audio(AudioEvent::OutputFailed {
+        endpoint: "default".into(),
+        reason: reason.into(),
+    })
 }
 
 #[test]
@@ -326,13 +313,7 @@ fn audio_events_show_and_the_console_goes_on() {
     );
     let (mut app, _) = live_app(true);
     assert!(matches!(app.audio_out(), AudioOut::Ready { .. }));
-    app.update(
-        Input::Audio(AudioEvent::OutputFailed {
-            endpoint: "default".into(),
-            reason: "the device vanished".into(),
-        }),
-        NOW,
-    );
+    app.update(output_failed("the device vanished"), NOW);
     assert!(matches!(app.audio_out(), AudioOut::Failed { .. }));
     let text = notice_text(&app);
     assert!(text.contains("the device vanished"), "{text}");
@@ -343,17 +324,7 @@ fn audio_events_show_and_the_console_goes_on() {
     // the start's own warnings keep the message line.
     let mut app = App::new(fixture::settings());
     app.warn("config file can be read by other users", NOW);
-    app.update(
-        Input::Audio(AudioEvent::OutputFailed {
-            endpoint: "default".into(),
-            reason: "no default device".into(),
-        }),
-        NOW,
-    );
+    app.update(output_failed("no default device"), NOW);
     assert!(matches!(app.audio_out(), AudioOut::Failed { .. }));
-    assert!(
-        notice_text(&app).contains("config file"),
-        "{}",
-        notice_text(&app)
-    );
+    assert_notice(&app, "config file");
 }

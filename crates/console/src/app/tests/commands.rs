@@ -2,8 +2,7 @@ use super::*;
 
 #[test]
 fn joining_audits_before_sending_and_confirms_with_server_time_and_latency() {
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-01");
+    let mut app = live_with(false, "a-01");
     let effects = press(&mut app, [key('m')]);
     assert_eq!(effects.len(), 2);
     let Effect::Audit {
@@ -55,30 +54,16 @@ fn joining_audits_before_sending_and_confirms_with_server_time_and_latency() {
     assert_eq!(joined.reason, None);
     assert_eq!(app.joining("c-9"), None);
     // The reply after it changes nothing.
-    let effects = reply(
-        &mut app,
-        "r-1",
-        Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
-        45,
-    );
+    let effects = reply(&mut app, "r-1", joined_reply(), 45);
     assert!(effects.is_empty(), "{effects:?}");
     assert!(app.is_on_call());
 }
 
 #[test]
 fn a_reply_before_the_event_also_confirms_the_join() {
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-01");
+    let mut app = live_with(false, "a-01");
     press(&mut app, [key('w')]);
-    assert!(
-        reply(
-            &mut app,
-            "r-1",
-            Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
-            25
-        )
-        .is_empty()
-    );
+    assert!(reply(&mut app, "r-1", joined_reply(), 25).is_empty());
     let effects = leg_joined(&mut app, "c-9", fixture::my_leg());
     assert_eq!(kinds(&effects), [RecordKind::Joined]);
     assert_eq!(audits(&effects)[0].latency_ms, Some(25));
@@ -87,8 +72,7 @@ fn a_reply_before_the_event_also_confirms_the_join() {
 
 #[test]
 fn a_refused_join_is_audited_and_explained() {
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-02");
+    let mut app = live_with(false, "a-02");
     press(&mut app, [key('b')]);
     let effects = reply(&mut app, "r-1", refused(ErrorCode::Forbidden), 30);
     let [failed] = audits(&effects)[..] else {
@@ -97,18 +81,13 @@ fn a_refused_join_is_audited_and_explained() {
     assert_eq!(failed.kind, RecordKind::JoinFailed);
     assert_eq!(failed.reason.as_deref(), Some("forbidden"));
     assert_eq!(app.notice(NOW).unwrap().severity, Severity::Error);
-    assert!(
-        notice_text(&app).contains("outside your teams"),
-        "{}",
-        notice_text(&app)
-    );
+    assert_notice(&app, "outside your teams");
     assert_eq!(app.joining("c-10"), None);
 }
 
 #[test]
 fn a_mode_key_on_my_call_switches_mode_without_leaving() {
-    let (mut app, _) = live_app(true);
-    select(&mut app, "a-01");
+    let mut app = live_with(true, "a-01");
     let effects = press(&mut app, [key('b')]);
     assert_eq!(
         effects,
@@ -139,7 +118,7 @@ fn a_mode_key_on_my_call_switches_mode_without_leaving() {
     assert_eq!(changed.mode, Some(Mode::Barge));
     assert_eq!(changed.server_at, Some(ago(2)));
     assert_eq!(changed.latency_ms, Some(15));
-    assert!(reply(&mut app, "r-1", Ok(serde_json::json!({})), 16).is_empty());
+    assert!(reply(&mut app, "r-1", ok_reply(), 16).is_empty());
     assert_eq!(app.my_leg_on("c-9").unwrap().status, LegStatus::On);
 
     // Switching to silent closes the microphone at once.
@@ -158,8 +137,7 @@ fn a_mode_key_on_my_call_switches_mode_without_leaving() {
 
 #[test]
 fn disconnect_stops_the_microphone_at_once_and_never_ends_the_call() {
-    let (mut app, _) = live_app(true);
-    select(&mut app, "a-01");
+    let mut app = live_with(true, "a-01");
     let effects = press(&mut app, [key('d')]);
     assert_eq!(kinds(&effects), [RecordKind::DisconnectRequested]);
     assert!(effects[0].holds_frame(), "audit before send");
@@ -180,10 +158,10 @@ fn disconnect_stops_the_microphone_at_once_and_never_ends_the_call() {
 
     // The second press sends nothing more.
     assert!(press(&mut app, [key('d')]).is_empty());
-    assert!(notice_text(&app).contains("Already leaving"));
+    assert_notice(&app, "Already leaving");
 
     // The reply confirms: the indicator goes, the record waits for leg_left.
-    assert!(reply(&mut app, "r-1", Ok(serde_json::json!({})), 20).is_empty());
+    assert!(reply(&mut app, "r-1", ok_reply(), 20).is_empty());
     assert!(!app.is_on_call());
     assert!(app.floor().calls["c-9"].leg("l-31").is_some());
     assert!(!app.awaiting_leave());
@@ -197,13 +175,12 @@ fn disconnect_stops_the_microphone_at_once_and_never_ends_the_call() {
     assert_eq!(left.latency_ms, Some(20));
     assert_eq!(left.mode, Some(Mode::Whisper));
     assert!(app.floor().calls.contains_key("c-9"), "the call goes on");
-    assert!(notice_text(&app).contains("The call goes on"));
+    assert_notice(&app, "The call goes on");
 }
 
 #[test]
 fn a_failed_disconnect_is_loud_and_the_leg_stays() {
-    let (mut app, _) = live_app(true);
-    select(&mut app, "a-01");
+    let mut app = live_with(true, "a-01");
     press(&mut app, [key('d')]);
     let effects = reply(&mut app, "r-1", refused(ErrorCode::NotYourLeg), 20);
     assert_eq!(kinds(&effects), [RecordKind::DisconnectFailed]);
@@ -227,13 +204,12 @@ fn a_failed_disconnect_is_loud_and_the_leg_stays() {
 fn leaving_when_on_no_call_says_so() {
     let (mut app, _) = live_app(false);
     assert!(press(&mut app, [key('d')]).is_empty());
-    assert!(notice_text(&app).contains("not on any call"));
+    assert_notice(&app, "not on any call");
 }
 
 #[test]
 fn leave_drops_my_leg_even_when_another_call_is_selected() {
-    let (mut app, _) = live_app(true);
-    select(&mut app, "a-02");
+    let mut app = live_with(true, "a-02");
     let effects = press(&mut app, [key('d')]);
     assert!(
         matches!(sends(&effects)[..], [ClientMessage::Disconnect { leg_id, .. }] if leg_id == "l-31")
@@ -242,8 +218,7 @@ fn leave_drops_my_leg_even_when_another_call_is_selected() {
 
 #[test]
 fn joining_a_second_call_is_refused_with_a_way_out() {
-    let (mut app, _) = live_app(true);
-    select(&mut app, "a-02");
+    let mut app = live_with(true, "a-02");
     assert!(press(&mut app, [key('m')]).is_empty());
     assert_eq!(
         notice_text(&app),
@@ -254,14 +229,8 @@ fn joining_a_second_call_is_refused_with_a_way_out() {
 #[test]
 fn offline_commands_send_nothing_and_say_why() {
     let (mut app, _) = live_app(true);
-    app.update(
-        Input::Feed(FeedEvent::Connecting {
-            attempt: 1,
-            retry_in: Duration::from_secs(2),
-            last_error: Some("connection reset".into()),
-        }),
-        NOW,
-    );
+    let lost = connecting(1, Duration::from_secs(2), "connection reset");
+    app.update(lost, NOW);
     select(&mut app, "a-02");
     assert!(press(&mut app, [key('w')]).is_empty());
     assert_eq!(
@@ -274,13 +243,12 @@ fn offline_commands_send_nothing_and_say_why() {
 #[test]
 fn reply_for_an_unknown_request_is_ignored() {
     let (mut app, _) = live_app(false);
-    assert!(reply(&mut app, "r-99", Ok(serde_json::json!({})), 1).is_empty());
+    assert!(reply(&mut app, "r-99", ok_reply(), 1).is_empty());
 }
 
 #[test]
 fn requests_are_unique() {
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-01");
+    let mut app = live_with(false, "a-01");
     let mut reqs = Vec::new();
     for _ in 0..3 {
         let effects = press(&mut app, [key('m')]);
@@ -299,18 +267,12 @@ fn requests_are_unique() {
 
 #[test]
 fn leaving_while_joining_leaves_the_moment_the_leg_appears() {
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-01");
+    let mut app = live_with(false, "a-01");
     press(&mut app, [key('w')]);
     assert!(press(&mut app, [key('d')]).is_empty());
-    assert!(notice_text(&app).contains("as soon as"));
+    assert_notice(&app, "as soon as");
     assert!(app.awaiting_leave());
-    reply(
-        &mut app,
-        "r-1",
-        Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
-        30,
-    );
+    reply(&mut app, "r-1", joined_reply(), 30);
     let effects = leg_joined(&mut app, "c-9", fixture::my_leg());
     assert_eq!(
         kinds(&effects),

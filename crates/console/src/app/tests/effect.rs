@@ -28,16 +28,7 @@ fn frames_wait_for_the_records_of_my_own_doing_not_for_calls_seen() {
     let mut expected = vec![(RecordKind::CallSeen, false); 6];
     expected.push((RecordKind::Joined, true));
     assert_eq!(frame_holds(&effects), expected);
-    let seq = next_seq(&app);
-    let ended = message(
-        &mut app,
-        ServerMessage::CallEnded(CallEnded {
-            seq,
-            call_id: "c-9".into(),
-            at: ago(1),
-            reason: CallEndReason::AgentHangup,
-        }),
-    );
+    let ended = call_ended(&mut app, "c-9", ago(1), CallEndReason::AgentHangup);
     assert_eq!(
         frame_holds(&ended),
         [(RecordKind::CallEnded, false), (RecordKind::Left, true)]
@@ -52,15 +43,13 @@ fn frames_wait_for_the_records_of_my_own_doing_not_for_calls_seen() {
 #[test]
 fn only_leaving_goes_out_when_the_journal_cannot_record_it() {
     use Unrecorded::{Refuse, SendAnyway};
-    let (mut app, _) = live_app(true);
-    select(&mut app, "a-01");
+    let mut app = live_with(true, "a-01");
     assert_eq!(if_unrecorded(&press(&mut app, [key('b')])), [Refuse]);
     assert_eq!(if_unrecorded(&press(&mut app, [key('d')])), [SendAnyway]);
     let (mut app, _) = live_app(true);
     assert_eq!(if_unrecorded(&press(&mut app, [ctrl_c()])), [SendAnyway]);
 
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-01");
+    let mut app = live_with(false, "a-01");
     assert_eq!(if_unrecorded(&press(&mut app, [key('w')])), [Refuse]);
     press(&mut app, [key('d')]);
     let arrived = leg_joined(&mut app, "c-9", fixture::my_leg());

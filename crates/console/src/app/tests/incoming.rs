@@ -27,16 +27,7 @@ fn connecting_records_each_call_seen_once() {
 #[test]
 fn a_call_ending_under_me_records_the_end_and_my_leaving() {
     let (mut app, _) = live_app(true);
-    let seq = next_seq(&app);
-    let effects = message(
-        &mut app,
-        ServerMessage::CallEnded(CallEnded {
-            seq,
-            call_id: "c-9".into(),
-            at: ago(3),
-            reason: CallEndReason::CustomerHangup,
-        }),
-    );
+    let effects = call_ended(&mut app, "c-9", ago(3), CallEndReason::CustomerHangup);
     assert_eq!(kinds(&effects), [RecordKind::CallEnded, RecordKind::Left]);
     let records = audits(&effects);
     assert_eq!(records[0].reason.as_deref(), Some("customer_hangup"));
@@ -44,7 +35,7 @@ fn a_call_ending_under_me_records_the_end_and_my_leaving() {
     assert_eq!(records[1].reason.as_deref(), Some("call_ended"));
     assert_eq!(records[1].leg_id.as_deref(), Some("l-31"));
     assert!(!app.is_on_call() && !app.mic_allowed());
-    assert!(notice_text(&app).contains("customer hung up"));
+    assert_notice(&app, "customer hung up");
     assert_eq!(app.flash("a-01", NOW), Some(FlashKind::Ended));
     assert_eq!(app.flash("a-01", NOW.plus_millis(FLASH_MS)), None);
 }
@@ -91,8 +82,7 @@ fn server_time_drives_the_clock_offset() {
 
 #[test]
 fn a_join_whose_call_is_gone_after_a_reconnect_fails_cleanly() {
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-01");
+    let mut app = live_with(false, "a-01");
     press(&mut app, [key('m')]);
     let mut snapshot = fixture::snapshot(false);
     snapshot.seq = 2000;
@@ -111,17 +101,11 @@ fn a_join_whose_call_is_gone_after_a_reconnect_fails_cleanly() {
 #[test]
 fn connection_errors_are_told_once() {
     let mut app = App::new(fixture::settings());
-    let connecting = |attempt| {
-        Input::Feed(FeedEvent::Connecting {
-            attempt,
-            retry_in: Duration::from_secs(1),
-            last_error: Some("connection refused".into()),
-        })
-    };
-    app.update(connecting(1), NOW);
+    let refused = |attempt| connecting(attempt, Duration::from_secs(1), "connection refused");
+    app.update(refused(1), NOW);
     assert_eq!(notice_text(&app), "Cannot connect: connection refused");
     app.update(code(KeyCode::Esc), NOW);
-    app.update(connecting(2), NOW);
+    app.update(refused(2), NOW);
     assert_eq!(app.notice(NOW), None, "the same error is not repeated");
 }
 

@@ -2,8 +2,7 @@ use super::*;
 
 #[test]
 fn end_call_then_disconnect_twice_never_ends_the_call() {
-    let (mut app, _) = live_app(true);
-    select(&mut app, "a-01");
+    let mut app = live_with(true, "a-01");
     let mut all = press(&mut app, [key('E')]);
     assert!(matches!(
         app.dialog(),
@@ -20,16 +19,14 @@ fn end_call_then_disconnect_twice_never_ends_the_call() {
     assert_eq!(sends(&all).len(), 1, "one disconnect");
 
     // Even with the focus moved to END CALL, disconnect cancels.
-    let (mut app, _) = live_app(true);
-    select(&mut app, "a-01");
+    let mut app = live_with(true, "a-01");
     let effects = press(&mut app, [key('E'), code(KeyCode::Tab), key('d'), key('d')]);
     assert!(!effects.iter().any(is_end_call), "{effects:?}");
 }
 
 #[test]
 fn end_call_needs_a_deliberate_confirmation() {
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-02");
+    let mut app = live_with(false, "a-02");
     // Enter on the default focus cancels; E again does nothing.
     let effects = press(&mut app, [key('E'), key('E'), code(KeyCode::Enter)]);
     assert!(effects.is_empty());
@@ -56,7 +53,7 @@ fn end_call_needs_a_deliberate_confirmation() {
     // A refusal is audited and explained.
     let effects = reply(&mut app, "r-1", refused(ErrorCode::BadConfirmation), 10);
     assert_eq!(kinds(&effects), [RecordKind::EndCallFailed]);
-    assert!(notice_text(&app).contains("nothing was ended"));
+    assert_notice(&app, "nothing was ended");
     // Typing y also confirms.
     let effects = press(&mut app, [key('E'), key('y')]);
     assert!(effects.iter().any(is_end_call));
@@ -72,13 +69,12 @@ fn end_call_is_refused_without_permission_and_offers_no_dialog() {
     select(&mut app, "a-01");
     assert!(press(&mut app, [key('E'), key('y'), code(KeyCode::Enter)]).is_empty());
     assert_eq!(app.dialog(), None);
-    assert!(notice_text(&app).contains("not allowed to end calls"));
+    assert_notice(&app, "not allowed to end calls");
 }
 
 #[test]
 fn the_end_call_dialog_names_the_call() {
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-01");
+    let mut app = live_with(false, "a-01");
     press(&mut app, [key('E')]);
     let Some(Dialog::EndCall {
         call_id,
@@ -92,18 +88,9 @@ fn the_end_call_dialog_names_the_call() {
     assert_eq!((call_id.as_str(), agent_name.as_str()), ("c-9", "Alex Kim"));
     assert_eq!(customer, "+1 555 201 0134");
     // The call ends meanwhile: the dialog closes and says so.
-    let seq = next_seq(&app);
-    message(
-        &mut app,
-        ServerMessage::CallEnded(CallEnded {
-            seq,
-            call_id: "c-9".into(),
-            at: NOW,
-            reason: CallEndReason::CustomerHangup,
-        }),
-    );
+    call_ended(&mut app, "c-9", NOW, CallEndReason::CustomerHangup);
     assert_eq!(app.dialog(), None);
-    assert!(notice_text(&app).contains("already ended"));
+    assert_notice(&app, "already ended");
     assert!(press(&mut app, [key('y')]).is_empty());
 }
 

@@ -25,13 +25,12 @@ fn a_lease_expiry_is_recorded_and_explained() {
     assert_eq!(left.reason.as_deref(), Some("lease_expired"));
     assert_eq!(left.latency_ms, None);
     assert_eq!(app.notice(NOW).unwrap().severity, Severity::Warn);
-    assert!(notice_text(&app).contains("out of touch"));
+    assert_notice(&app, "out of touch");
 }
 
 #[test]
 fn quitting_while_joining_waits_for_the_leg_to_leave_it() {
-    let (mut app, _) = live_app(false);
-    select(&mut app, "a-01");
+    let mut app = live_with(false, "a-01");
     press(&mut app, [key('m')]);
     assert!(
         press(&mut app, [key('q')]).is_empty(),
@@ -51,14 +50,9 @@ fn quitting_while_joining_waits_for_the_leg_to_leave_it() {
         },
     );
     assert_eq!(sends(&effects).len(), 1);
-    reply(
-        &mut app,
-        "r-1",
-        Ok(serde_json::json!({"leg_id": "l-31", "track": 31})),
-        30,
-    );
+    reply(&mut app, "r-1", joined_reply(), 30);
     assert!(app.awaiting_leave(), "the disconnect is unanswered");
-    reply(&mut app, "r-2", Ok(serde_json::json!({})), 30);
+    reply(&mut app, "r-2", ok_reply(), 30);
     assert!(!app.awaiting_leave());
 }
 
@@ -68,7 +62,7 @@ fn quitting_waits_until_a_leave_is_confirmed_and_recorded_in_either_order() {
     let (mut app, _) = live_app(true);
     press(&mut app, [key('d')]);
     assert!(!app.leaves_settled());
-    assert!(reply(&mut app, "r-1", Ok(serde_json::json!({})), 5).is_empty());
+    assert!(reply(&mut app, "r-1", ok_reply(), 5).is_empty());
     assert!(!app.is_on_call());
     assert!(!app.leaves_settled(), "the left record is still to come");
     let effects = leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected);
@@ -83,7 +77,7 @@ fn quitting_waits_until_a_leave_is_confirmed_and_recorded_in_either_order() {
     assert_eq!(kinds(&effects), [RecordKind::Left]);
     assert!(!app.is_on_call());
     assert!(app.leaves_settled());
-    assert!(reply(&mut app, "r-1", Ok(serde_json::json!({})), 5).is_empty());
+    assert!(reply(&mut app, "r-1", ok_reply(), 5).is_empty());
     assert!(app.leaves_settled());
 
     // A failed leave leaves me on the call: quitting waits out its budget.
@@ -96,8 +90,7 @@ fn quitting_waits_until_a_leave_is_confirmed_and_recorded_in_either_order() {
 
 #[test]
 fn a_timed_out_disconnect_whose_leg_left_anyway_is_recorded_as_left() {
-    let (mut app, _) = live_app(true);
-    select(&mut app, "a-01");
+    let mut app = live_with(true, "a-01");
     press(&mut app, [key('d')]);
     assert!(app.awaiting_leave());
     let effects = leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected);

@@ -47,24 +47,24 @@ fn press(app: &mut App, inputs: impl IntoIterator<Item = Input>) -> Vec<Effect> 
         .collect()
 }
 
+/// The records and the messages among the effects, each in order.
+fn split(effects: &[Effect]) -> (Vec<&Record>, Vec<&ClientMessage>) {
+    let (mut records, mut messages) = (Vec::new(), Vec::new());
+    for effect in effects {
+        match effect {
+            Effect::Audit { record, .. } => records.push(record),
+            Effect::Send { message, .. } => messages.push(message),
+        }
+    }
+    (records, messages)
+}
+
 fn sends(effects: &[Effect]) -> Vec<&ClientMessage> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send { message, .. } => Some(message),
-            _ => None,
-        })
-        .collect()
+    split(effects).1
 }
 
 fn audits(effects: &[Effect]) -> Vec<&Record> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Audit { record, .. } => Some(record),
-            _ => None,
-        })
-        .collect()
+    split(effects).0
 }
 
 fn kinds(effects: &[Effect]) -> Vec<RecordKind> {
@@ -156,4 +156,47 @@ fn leg_left(app: &mut App, call_id: &str, leg_id: &str, reason: LegLeftReason) -
 
 fn notice_text(app: &App) -> String {
     app.notice(NOW).map(|n| n.text.clone()).unwrap_or_default()
+}
+
+/// A live app (see [`live_app`]) with an agent selected.
+fn live_with(with_my_leg: bool, agent_id: &str) -> App {
+    let (mut app, _) = live_app(with_my_leg);
+    select(&mut app, agent_id);
+    app
+}
+
+/// The server's answer to a join: my leg l-31, on track 31.
+fn joined_reply() -> Result<serde_json::Value, CommandFailure> {
+    Ok(serde_json::json!({"leg_id": "l-31", "track": 31}))
+}
+
+/// The server's answer to any other command that worked.
+fn ok_reply() -> Result<serde_json::Value, CommandFailure> {
+    Ok(serde_json::json!({}))
+}
+
+fn call_ended(app: &mut App, call_id: &str, at: Timestamp, reason: CallEndReason) -> Vec<Effect> {
+    let seq = next_seq(app);
+    let ended = CallEnded {
+        seq,
+        call_id: call_id.into(),
+        at,
+        reason,
+    };
+    message(app, ServerMessage::CallEnded(ended))
+}
+
+/// The feed, not connected, trying again.
+fn connecting(attempt: u32, retry_in: Duration, last_error: &str) -> Input {
+    Input::Feed(FeedEvent::Connecting {
+        attempt,
+        retry_in,
+        last_error: Some(last_error.into()),
+    })
+}
+
+#[track_caller]
+fn assert_notice(app: &App, words: &str) {
+    let text = notice_text(app);
+    assert!(text.contains(words), "{text}");
 }

@@ -73,16 +73,7 @@ fn events_keep_the_cached_order_equal_to_a_full_rebuild() {
         let seq = next_seq(&app);
         message(&mut app, ServerMessage::Agent(AgentEvent { seq, agent }));
     }
-    let seq = next_seq(&app);
-    message(
-        &mut app,
-        ServerMessage::CallEnded(CallEnded {
-            seq,
-            call_id: "c-13".into(),
-            at: NOW,
-            reason: CallEndReason::AgentHangup,
-        }),
-    );
+    call_ended(&mut app, "c-13", NOW, CallEndReason::AgentHangup);
     let incremental = app.rows().to_vec();
     let mut fresh = View::new();
     fresh.set_sort(app.floor(), SortKey::State);

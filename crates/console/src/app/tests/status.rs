@@ -3,20 +3,13 @@ use super::*;
 #[test]
 fn a_reconnect_countdown_and_an_audit_failure_show() {
     let (mut app, _) = live_app(false);
-    app.update(
-        Input::Feed(FeedEvent::Connecting {
-            attempt: 3,
-            retry_in: Duration::from_millis(2000),
-            last_error: Some("refused".into()),
-        }),
-        NOW,
-    );
+    app.update(connecting(3, Duration::from_millis(2000), "refused"), NOW);
     app.mark_drawn(NOW);
     assert!(
         app.needs_redraw(NOW.plus_millis(150)),
         "the countdown moves"
     );
-    assert!(notice_text(&app).contains("Connection lost: refused"));
+    assert_notice(&app, "Connection lost: refused");
 
     let (mut app, _) = live_app(false);
     app.update(Input::AuditFailed("disk full".into()), NOW);
