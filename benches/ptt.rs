@@ -1,8 +1,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 //! Push-to-talk press to first upstream frame, end to end: the console's
 //! core (the app's key routing, the audio engine with a WAV microphone, the
-//! feed) against a minimal server on loopback that notes when each binary
-//! frame arrives. Not timed by criterion: prints the distribution over
+//! feed) against the feed tests' scripted server on loopback, which notes
+//! when each binary frame arrives. Not timed by criterion: prints the distribution over
 //! presses made at random phases of the microphone's 20 ms frames.
 //!
 //! `cargo bench --bench ptt` (budget: at most 30 ms).

@@ -41,7 +41,7 @@ impl App {
         }
         if let Some(leg) = self.my_leg_on(&call_id) {
             let (leg_id, current, status) = (leg.leg_id.clone(), leg.mode, leg.status);
-            let refusal = match status {
+            let (severity, text) = match status {
                 LegStatus::Leaving | LegStatus::Gone => (
                     Severity::Warn,
                     format!("You are leaving {call_id}: wait for the server, then join again."),
@@ -58,7 +58,7 @@ impl App {
                     return self.set_mode(&leg_id, mode, now);
                 }
             };
-            self.notify(refusal.0, refusal.1, now);
+            self.notify(severity, text, now);
             return Vec::new();
         }
         if self.ledger.joining(&call_id).is_some() {
