@@ -6,9 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "feed_support/mod.rs"]
+mod feed_support;
 mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use feed_support::options;
 use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::ptt::PttSetting;
 use floorwalk_audio::signal::{Level, best_correlation, sine};
@@ -16,7 +19,6 @@ use floorwalk_console::config::Secret;
 use floorwalk_console::feed::FeedOptions;
 use floorwalk_sim::SimOptions;
 use std::path::Path;
-use std::time::Duration;
 use support::console::{drive, wav_console};
 use support::wav::write_mono;
 
@@ -66,14 +68,10 @@ async fn whisper_through_the_console_reaches_the_agent_only() {
     })
     .await
     .unwrap();
+    // Dana, one of the simulator's demo supervisors.
     let feed = FeedOptions {
-        url: simulator.url(),
         token: Secret::new("demo-dana"),
-        ca_file: None,
-        allow_insecure_remote: false,
-        command_timeout: Duration::from_secs(5),
-        audio_in: None,
-        audio_gate: None,
+        ..options(&simulator.url())
     };
     let output = Endpoint::Wav(heard.clone());
     let mut core = wav_console(feed, output, &mic, PttSetting::Toggle);
