@@ -154,7 +154,10 @@ fn live_app() -> App {
     }
     // Somewhere in the middle of the table.
     app.update(
-        Input::Key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE)),
+        Input::Key(
+            KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE),
+            Duration::ZERO,
+        ),
         NOW,
     );
     app
@@ -197,7 +200,10 @@ fn bench(c: &mut Criterion) {
 
     c.bench_function("update: change the sort, 10k agents", |b| {
         b.iter_batched(
-            || Input::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)),
+            || {
+                let sort = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE);
+                Input::Key(sort, Duration::ZERO)
+            },
             |input| black_box(app.update(input, NOW)),
             BatchSize::SmallInput,
         );

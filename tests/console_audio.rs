@@ -15,20 +15,18 @@ mod feed_support;
 mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use feed_support::{FakeServer, PATIENCE, expect_connected, options};
+use feed_support::{FakeServer, PATIENCE, accept_join, call_snapshot, expect_connected, options};
 use floorwalk_audio::capture::TransmitGate;
 use floorwalk_audio::codec::{Decoder, Encoder};
 use floorwalk_audio::endpoint::Endpoint;
-use floorwalk_audio::engine::AudioConfig;
-use floorwalk_audio::ptt::{PttConfig, PttSetting};
+use floorwalk_audio::ptt::PttSetting;
 use floorwalk_audio::signal::{best_correlation, sine};
 use floorwalk_audio::{FRAME_DURATION, FRAME_SAMPLES};
-use floorwalk_console::app::{App, AppSettings};
-use floorwalk_console::runtime::{ConsoleOptions, Core};
-use floorwalk_protocol::{AudioFrame, ClientMessage, FrameHeader, Parsed};
+use floorwalk_protocol::{AudioFrame, ClientMessage, FrameHeader, Mode, Parsed};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use support::console::{drive, wav_console};
 use support::wav::write_mono;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -63,42 +61,6 @@ fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
 
-fn leg(
-    id: &str,
-    role: &str,
-    user: Option<&str>,
-    mode: Option<&str>,
-    track: u32,
-) -> serde_json::Value {
-    json!({"id": id, "role": role, "user_id": user, "name": id, "mode": mode,
-           "track": track, "joined_at": "2026-11-21T09:10:00.000Z"})
-}
-
-fn snapshot() -> serde_json::Value {
-    json!({
-        "type": "snapshot", "seq": 1,
-        "agents": [{"id": "a-1", "name": "Alex Kim", "team": "billing", "state": "on_call",
-                    "state_since": "2026-11-21T09:10:00.000Z", "call_id": "c-1"}],
-        "calls": [{"id": "c-1", "agent_id": "a-1", "queue": null, "direction": "inbound",
-                   "customer": "+1 555 201 0134", "started_at": "2026-11-21T09:10:00.000Z",
-                   "recording": true, "on_hold": false,
-                   "legs": [leg("l-c", "customer", None, None, CUSTOMER_TRACK),
-                            leg("l-a", "agent", Some("a-1"), None, AGENT_TRACK)]}],
-        "queues": []
-    })
-}
-
-/// Runs the console core until `done`, failing after the patience.
-async fn drive(core: &mut Core, what: &str, done: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !done(core.app()) {
-        let input = tokio::time::timeout_at(deadline, core.next())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-        core.handle(input);
-    }
-}
-
 /// What the server saw from the console.
 #[derive(Default)]
 struct Heard {
@@ -116,54 +78,21 @@ async fn call_audio_plays_and_the_microphone_follows_push_to_talk_and_the_leave(
     let mic = dir.path().join("mic.wav");
     write_mono(&mic, &sine(250.0, 0.4, 48_000));
     let server = FakeServer::start().await;
-    let settings = AppSettings {
-        audio_output: Endpoint::Wav(out.clone()),
-        audio_input: Endpoint::Wav(mic.clone()),
-        ptt: PttConfig {
-            setting: PttSetting::Toggle,
-            ..PttConfig::default()
-        },
-        ..AppSettings::default()
-    };
-    let mut core = Core::start(ConsoleOptions {
-        feed: options(&server.url),
-        app: settings,
-        journal: None,
-        warnings: Vec::new(),
-        audio: AudioConfig {
-            output: Endpoint::Wav(out.clone()),
-            input: Endpoint::Wav(mic),
-            ..AudioConfig::default()
-        },
-    })
-    .unwrap();
+    let output = Endpoint::Wav(out.clone());
+    let mut core = wav_console(options(&server.url), output, &mic, PttSetting::Toggle);
 
     // Connect, see the call, join it in whisper.
     let (mut conn, _) = server.connect("s-1").await;
-    conn.send(snapshot()).await;
-    drive(&mut core, "the call", |app| {
-        app.pane_call().is_some_and(|c| c.id == "c-1")
+    conn.send(call_snapshot(CUSTOMER_TRACK, AGENT_TRACK)).await;
+    drive(&mut core, "the call", |core| {
+        core.app().pane_call().is_some_and(|c| c.id == "c-1")
     })
     .await;
     core.key(key('w'));
-    let req = match conn.recv_client().await {
-        ClientMessage::Monitor { req, call_id, mode } => {
-            assert_eq!(
-                (call_id.as_str(), mode),
-                ("c-1", floorwalk_protocol::Mode::Whisper)
-            );
-            req
-        }
-        other => panic!("expected monitor, got {other:?}"),
-    };
-    conn.send(json!({"type": "reply", "req": req, "ok": true,
-                     "result": {"leg_id": "l-31", "track": MY_TRACK}}))
-        .await;
-    conn.send(json!({"type": "leg_joined", "seq": 2, "call_id": "c-1",
-                     "leg": leg("l-31", "supervisor", Some("sup-1"), Some("whisper"), MY_TRACK)}))
-        .await;
-    drive(&mut core, "my leg", |app| {
-        app.audio_plan().tracks.len() == 2
+    let (call_id, mode) = accept_join(&mut conn, MY_TRACK).await;
+    assert_eq!((call_id.as_str(), mode), ("c-1", Mode::Whisper));
+    drive(&mut core, "my leg", |core| {
+        core.app().audio_plan().tracks.len() == 2
     })
     .await;
 
@@ -225,8 +154,8 @@ async fn call_audio_plays_and_the_microphone_follows_push_to_talk_and_the_leave(
     });
 
     // The customer is heard: the meters move. The call plays on a while.
-    drive(&mut core, "the customer's meter", |app| {
-        app.meters().customer > 3
+    drive(&mut core, "the customer's meter", |core| {
+        core.app().meters().customer > 3
     })
     .await;
     drive(&mut core, "the call to play on", |_| {
@@ -249,7 +178,10 @@ async fn call_audio_plays_and_the_microphone_follows_push_to_talk_and_the_leave(
     assert!(core.app().talking());
     core.key(key('d'));
     assert_eq!(core.app().transmit_track(), None);
-    drive(&mut core, "the leave to be confirmed", App::leaves_settled).await;
+    drive(&mut core, "the leave to be confirmed", |core| {
+        core.app().leaves_settled()
+    })
+    .await;
     let heard = tokio::time::timeout(PATIENCE, server_side)
         .await
         .expect("the server did not finish")

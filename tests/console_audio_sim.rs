@@ -6,29 +6,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "feed_support/mod.rs"]
+mod feed_support;
 mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use feed_support::options;
 use floorwalk_audio::endpoint::Endpoint;
-use floorwalk_audio::engine::AudioConfig;
-use floorwalk_audio::ptt::{PttConfig, PttSetting};
+use floorwalk_audio::ptt::PttSetting;
 use floorwalk_audio::signal::{Level, best_correlation, sine};
-use floorwalk_console::app::AppSettings;
 use floorwalk_console::config::Secret;
 use floorwalk_console::feed::FeedOptions;
-use floorwalk_console::runtime::{ConsoleOptions, Core};
 use floorwalk_sim::SimOptions;
 use std::path::Path;
-use std::time::Duration;
+use support::console::{drive, wav_console};
 use support::wav::write_mono;
-use tokio::time::Instant;
 
 /// My microphone: a tone where the simulated voices carry next to nothing.
 const TONE_HZ: f32 = 2100.0;
 const TONE: f32 = 0.3;
 /// 20 ms windows.
 const WINDOW: usize = 960;
-const PATIENCE: Duration = Duration::from_secs(15);
 
 fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
@@ -54,16 +52,6 @@ fn windows_with_tone(samples: &[f32]) -> usize {
         .count()
 }
 
-async fn drive(core: &mut Core, what: &str, done: impl Fn(&Core) -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !done(core) {
-        let input = tokio::time::timeout_at(deadline, core.next())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-        core.handle(input);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whisper_through_the_console_reaches_the_agent_only() {
     let dir = tempfile::tempdir().unwrap();
@@ -80,34 +68,13 @@ async fn whisper_through_the_console_reaches_the_agent_only() {
     })
     .await
     .unwrap();
-    let mut core = Core::start(ConsoleOptions {
-        feed: FeedOptions {
-            url: simulator.url(),
-            token: Secret::new("demo-dana"),
-            ca_file: None,
-            allow_insecure_remote: false,
-            command_timeout: Duration::from_secs(5),
-            audio_in: None,
-            audio_gate: None,
-        },
-        app: AppSettings {
-            audio_output: Endpoint::Wav(heard.clone()),
-            audio_input: Endpoint::Wav(mic.clone()),
-            ptt: PttConfig {
-                setting: PttSetting::Toggle,
-                ..PttConfig::default()
-            },
-            ..AppSettings::default()
-        },
-        journal: None,
-        warnings: Vec::new(),
-        audio: AudioConfig {
-            output: Endpoint::Wav(heard.clone()),
-            input: Endpoint::Wav(mic),
-            ..AudioConfig::default()
-        },
-    })
-    .unwrap();
+    // Dana, one of the simulator's demo supervisors.
+    let feed = FeedOptions {
+        token: Secret::new("demo-dana"),
+        ..options(&simulator.url())
+    };
+    let output = Endpoint::Wav(heard.clone());
+    let mut core = wav_console(feed, output, &mic, PttSetting::Toggle);
 
     // Join the first active call in whisper.
     drive(&mut core, "a call", |core| {

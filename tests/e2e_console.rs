@@ -54,16 +54,17 @@ impl Console {
     fn run(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Audit(record) => self.journal.append(&record).unwrap(),
-                Effect::Send(command) => self.feed.send(command),
-                Effect::Quit => {}
+                Effect::Audit { record, .. } => self.journal.append(&record).unwrap(),
+                Effect::Send { message, .. } => self.feed.send(message),
             }
         }
     }
 
     fn key(&mut self, c: char) {
         let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        let effects = self.app.update(Input::Key(key), Timestamp::now());
+        let effects = self
+            .app
+            .update(Input::Key(key, Duration::ZERO), Timestamp::now());
         self.run(effects);
     }
 

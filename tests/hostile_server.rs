@@ -11,7 +11,7 @@ mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use feed_support::*;
-use floorwalk_console::app::{App, AppSettings, Input, Level, Link, Notice};
+use floorwalk_console::app::{App, AppSettings, Input, Link, Notice, Severity};
 use floorwalk_console::feed::{self, FeedEvent};
 use floorwalk_protocol::{MAX_TEXT_FRAME, Timestamp};
 use serde_json::{Value, json};
@@ -65,7 +65,8 @@ impl Console {
     /// Esc clears the message line, so the next notice is a new one.
     fn clear_notice(&mut self) {
         let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
-        self.app.update(Input::Key(esc), Timestamp::now());
+        self.app
+            .update(Input::Key(esc, Duration::ZERO), Timestamp::now());
         assert!(self.notice().is_none());
     }
 
@@ -91,7 +92,7 @@ impl Console {
         let notice = self
             .notice()
             .unwrap_or_else(|| panic!("nothing shown after {hostile:.80?}"));
-        assert_eq!(notice.level, Level::Warn, "{}", notice.text);
+        assert_eq!(notice.severity, Severity::Warn, "{}", notice.text);
         assert!(
             notice.text.contains(what) && notice.text.ends_with("; carrying on."),
             "after {hostile:.80?}: {}",
@@ -197,7 +198,7 @@ async fn the_console_reports_what_it_cannot_read_and_carries_on() {
                 .is_some_and(|n| n.text.starts_with("Server:"))
         })
         .await;
-    assert_eq!(console.notice().unwrap().level, Level::Error);
+    assert_eq!(console.notice().unwrap().severity, Severity::Error);
 
     // A gap: the console asks to resume from what it has, and takes the
     // snapshot the server answers with; the event after the gap is not applied.

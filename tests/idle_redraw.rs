@@ -177,7 +177,10 @@ fn a_call_start_an_event_or_a_key_asks_for_a_redraw_again() {
 
     // A key press.
     app.update(
-        Input::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)),
+        Input::Key(
+            KeyEvent::new(KeyCode::Down, KeyModifiers::NONE),
+            Duration::ZERO,
+        ),
         now,
     );
     assert!(app.needs_redraw(now));

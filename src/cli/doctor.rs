@@ -23,9 +23,10 @@ use floorwalk_audio::signal::{Level, best_correlation, sine};
 use floorwalk_audio::wav::load_wav;
 use floorwalk_audio::{FRAME_DURATION, FRAME_SAMPLES, SAMPLE_RATE};
 use floorwalk_console::config::Config;
-use floorwalk_console::feed::{self, Command, FeedEvent, FeedHandle, FeedOptions};
+use floorwalk_console::feed::{self, FeedEvent, FeedHandle, FeedOptions};
 use floorwalk_protocol::{
-    AudioFrame, FLAG_SPURT_END, FLAG_SPURT_START, FrameHeader, Hello, Mode, MonitorResult,
+    AudioFrame, ClientMessage, FLAG_SPURT_END, FLAG_SPURT_START, FrameHeader, Hello, Mode,
+    MonitorResult,
 };
 use floorwalk_state::Floor;
 use std::path::{Path, PathBuf};
@@ -364,7 +365,7 @@ async fn round_trip(
             CALL_WAIT.as_secs()
         ));
     };
-    feed.send(Command::Monitor {
+    feed.send(ClientMessage::Monitor {
         req: "doctor-join".into(),
         call_id: call_id.clone(),
         mode: Mode::Whisper,
@@ -384,7 +385,7 @@ async fn round_trip(
         Ok(frames) => send_paced(feed, frames).await,
         Err(why) => Err(why),
     };
-    feed.send(Command::Disconnect {
+    feed.send(ClientMessage::Disconnect {
         req: "doctor-leave".into(),
         leg_id: leg.leg_id.clone(),
     });

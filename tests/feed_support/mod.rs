@@ -8,7 +8,7 @@
 
 use floorwalk_console::config::Secret;
 use floorwalk_console::feed::{FeedEvent, FeedOptions};
-use floorwalk_protocol::{ClientMessage, Parsed};
+use floorwalk_protocol::{ClientMessage, Mode, Parsed};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use http::HeaderMap;
@@ -219,6 +219,46 @@ pub fn hello(session: &str, heartbeat_ms: u64) -> Value {
 
 pub fn snapshot(seq: u64) -> Value {
     json!({"type": "snapshot", "seq": seq, "agents": [agent("a-1")], "calls": [], "queues": []})
+}
+
+/// A snapshot with one call, c-1, of agent a-1 (Alex Kim): its customer on
+/// `customer_track`, its agent on `agent_track`.
+pub fn call_snapshot(customer_track: u32, agent_track: u32) -> Value {
+    json!({
+        "type": "snapshot", "seq": 1,
+        "agents": [{"id": "a-1", "name": "Alex Kim", "team": "billing", "state": "on_call",
+                    "state_since": "2026-11-21T09:10:00.000Z", "call_id": "c-1"}],
+        "calls": [{"id": "c-1", "agent_id": "a-1", "queue": null, "direction": "inbound",
+                   "customer": "+1 555 201 0134", "started_at": "2026-11-21T09:10:00.000Z",
+                   "recording": true, "on_hold": false,
+                   "legs": [leg("l-c", "customer", None, None, customer_track),
+                            leg("l-a", "agent", Some("a-1"), None, agent_track)]}],
+        "queues": []
+    })
+}
+
+/// A leg of a call, named after its id, joined at 09:10.
+pub fn leg(id: &str, role: &str, user: Option<&str>, mode: Option<&str>, track: u32) -> Value {
+    json!({"id": id, "role": role, "user_id": user, "name": id, "mode": mode,
+           "track": track, "joined_at": "2026-11-21T09:10:00.000Z"})
+}
+
+/// Answers the console's next message, a join, with my leg l-31 on `track`:
+/// the reply, then the server's `leg_joined` (after [`call_snapshot`]).
+/// Returns the call and the mode the join asked for.
+pub async fn accept_join(conn: &mut Conn, track: u32) -> (String, Mode) {
+    let (req, call_id, mode) = match conn.recv_client().await {
+        ClientMessage::Monitor { req, call_id, mode } => (req, call_id, mode),
+        other => panic!("expected monitor, got {other:?}"),
+    };
+    conn.send(json!({"type": "reply", "req": req, "ok": true,
+                     "result": {"leg_id": "l-31", "track": track}}))
+        .await;
+    let mut mine = leg("l-31", "supervisor", Some("sup-1"), None, track);
+    mine["mode"] = json!(mode);
+    conn.send(json!({"type": "leg_joined", "seq": 2, "call_id": call_id, "leg": mine}))
+        .await;
+    (call_id, mode)
 }
 
 pub fn agent(id: &str) -> Value {

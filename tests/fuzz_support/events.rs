@@ -493,7 +493,7 @@ pub fn app_step() -> impl Strategy<Value = AppStep> + Clone {
         1 => (any::<u16>(), any::<u16>()),
     ];
     let input = prop_oneof![
-        12 => key_event().prop_map(Input::Key),
+        12 => (key_event(), duration()).prop_map(|(key, at)| Input::Key(key, at)),
         3 => mouse_event().prop_map(Input::Mouse),
         2 => size.prop_map(|(w, h)| Input::Resize(w, h)),
         2 => Just(Input::Tick),

@@ -19,7 +19,7 @@ use floorwalk_audio::jitter::{JitterBuffer, Playout, PushOutcome};
 use floorwalk_audio::playback::{FrameRejected, Playback, TrackSpec};
 use floorwalk_console::app::{App, AppSettings, Effect, Input, KeyMap};
 use floorwalk_console::config::{Config, ConfigError, MAX_COMMAND_TIMEOUT_MS};
-use floorwalk_console::feed::{Command, FeedEvent};
+use floorwalk_console::feed::FeedEvent;
 use floorwalk_protocol::{
     AudioFrame, ClientMessage, FrameError, FrameHeader, HEADER_LEN, MAX_BINARY_FRAME, Parsed,
     ServerMessage, Timestamp,
@@ -595,14 +595,17 @@ pub fn app(runner: &mut TestRunner) -> Outcome {
                     _ => None,
                 };
                 for effect in app.update(input, now) {
-                    if let Effect::Send(command) = effect {
+                    if let Effect::Send {
+                        message: command, ..
+                    } = effect
+                    {
                         let req = command.req().map(str::to_owned);
                         prop_assert!(
                             req.as_ref().is_some_and(|r| reqs.insert(r.clone())),
                             "{:?}: no req, or one used before",
                             command
                         );
-                        if let Command::EndCall {
+                        if let ClientMessage::EndCall {
                             call_id, confirm, ..
                         } = &command
                         {

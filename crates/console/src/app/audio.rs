@@ -2,7 +2,7 @@
 //! (the plan), the output and microphone as the screen shows them, and the
 //! level meters. Pure: the runtime feeds events in and applies the plan.
 
-use super::{Action, App, Effect, LegStatus, Level};
+use super::{Action, App, Effect, LegStatus, Severity};
 use crossterm::event::{KeyEvent, KeyEventKind};
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::engine::{AudioEvent, Meters};
@@ -74,13 +74,12 @@ fn key_kind(kind: KeyEventKind) -> KeyKind {
 }
 
 impl App {
-    /// Whether a key belongs to push-to-talk, and how: the runtime sends it
-    /// as [`super::Input::Talk`] instead of [`super::Input::Key`]. The talk
-    /// key goes to push-to-talk before the key map, dialogs included, except
-    /// while the filter is typed in; releases always do, and so does every
-    /// event while talking, so a transmission can always be stopped. When
-    /// talking is not possible the press goes to the key map, which says why.
-    pub fn talk_route(&self, key: &KeyEvent) -> Option<KeyKind> {
+    /// Whether a key belongs to push-to-talk, and how. The talk key goes to
+    /// push-to-talk before the key map, dialogs included, except while the
+    /// filter is typed in; releases always do, and so does every event while
+    /// talking, so a transmission can always be stopped. When talking is not
+    /// possible the press goes to the key map, which says why.
+    pub(super) fn talk_route(&self, key: &KeyEvent) -> Option<KeyKind> {
         if !self.settings.keymap.is(Action::Talk, key) {
             return None;
         }
@@ -201,7 +200,7 @@ impl App {
             let secs = self.settings.ptt.max_talk.as_secs();
             let key = self.key_label(Action::Talk);
             self.notify(
-                Level::Warn,
+                Severity::Warn,
                 format!(
                     "Push-to-talk stopped after {secs} s, the limit: press {key} to talk again."
                 ),
@@ -239,7 +238,7 @@ impl App {
                 ),
             }
         };
-        self.notify(Level::Info, text, now);
+        self.notify(Severity::Info, text, now);
         Vec::new()
     }
 
@@ -255,7 +254,7 @@ impl App {
                 // lost later is news.
                 if self.audio_out != AudioOut::Opening {
                     self.notify(
-                        Level::Warn,
+                        Severity::Warn,
                         format!(
                             "Audio output {endpoint} failed: {reason}. Playing to none; the console goes on."
                         ),
@@ -267,7 +266,7 @@ impl App {
             AudioEvent::InputReady { .. } => self.mic = Mic::Open,
             AudioEvent::InputFailed { endpoint, reason } => {
                 self.notify(
-                    Level::Warn,
+                    Severity::Warn,
                     format!("Microphone {endpoint} failed: {reason}. Nobody hears you."),
                     now,
                 );
@@ -301,366 +300,5 @@ impl App {
             self.meters = MeterCells::default();
             self.dirty = true;
         }
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::super::fixture::{self, NOW, live_app};
-    use super::super::{AppSettings, Input};
-    use super::*;
-    use crate::feed::{Command, FeedEvent};
-    use crossterm::event::{KeyCode, KeyEventState, KeyModifiers};
-    use floorwalk_audio::playback::PartyLevels;
-    use floorwalk_audio::ptt::{PttConfig, PttSetting};
-    use floorwalk_protocol::Role;
-
-    fn space(kind: KeyEventKind) -> KeyEvent {
-        KeyEvent {
-            code: KeyCode::Char(' '),
-            modifiers: KeyModifiers::NONE,
-            kind,
-            state: KeyEventState::NONE,
-        }
-    }
-
-    fn key(c: char) -> Input {
-        Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-    }
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    /// Routes the key like the runtime: to push-to-talk, else the key map.
-    fn talk_key(app: &mut App, kind: KeyEventKind, at: Duration) -> Vec<Effect> {
-        let event = space(kind);
-        match app.talk_route(&event) {
-            Some(kind) => app.update(Input::Talk(kind, at), NOW),
-            None if kind == KeyEventKind::Release => Vec::new(),
-            None => app.update(Input::Key(event), NOW),
-        }
-    }
-
-    fn notice(app: &App) -> String {
-        app.notice(NOW).map(|n| n.text.clone()).unwrap_or_default()
-    }
-
-    fn app_with(ptt: PttConfig, input: Endpoint) -> App {
-        let settings = AppSettings {
-            ptt,
-            audio_input: input,
-            ..fixture::settings()
-        };
-        fixture::connect(settings, fixture::me(), true, (80, 24)).0
-    }
-
-    fn level(rms: f32) -> signal::Level {
-        signal::Level { peak: rms, rms }
-    }
-
-    #[test]
-    fn meters_light_one_cell_per_seven_and_a_half_db() {
-        let at = |db: f32| meter_cells(level(10f32.powf(db / 20.0)));
-        assert_eq!(meter_cells(signal::Level::default()), 0);
-        assert_eq!(at(-70.0), 0);
-        assert_eq!(at(-59.0), 1);
-        assert_eq!(at(-20.0), 6);
-        assert_eq!(at(-3.0), 8);
-        assert_eq!(at(0.0), 8);
-        assert_eq!(at(6.0), 8);
-    }
-
-    #[test]
-    fn the_talk_key_goes_to_push_to_talk_only_when_talking_is_possible() {
-        let (mut on_whisper, _) = live_app(true);
-        assert_eq!(
-            on_whisper.talk_route(&space(KeyEventKind::Press)),
-            Some(KeyKind::Press)
-        );
-        assert_eq!(
-            on_whisper.talk_route(&space(KeyEventKind::Repeat)),
-            Some(KeyKind::Repeat)
-        );
-        let other = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
-        assert_eq!(on_whisper.talk_route(&other), None);
-        // Typing in the filter: the space is text.
-        on_whisper.update(key('/'), NOW);
-        assert_eq!(on_whisper.talk_route(&space(KeyEventKind::Press)), None);
-        on_whisper.update(Input::Key(space(KeyEventKind::Press)), NOW);
-        assert_eq!(on_whisper.filter(), " ");
-        // Releases always go to push-to-talk, so talking can always stop.
-        assert_eq!(
-            on_whisper.talk_route(&space(KeyEventKind::Release)),
-            Some(KeyKind::Release)
-        );
-
-        // Not on a call: the key map says why, and nothing is sent.
-        let (mut idle, _) = live_app(false);
-        assert_eq!(idle.talk_route(&space(KeyEventKind::Press)), None);
-        assert!(talk_key(&mut idle, KeyEventKind::Press, ms(0)).is_empty());
-        assert!(
-            notice(&idle).contains("whisper or barge"),
-            "{}",
-            notice(&idle)
-        );
-        assert!(!idle.talking());
-    }
-
-    #[test]
-    fn transmitting_needs_the_key_whisper_or_barge_and_a_microphone() {
-        let (mut app, _) = live_app(true);
-        assert_eq!(app.transmit_track(), None);
-        assert!(
-            app.audio_plan().microphone,
-            "whisper opens the microphone ahead"
-        );
-        talk_key(&mut app, KeyEventKind::Press, ms(0));
-        assert!(app.talking());
-        assert_eq!(app.transmit_track(), Some(31));
-        assert_eq!(app.on_air(), Some(Mode::Whisper));
-        // Switching to barge: the wider audience is shown at once.
-        app.update(key('b'), NOW);
-        assert_eq!(app.transmit_track(), Some(31));
-        assert_eq!(app.on_air(), Some(Mode::Barge));
-        // Switching to silent closes everything before the server answers,
-        // and push-to-talk does not stay on for later.
-        let effects = app.update(key('m'), NOW);
-        assert!(matches!(
-            effects[..],
-            [Effect::Send(Command::SetMode {
-                mode: Mode::Silent,
-                ..
-            })]
-        ));
-        assert_eq!(app.transmit_track(), None);
-        assert_eq!(app.on_air(), None);
-        assert!(!app.talking());
-        assert!(
-            !app.audio_plan().microphone,
-            "silent never opens the microphone"
-        );
-    }
-
-    #[test]
-    fn silent_monitoring_never_talks() {
-        let (mut app, _) = live_app(true);
-        app.update(key('m'), NOW);
-        assert!(talk_key(&mut app, KeyEventKind::Press, ms(0)).is_empty());
-        assert!(!app.talking());
-        assert_eq!(app.audio_plan().transmit, None);
-        assert!(!app.audio_plan().microphone);
-        assert!(
-            notice(&app).contains("Silent monitoring"),
-            "{}",
-            notice(&app)
-        );
-    }
-
-    #[test]
-    fn disconnect_stops_transmitting_in_the_same_update() {
-        let (mut app, _) = live_app(true);
-        talk_key(&mut app, KeyEventKind::Press, ms(0));
-        assert_eq!(app.audio_plan().transmit, Some(31));
-        let effects = app.update(key('d'), NOW);
-        assert!(matches!(
-            effects[1],
-            Effect::Send(Command::Disconnect { .. })
-        ));
-        let plan = app.audio_plan();
-        assert_eq!(plan.transmit, None);
-        assert!(!plan.microphone);
-        assert_eq!(
-            plan.tracks.len(),
-            2,
-            "still listening until the server confirms"
-        );
-        assert!(!app.talking());
-        // Talking again while leaving is refused with the reason.
-        talk_key(&mut app, KeyEventKind::Press, ms(2000));
-        assert!(!app.talking());
-        assert!(notice(&app).contains("leaving"), "{}", notice(&app));
-    }
-
-    #[test]
-    fn the_plan_plays_the_other_legs_of_my_call_with_their_roles() {
-        let (app, _) = live_app(true);
-        let plan = app.audio_plan();
-        assert_eq!(
-            plan.tracks,
-            [
-                TrackSpec {
-                    track: 10,
-                    role: Role::Customer
-                },
-                TrackSpec {
-                    track: 11,
-                    role: Role::Agent
-                },
-            ]
-        );
-        assert_eq!(app.listening_call(), Some("c-9"));
-        let (idle, _) = live_app(false);
-        assert_eq!(idle.audio_plan(), AudioPlan::default());
-        assert_eq!(idle.listening_call(), None);
-    }
-
-    #[test]
-    fn no_microphone_or_a_failed_one_means_no_talking() {
-        let mut app = app_with(PttConfig::default(), Endpoint::None);
-        talk_key(&mut app, KeyEventKind::Press, ms(0));
-        assert!(!app.talking());
-        assert!(notice(&app).contains("No microphone"), "{}", notice(&app));
-
-        let (mut app, _) = live_app(true);
-        talk_key(&mut app, KeyEventKind::Press, ms(0));
-        assert!(app.talking());
-        app.update(
-            Input::Audio(AudioEvent::InputFailed {
-                endpoint: "default".into(),
-                reason: "device unplugged".into(),
-            }),
-            NOW,
-        );
-        assert!(!app.talking());
-        assert_eq!(app.transmit_track(), None);
-        assert!(
-            notice(&app).contains("device unplugged"),
-            "{}",
-            notice(&app)
-        );
-        talk_key(&mut app, KeyEventKind::Press, ms(3000));
-        assert!(!app.talking());
-        // Reopened (after leaving and joining again): usable again.
-        app.update(Input::Audio(AudioEvent::InputClosed), NOW);
-        app.update(
-            Input::Audio(AudioEvent::InputReady {
-                description: "default".into(),
-            }),
-            NOW,
-        );
-        talk_key(&mut app, KeyEventKind::Press, ms(6000));
-        assert!(app.talking());
-    }
-
-    #[test]
-    fn toggle_mode_talks_from_one_press_to_the_next() {
-        let toggle = PttConfig {
-            setting: PttSetting::Toggle,
-            ..PttConfig::default()
-        };
-        let mut app = app_with(toggle, Endpoint::Default);
-        assert_eq!(app.ptt_mode(), PttMode::Toggle);
-        talk_key(&mut app, KeyEventKind::Press, ms(0));
-        talk_key(&mut app, KeyEventKind::Release, ms(100));
-        assert_eq!(app.transmit_track(), Some(31));
-        talk_key(&mut app, KeyEventKind::Press, ms(2000));
-        assert_eq!(app.transmit_track(), None);
-    }
-
-    #[test]
-    fn a_stuck_transmission_stops_at_the_limit_and_says_so() {
-        let limited = PttConfig {
-            setting: PttSetting::Toggle,
-            max_talk: Duration::from_secs(30),
-            ..PttConfig::default()
-        };
-        let mut app = app_with(limited, Endpoint::Default);
-        talk_key(&mut app, KeyEventKind::Press, ms(0));
-        app.update(Input::TalkTick(ms(29_000)), NOW);
-        assert!(app.talking());
-        app.update(Input::TalkTick(ms(30_000)), NOW);
-        assert!(!app.talking());
-        let text = notice(&app);
-        assert!(text.contains("stopped after 30 s"), "{text}");
-        assert!(text.contains("press space to talk again"), "{text}");
-    }
-
-    #[test]
-    fn auto_mode_shows_the_reading_in_use() {
-        let auto = PttConfig {
-            releases_expected: true,
-            ..PttConfig::default()
-        };
-        let mut app = app_with(auto, Endpoint::Default);
-        assert_eq!(app.ptt_mode(), PttMode::Native);
-        app.mark_drawn(NOW);
-        // A second press without a release between: releases are not coming.
-        talk_key(&mut app, KeyEventKind::Press, ms(0));
-        talk_key(&mut app, KeyEventKind::Press, ms(30));
-        assert_eq!(app.ptt_mode(), PttMode::Repeat);
-        assert!(app.needs_redraw(NOW));
-        let (app, _) = live_app(true);
-        assert_eq!(app.ptt_mode(), PttMode::Repeat, "no releases expected");
-    }
-
-    #[test]
-    fn meters_redraw_only_when_a_cell_changes_and_rest_off_calls() {
-        let (mut app, _) = live_app(true);
-        app.mark_drawn(NOW);
-        let meters = |customer: f32, mic: f32| Meters {
-            parties: PartyLevels {
-                customer: level(customer),
-                ..PartyLevels::default()
-            },
-            microphone: level(mic),
-        };
-        app.update(Input::Meters(meters(0.1, 0.0)), NOW);
-        assert!(app.needs_redraw(NOW));
-        assert_eq!(app.meters().customer, 6);
-        app.mark_drawn(NOW);
-        app.update(Input::Meters(meters(0.105, 0.0)), NOW);
-        assert!(!app.needs_redraw(NOW), "the same cells");
-        app.update(Input::Meters(meters(0.105, 0.5)), NOW);
-        assert!(app.needs_redraw(NOW));
-        // Leaving: once the server confirms, the meters rest.
-        app.update(key('d'), NOW);
-        app.update(
-            Input::Feed(FeedEvent::Reply {
-                req: "r-1".into(),
-                outcome: Ok(serde_json::json!({})),
-                latency: ms(5),
-            }),
-            NOW,
-        );
-        assert!(!app.is_on_call());
-        assert_eq!(app.meters(), MeterCells::default());
-    }
-
-    #[test]
-    fn audio_events_show_and_the_console_goes_on() {
-        assert_eq!(
-            App::new(fixture::settings()).audio_out(),
-            &AudioOut::Opening
-        );
-        let (mut app, _) = live_app(true);
-        assert!(matches!(app.audio_out(), AudioOut::Ready { .. }));
-        app.update(
-            Input::Audio(AudioEvent::OutputFailed {
-                endpoint: "default".into(),
-                reason: "the device vanished".into(),
-            }),
-            NOW,
-        );
-        assert!(matches!(app.audio_out(), AudioOut::Failed { .. }));
-        let text = notice(&app);
-        assert!(text.contains("the device vanished"), "{text}");
-        assert!(text.contains("goes on"), "{text}");
-        assert!(app.is_on_call());
-
-        // A device that cannot open at start shows in the header only, so
-        // the start's own warnings keep the message line.
-        let mut app = App::new(fixture::settings());
-        app.warn("config file can be read by other users", NOW);
-        app.update(
-            Input::Audio(AudioEvent::OutputFailed {
-                endpoint: "default".into(),
-                reason: "no default device".into(),
-            }),
-            NOW,
-        );
-        assert!(matches!(app.audio_out(), AudioOut::Failed { .. }));
-        assert!(notice(&app).contains("config file"), "{}", notice(&app));
     }
 }

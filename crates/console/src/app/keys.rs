@@ -1,11 +1,13 @@
-//! Keys and the mouse: dialogs first, then the filter field, then the key map.
+//! Keys and the mouse: push-to-talk first, then dialogs, then the filter
+//! field, then the key map.
 
 use super::keymap::{Action, Key};
-use super::{App, Button, Dialog, Effect, Level};
+use super::{App, Button, Dialog, Effect, Severity};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use floorwalk_protocol::{Mode, Timestamp};
+use std::time::Duration;
 
 /// Rows the mouse wheel scrolls per notch.
 const WHEEL_ROWS: usize = 3;
@@ -15,10 +17,16 @@ fn is_ctrl_c(key: &KeyEvent) -> bool {
 }
 
 impl App {
-    pub(super) fn on_key(&mut self, key: KeyEvent, now: Timestamp) -> Vec<Effect> {
+    pub(super) fn on_key(&mut self, key: KeyEvent, at: Duration, now: Timestamp) -> Vec<Effect> {
+        if let Some(kind) = self.talk_route(&key) {
+            self.on_talk(kind, at, now);
+            return Vec::new();
+        }
+        // Releases matter only to push-to-talk.
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        self.dirty = true;
         if is_ctrl_c(&key) {
             return self.quit_now(now);
         }
@@ -65,12 +73,12 @@ impl App {
                 let sort = self.view.sort().next();
                 self.view.set_sort(&self.floor, sort);
                 self.refresh_selection();
-                self.notify(Level::Info, format!("Sorted by {}.", sort.label()), now);
+                self.notify(Severity::Info, format!("Sorted by {}.", sort.label()), now);
             }
             Action::Monitor => return self.join_selected(Mode::Silent, now),
             Action::Whisper => return self.join_selected(Mode::Whisper, now),
             Action::Barge => return self.join_selected(Mode::Barge, now),
-            // Reached only when talking is not possible (see `talk_route`).
+            // Reached only when talking is not possible (see `App::talk_route`).
             Action::Talk => return self.talk_refused(now),
             Action::Disconnect => return self.leave_pressed(now),
             Action::EndCall => self.open_end_call(now),
@@ -95,9 +103,7 @@ impl App {
     fn quit_now(&mut self, now: Timestamp) -> Vec<Effect> {
         self.dialog = None;
         self.quitting = true;
-        let mut effects = self.leave_all(now);
-        effects.push(Effect::Quit);
-        effects
+        self.leave_all(now)
     }
 
     /// Keys inside the filter field; `false` when the key is not for it.
@@ -132,58 +138,23 @@ impl App {
         self.refresh_selection();
     }
 
-    fn move_selection(&mut self, by: isize) {
-        let len = self.view.len();
-        if len == 0 {
-            return;
-        }
-        let from = self.selected_index.unwrap_or(0);
-        let to = from.saturating_add_signed(by).min(len - 1);
-        self.select_index(to);
-    }
-
-    /// `n`/`p`: the next or previous agent in the table who is on a call.
-    fn jump_to_call(&mut self, forward: bool, now: Timestamp) {
-        let ids = self.view.ids();
-        let len = ids.len();
-        let start = self.selected_index.unwrap_or(if forward { len } else { 0 });
-        let found = (1..=len)
-            .map(|step| {
-                if forward {
-                    (start + step) % len
-                } else {
-                    (start + len * 2 - step) % len
-                }
-            })
-            .find(|&i| self.floor.call_by_agent.contains_key(&ids[i]));
-        match found {
-            Some(index) => self.select_index(index),
-            None => self.notify(Level::Info, "No active calls in the table.", now),
-        }
-    }
-
     fn open_end_call(&mut self, now: Timestamp) {
         let allowed = self.me.as_ref().is_some_and(|me| me.can_end_calls);
         if !allowed {
             self.notify(
-                Level::Warn,
+                Severity::Warn,
                 "You are not allowed to end calls. To leave a call yourself, use leave.",
                 now,
             );
             return;
         }
         let Some(call) = self.pane_call() else {
-            self.notify(Level::Info, "No call selected: nothing to end.", now);
+            self.notify(Severity::Info, "No call selected: nothing to end.", now);
             return;
         };
-        let agent_name = self
-            .floor
-            .agents
-            .get(&call.agent_id)
-            .map_or_else(|| call.agent_id.clone(), |a| a.name.clone());
         self.dialog = Some(Dialog::EndCall {
             call_id: call.id.clone(),
-            agent_name,
+            agent_name: self.agent_name(&call.agent_id),
             customer: call.customer.clone(),
             focus: Button::Cancel,
         });
@@ -205,7 +176,7 @@ impl App {
         }
         let cancel = |app: &mut App, now| {
             app.dialog = None;
-            app.notify(Level::Info, "Cancelled: the call was not ended.", now);
+            app.notify(Severity::Info, "Cancelled: the call was not ended.", now);
             Vec::new()
         };
         if self.settings.keymap.is(Action::Disconnect, key) {
@@ -226,10 +197,7 @@ impl App {
             (KeyCode::Enter, Button::Confirm) => confirm(self, now),
             (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
                 if let Some(Dialog::EndCall { focus, .. }) = &mut self.dialog {
-                    *focus = match *focus {
-                        Button::Cancel => Button::Confirm,
-                        Button::Confirm => Button::Cancel,
-                    };
+                    *focus = focus.other();
                 }
                 Vec::new()
             }
@@ -244,10 +212,7 @@ impl App {
             _ if quit_again => self.quit_now(now),
             (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
                 if let Some(Dialog::Quit { focus, .. }) = &mut self.dialog {
-                    *focus = match *focus {
-                        Button::Cancel => Button::Confirm,
-                        Button::Confirm => Button::Cancel,
-                    };
+                    *focus = focus.other();
                 }
                 Vec::new()
             }

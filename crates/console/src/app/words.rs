@@ -1,7 +1,25 @@
-//! Failures in words a supervisor understands.
+//! Modes and failures in words a supervisor understands.
 
 use crate::feed::CommandFailure;
-use floorwalk_protocol::{CallEndReason, ErrorCode, LegLeftReason};
+use floorwalk_protocol::{CallEndReason, ErrorCode, LegLeftReason, Mode};
+
+/// A mode as notices shout it.
+pub fn shout(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Silent => "SILENT",
+        Mode::Whisper => "WHISPER",
+        Mode::Barge => "BARGE",
+    }
+}
+
+/// Who hears the supervisor in a mode, for notices.
+pub fn who_hears(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Silent => "nobody hears you",
+        Mode::Whisper => "only the agent hears you when you talk",
+        Mode::Barge => "the agent and the customer hear you when you talk",
+    }
+}
 
 /// What the supervisor was trying to do, to phrase the failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! What the feed tells the app, and what the app asks of the feed.
 
-use floorwalk_protocol::{ClientMessage, Hello, ReplyError, ServerMessage};
+use floorwalk_protocol::{Hello, ReplyError, ServerMessage};
 use std::time::Duration;
 
 /// Something the feed reports to the app.
@@ -46,6 +46,3 @@ pub enum CommandFailure {
     #[error("not sent, because the audit journal cannot record it: {0}")]
     NotRecorded(String),
 }
-
-/// A command for the server, with the `req` the app chose for it.
-pub type Command = ClientMessage;

@@ -19,6 +19,7 @@ pub use events::*;
 
 use crate::config::Secret;
 use floorwalk_audio::capture::TransmitGate;
+use floorwalk_protocol::ClientMessage;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -87,7 +88,7 @@ pub enum FeedError {
 #[derive(Debug)]
 enum Control {
     /// A command and when the app sent it (latency counts from there).
-    Command(Command, Instant),
+    Command(ClientMessage, Instant),
     Shutdown,
 }
 
@@ -108,7 +109,7 @@ impl FeedHandle {
     /// queued for later). A connection lost while a command waits also
     /// answers `Offline`: the events after the resume tell whether it took
     /// effect. After `shutdown` nothing comes back.
-    pub fn send(&self, command: Command) {
+    pub fn send(&self, command: ClientMessage) {
         // An error means the feed has stopped (shutdown): nothing to answer.
         let _ = self.control.send(Control::Command(command, Instant::now()));
     }

@@ -5,9 +5,11 @@ use super::backoff::{Backoff, Reconnect};
 use super::connect::{DialError, Dialer, Socket};
 use super::pending::Pending;
 use super::sequence::{Sequencer, Verdict};
-use super::{Command, CommandFailure, Control, FeedEvent};
+use super::{CommandFailure, Control, FeedEvent};
 use floorwalk_audio::capture::TransmitGate;
-use floorwalk_protocol::{ErrorCode, Hello, PROTOCOL_VERSION, Parsed, ReplyError, ServerMessage};
+use floorwalk_protocol::{
+    ClientMessage, ErrorCode, Hello, PROTOCOL_VERSION, Parsed, ReplyError, ServerMessage,
+};
 use futures_util::{SinkExt, StreamExt};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -85,7 +87,7 @@ impl Channels {
     }
 
     /// Answers a command that cannot be sent now.
-    async fn refuse_offline(&self, command: Command, sent: Instant) -> Result<(), Stop> {
+    async fn refuse_offline(&self, command: ClientMessage, sent: Instant) -> Result<(), Stop> {
         match command.req() {
             Some(req) => {
                 self.reply(req.to_owned(), Err(CommandFailure::Offline), sent)
@@ -463,7 +465,7 @@ impl Connection {
     async fn on_command(
         &mut self,
         feed: &mut Feed,
-        command: Command,
+        command: ClientMessage,
         sent: Instant,
     ) -> Result<(), Ended> {
         let Some(req) = command.req().map(str::to_owned) else {

@@ -104,11 +104,9 @@ pub fn spawn_upstream(mut from_engine: mpsc::Receiver<Vec<u8>>, feed: FeedHandle
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::app::fixture::{NOW, live_app};
-    use crate::feed::Command;
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use floorwalk_audio::ptt::KeyKind;
-    use floorwalk_protocol::Role;
+    use crate::app::fixture::{NOW, live_app, space};
+    use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+    use floorwalk_protocol::{ClientMessage, Role};
     use std::cell::RefCell;
     use std::time::Duration;
 
@@ -172,21 +170,24 @@ mod tests {
         let engine = Recorder::default();
         let mut sync = AudioSync::default();
         sync.apply(app.audio_plan(), &engine);
-        let talk = Input::Talk(KeyKind::Press, Duration::from_secs(1));
+        let talk = Input::Key(space(KeyEventKind::Press), Duration::from_secs(1));
         let effects = step(&mut app, &mut sync, &engine, talk, NOW);
         assert!(effects.is_empty());
         assert_eq!(engine.0.borrow().last().unwrap(), "transmit Some(31)");
         engine.0.borrow_mut().clear();
 
-        let d = Input::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE));
+        let d = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE);
+        let d = Input::Key(d, Duration::from_secs(2));
         let effects = step(&mut app, &mut sync, &engine, d, NOW);
         // The command is only returned, not yet sent: by now the engine
         // was told to stop transmitting, first of all.
-        assert!(
-            effects
-                .iter()
-                .any(|e| matches!(e, Effect::Send(Command::Disconnect { .. })))
-        );
+        assert!(effects.iter().any(|e| matches!(
+            e,
+            Effect::Send {
+                message: ClientMessage::Disconnect { .. },
+                ..
+            }
+        )));
         assert_eq!(
             engine.0.borrow().first().map(String::as_str),
             Some("transmit None")

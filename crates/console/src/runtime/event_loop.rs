@@ -5,10 +5,10 @@
 use super::audio::{self as wiring, AudioSync, DOWNSTREAM_QUEUE};
 use super::{ConsoleOptions, executor};
 use crate::app::{App, Effect, Input};
-use crate::audit::{self, RecordKind};
+use crate::audit;
 use crate::feed::{self, FeedEvent, FeedHandle};
 use anyhow::Context as _;
-use crossterm::event::{KeyEvent, KeyEventKind};
+use crossterm::event::KeyEvent;
 use floorwalk_audio::engine::{AudioEngine, AudioEvent, AudioHandle, EngineStats};
 use floorwalk_protocol::Timestamp;
 use std::time::{Duration, Instant};
@@ -42,8 +42,8 @@ pub struct Core {
     sync: AudioSync,
     effects: executor::Executor,
     results: mpsc::UnboundedReceiver<Input>,
-    /// The last effects batch with a record of the supervisor's own doing:
-    /// no frame is drawn until it is on disk (see [`Core::recorded`]).
+    /// The last effects batch with a record that holds frames (as the app
+    /// said): no frame is drawn until it is on disk (see [`Core::recorded`]).
     unrecorded: u64,
     /// Push-to-talk's monotonic clock starts here.
     epoch: Instant,
@@ -140,12 +140,9 @@ impl Core {
         if effects.is_empty() {
             return;
         }
-        let shown = effects.iter().any(|effect| {
-            matches!(effect, Effect::Audit(record)
-                if !matches!(record.kind, RecordKind::CallSeen | RecordKind::CallEnded))
-        });
+        let holds_frame = effects.iter().any(Effect::holds_frame);
         let number = self.effects.queue(effects);
-        if shown {
+        if holds_frame {
             self.unrecorded = number;
         }
     }
@@ -157,14 +154,9 @@ impl Core {
         self.effects.done_with(self.unrecorded)
     }
 
-    /// A key from the terminal: the talk key to push-to-talk, other presses
-    /// to the app (releases matter only to push-to-talk).
+    /// A key from the terminal, on push-to-talk's clock.
     pub fn key(&mut self, key: KeyEvent) {
-        match self.app.talk_route(&key) {
-            Some(kind) => self.handle(Input::Talk(kind, self.epoch.elapsed())),
-            None if key.kind == KeyEventKind::Release => {}
-            None => self.handle(Input::Key(key)),
-        }
+        self.handle(Input::Key(key, self.epoch.elapsed()));
     }
 
     /// Waits for the next thing to happen apart from the terminal: the feed,

@@ -3,9 +3,9 @@
 //! numbered; the number of the last batch carried out is published, so the
 //! runtime can hold a frame until the records behind it are on disk.
 
-use crate::app::{Effect, Input};
+use crate::app::{Effect, Input, Unrecorded};
 use crate::audit::Journal;
-use crate::feed::{Command, CommandFailure, FeedEvent, FeedHandle};
+use crate::feed::{CommandFailure, FeedEvent, FeedHandle};
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -96,10 +96,10 @@ fn run_batch(
     let mut records = Vec::new();
     while let Some(effect) = effects.next() {
         match effect {
-            Effect::Audit(record) => {
+            Effect::Audit { record, .. } => {
                 // Consecutive records go to disk together, with one fsync.
                 records.push(record);
-                if matches!(effects.peek(), Some(Effect::Audit(_))) {
+                if matches!(effects.peek(), Some(Effect::Audit { .. })) {
                     continue;
                 }
                 let Some(journal) = journal.as_deref_mut() else {
@@ -119,16 +119,14 @@ fn run_batch(
                 }
                 records.clear();
             }
-            Effect::Send(command) => feed.send(command),
-            Effect::Quit => {}
+            Effect::Send { message, .. } => feed.send(message),
         }
     }
 }
 
-/// Nothing after an unrecorded action may proceed: every command left in the
-/// batch is answered as not sent. Except leaving: a supervisor is never held
-/// on a call by a full disk (the presence left open in the journal is
-/// reconciled at the next start, like a crash's).
+/// After a record that could not be written, the rest of the batch: each
+/// message goes or is refused as the app said (see [`Unrecorded`]); a refused
+/// one is answered as not sent. The records are not tried.
 fn refuse_the_rest(
     effects: impl Iterator<Item = Effect>,
     why: &str,
@@ -136,18 +134,28 @@ fn refuse_the_rest(
     back: &UnboundedSender<Input>,
 ) {
     for effect in effects {
-        if let Effect::Send(command @ Command::Disconnect { .. }) = effect {
-            tracing::warn!("leaving although the audit journal could not record it: {why}");
-            feed.send(command);
-        } else if let Effect::Send(command) = effect
-            && let Some(req) = command.req()
-        {
-            let reply = FeedEvent::Reply {
-                req: req.to_owned(),
-                outcome: Err(CommandFailure::NotRecorded(why.to_owned())),
-                latency: Duration::ZERO,
-            };
-            let _ = back.send(Input::Feed(reply));
+        let Effect::Send {
+            message,
+            unrecorded,
+        } = effect
+        else {
+            continue;
+        };
+        match unrecorded {
+            Unrecorded::SendAnyway => {
+                tracing::warn!("sent although the audit journal could not record it: {why}");
+                feed.send(message);
+            }
+            Unrecorded::Refuse => {
+                if let Some(req) = message.req() {
+                    let reply = FeedEvent::Reply {
+                        req: req.to_owned(),
+                        outcome: Err(CommandFailure::NotRecorded(why.to_owned())),
+                        latency: Duration::ZERO,
+                    };
+                    let _ = back.send(Input::Feed(reply));
+                }
+            }
         }
     }
 }
@@ -158,7 +166,7 @@ mod tests {
     use crate::audit::{Record, RecordKind, read_dir};
     use crate::config::Secret;
     use crate::feed::FeedOptions;
-    use floorwalk_protocol::Timestamp;
+    use floorwalk_protocol::{ClientMessage, Timestamp};
 
     /// A feed that never connects (port 9 on loopback): nothing is sent, and
     /// a command given to it is answered offline.
@@ -185,7 +193,10 @@ mod tests {
         let mut numbers = Vec::new();
         for call in ["c-1", "c-2", "c-3"] {
             let record = Record::new(Timestamp::now(), RecordKind::Joined, "sup-1", call);
-            numbers.push(executor.queue(vec![Effect::Audit(record)]));
+            numbers.push(executor.queue(vec![Effect::Audit {
+                record,
+                hold_frame: true,
+            }]));
         }
         assert_eq!(numbers, [1, 2, 3]);
         executor.wait_for(2).await;
@@ -215,12 +226,10 @@ mod tests {
         ));
         let mut executor = Executor::start(Some(journal), feed.clone(), back).unwrap();
         let record = |call: &str| {
-            vec![Effect::Audit(Record::new(
-                now,
-                RecordKind::CallSeen,
-                "sup-1",
-                call,
-            ))]
+            vec![Effect::Audit {
+                record: Record::new(now, RecordKind::CallSeen, "sup-1", call),
+                hold_frame: false,
+            }]
         };
 
         // The disk is full: the day file takes no byte.
@@ -229,18 +238,25 @@ mod tests {
         let n = executor.queue(record("c-1"));
         executor.wait_for(n).await;
         assert!(matches!(inputs.try_recv(), Ok(Input::AuditFailed(_))));
-        // A join behind a failed record is refused here; a leave goes to the
-        // feed all the same (which, never connected, answers it offline).
+        // Behind a failed record, a message the app marked to be refused is
+        // refused here; one marked to go anyway goes to the feed all the
+        // same (which, never connected, answers it offline).
         let mut batch = record("c-2");
-        batch.push(Effect::Send(Command::Monitor {
-            req: "r-1".into(),
-            call_id: "c-2".into(),
-            mode: floorwalk_protocol::Mode::Silent,
-        }));
-        batch.push(Effect::Send(Command::Disconnect {
-            req: "r-2".into(),
-            leg_id: "l-9".into(),
-        }));
+        batch.push(Effect::Send {
+            message: ClientMessage::Monitor {
+                req: "r-1".into(),
+                call_id: "c-2".into(),
+                mode: floorwalk_protocol::Mode::Silent,
+            },
+            unrecorded: Unrecorded::Refuse,
+        });
+        batch.push(Effect::Send {
+            message: ClientMessage::Disconnect {
+                req: "r-2".into(),
+                leg_id: "l-9".into(),
+            },
+            unrecorded: Unrecorded::SendAnyway,
+        });
         let n = executor.queue(batch);
         executor.wait_for(n).await;
         assert!(matches!(inputs.try_recv(), Ok(Input::AuditFailed(_))));

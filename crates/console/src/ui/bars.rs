@@ -3,7 +3,7 @@
 use super::format;
 use super::theme::Theme;
 use crate::app::layout::Screen;
-use crate::app::{Action, App, Dialog, Level, Link};
+use crate::app::{Action, App, Dialog, Link, Severity};
 use floorwalk_protocol::Timestamp;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
@@ -39,7 +39,7 @@ pub fn header(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
     }
     let (audio, failed) = format::audio_output(&settings.audio_output, app.audio_out());
     let style = if failed {
-        theme.level(Level::Warn)
+        theme.level(Severity::Warn)
     } else {
         theme.plain()
     };
@@ -76,7 +76,7 @@ pub fn header(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
 
 fn link(link: &Link, theme: &Theme, now: Timestamp) -> Span<'static> {
     match link {
-        Link::Starting => Span::styled("◌ connecting…", theme.level(Level::Warn)),
+        Link::Starting => Span::styled("◌ connecting…", theme.level(Severity::Warn)),
         Link::Connecting {
             attempt, retry_at, ..
         } => {
@@ -97,14 +97,14 @@ fn link(link: &Link, theme: &Theme, now: Timestamp) -> Span<'static> {
             } else {
                 format!("◌ {verb} (attempt {attempt})…")
             };
-            Span::styled(text, theme.level(Level::Warn))
+            Span::styled(text, theme.level(Severity::Warn))
         }
         Link::Live { rtt: Some(rtt) } => Span::styled(
             format!("● live {} ms", crate::app::rtt_shown(*rtt)),
             theme.live(),
         ),
         Link::Live { rtt: None } => Span::styled("● live", theme.live()),
-        Link::Fatal(text) => Span::styled(format!("✖ {text}"), theme.level(Level::Error)),
+        Link::Fatal(text) => Span::styled(format!("✖ {text}"), theme.level(Severity::Error)),
     }
 }
 
@@ -113,7 +113,7 @@ pub fn queues(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
         // What it means first: the reason (a path, an OS error) may not fit.
         let text = format!(" ✖ AUDIT JOURNAL FAILED, joining is blocked: {why}");
         frame.render_widget(
-            Paragraph::new(Line::styled(text, theme.level(Level::Error))),
+            Paragraph::new(Line::styled(text, theme.level(Severity::Error))),
             screen.queues,
         );
         return;
@@ -135,7 +135,7 @@ pub fn queues(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
         }
         text.push_str(&format!(", SLA {:.0}%", queue.sla_percent));
         let style = if queue.waiting > 0 {
-            theme.level(Level::Warn)
+            theme.level(Severity::Warn)
         } else {
             theme.plain()
         };
@@ -144,21 +144,24 @@ pub fn queues(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
     frame.render_widget(Paragraph::new(Line::from(spans)), screen.queues);
 }
 
-fn notice_line<'a>(app: &'a App, theme: &Theme, now: Timestamp) -> Option<(Line<'a>, Level)> {
+fn notice_line<'a>(app: &'a App, theme: &Theme, now: Timestamp) -> Option<(Line<'a>, Severity)> {
     let notice = app.notice(now)?;
-    let mark = match notice.level {
-        Level::Info => "",
-        Level::Warn => "! ",
-        Level::Error => "✖ ",
+    let mark = match notice.severity {
+        Severity::Info => "",
+        Severity::Warn => "! ",
+        Severity::Error => "✖ ",
     };
-    let line = Line::styled(format!("{mark}{}", notice.text), theme.level(notice.level));
-    Some((line, notice.level))
+    let line = Line::styled(
+        format!("{mark}{}", notice.text),
+        theme.level(notice.severity),
+    );
+    Some((line, notice.severity))
 }
 
 /// An error too long for one line gets two, so it is read in full.
 pub fn message_lines(app: &App, width: u16, now: Timestamp) -> u16 {
     match notice_line(app, &Theme::new(false), now) {
-        Some((line, Level::Error)) if line.width() + 1 > usize::from(width) => 2,
+        Some((line, Severity::Error)) if line.width() + 1 > usize::from(width) => 2,
         _ => 1,
     }
 }
@@ -178,15 +181,15 @@ pub fn message(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now
         }
         return;
     };
-    if level != Level::Error && room(line.width() + 1) {
+    if level != Severity::Error && room(line.width() + 1) {
         frame.render_widget(Paragraph::new(status), screen.message);
     }
     let paragraph = Paragraph::new(line)
         .wrap(Wrap { trim: false })
         .block(Block::new().padding(Padding::left(1)));
     // Errors fill the whole area, so they cannot be missed.
-    let paragraph = if level == Level::Error {
-        paragraph.style(theme.level(Level::Error))
+    let paragraph = if level == Severity::Error {
+        paragraph.style(theme.level(Severity::Error))
     } else {
         paragraph
     };

@@ -4,7 +4,7 @@
 use super::format;
 use super::theme::Theme;
 use crate::app::layout::Screen;
-use crate::app::{Action, App, LegStatus, Level, Mic, state_label};
+use crate::app::{Action, App, LegStatus, Mic, Severity, state_label};
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_protocol::{Call, Direction, Mode, Role, Timestamp};
 use ratatui::Frame;
@@ -221,7 +221,7 @@ fn microphone<'a>(app: &App, theme: &Theme, spans: &mut Vec<Span<'a>>) {
     }
     spans.push(Span::raw("  "));
     if let Mic::Failed { .. } = app.mic() {
-        spans.push(Span::styled("mic failed", theme.level(Level::Warn)));
+        spans.push(Span::styled("mic failed", theme.level(Severity::Warn)));
         return;
     }
     if app.settings().audio_input == Endpoint::None {

@@ -1,13 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::draw;
-use crate::app::fixture::{self, NOW, ago, live_app};
+use crate::app::fixture::{self, NOW, ago, live_app, space};
 use crate::app::{App, AppSettings, Input};
 use crate::feed::{CommandFailure, FeedEvent};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use floorwalk_audio::engine::{AudioEvent, Meters};
 use floorwalk_audio::playback::PartyLevels;
-use floorwalk_audio::ptt::{KeyKind, PttConfig, PttSetting};
+use floorwalk_audio::ptt::{PttConfig, PttSetting};
 use floorwalk_audio::signal::Level;
 use floorwalk_protocol::{ServerMessage, Transcript};
 use ratatui::Terminal;
@@ -39,7 +39,8 @@ fn press(app: &mut App, keys: &str) {
         } else {
             KeyModifiers::NONE
         };
-        app.update(Input::Key(KeyEvent::new(KeyCode::Char(c), modifiers)), NOW);
+        let key = KeyEvent::new(KeyCode::Char(c), modifiers);
+        app.update(Input::Key(key, Duration::ZERO), NOW);
     }
 }
 
@@ -153,7 +154,10 @@ fn tiny_and_odd_sizes_never_panic() {
             match keys {
                 "\u{1b}" => {
                     app.update(
-                        Input::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+                        Input::Key(
+                            KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+                            Duration::ZERO,
+                        ),
                         NOW,
                     );
                 }
@@ -169,7 +173,10 @@ fn tiny_and_odd_sizes_never_panic() {
         }
         // Close whatever is open for the next size.
         app.update(
-            Input::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+            Input::Key(
+                KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+                Duration::ZERO,
+            ),
             NOW,
         );
     }
@@ -222,7 +229,7 @@ fn on_air_app(width: u16, height: u16) -> App {
         }),
         NOW,
     );
-    app.update(Input::Talk(KeyKind::Press, Duration::ZERO), NOW);
+    app.update(Input::Key(space(KeyEventKind::Press), Duration::ZERO), NOW);
     app
 }
 
@@ -244,7 +251,7 @@ fn barge_is_on_air_to_both_and_the_banner_stands_out_without_colour() {
     };
     let (mut app, _) = fixture::connect(settings, fixture::me(), true, (80, 24));
     press(&mut app, "b");
-    app.update(Input::Talk(KeyKind::Press, Duration::ZERO), NOW);
+    app.update(Input::Key(space(KeyEventKind::Press), Duration::ZERO), NOW);
     let terminal = render(&app, 80, 24);
     let top = line(terminal.backend().buffer(), 0);
     assert!(top.starts_with(" ● ON AIR · AGENT + CUSTOMER "), "{top}");
@@ -252,7 +259,7 @@ fn barge_is_on_air_to_both_and_the_banner_stands_out_without_colour() {
     assert!(buffer[(3, 0)].modifier.contains(Modifier::REVERSED));
     // Let go: the banner goes.
     app.update(
-        Input::Talk(KeyKind::Release, Duration::from_millis(900)),
+        Input::Key(space(KeyEventKind::Release), Duration::from_millis(900)),
         NOW,
     );
     let top = line(render(&app, 80, 24).backend().buffer(), 0);
@@ -278,7 +285,10 @@ fn meters_show_only_for_the_call_i_listen_to() {
 fn the_status_line_shows_how_the_talk_key_is_read() {
     let (mut app, _) = live_app(false);
     app.update(
-        Input::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        Input::Key(
+            KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+            Duration::ZERO,
+        ),
         NOW,
     );
     let screen = text(&render(&app, 80, 24));

@@ -1,7 +1,7 @@
 //! Styles. Under NO_COLOR every style keeps its meaning through bold,
 //! reverse, dim and symbols alone.
 
-use crate::app::{FlashKind, Level};
+use crate::app::{FlashKind, Severity};
 use floorwalk_protocol::{AgentState, Mode};
 use ratatui::style::{Color, Modifier, Style};
 
@@ -120,17 +120,17 @@ impl Theme {
         }
     }
 
-    pub fn level(&self, level: Level) -> Style {
+    pub fn level(&self, level: Severity) -> Style {
         match level {
-            Level::Info => Style::default(),
-            Level::Warn => self.pick(
+            Severity::Info => Style::default(),
+            Severity::Warn => self.pick(
                 Style::default()
                     .fg(Color::Yellow)
                     .add_modifier(Modifier::BOLD),
                 self.bold(),
             ),
             // Loud: a full-width bar, visible in any terminal.
-            Level::Error => self.pick(
+            Severity::Error => self.pick(
                 Style::default()
                     .fg(Color::White)
                     .bg(Color::Red)
