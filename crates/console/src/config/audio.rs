@@ -18,7 +18,7 @@ const DEFAULT_MAX_TALK_SECS: u64 = 120;
 /// The `[audio]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AudioConfig {
+pub struct AudioSection {
     /// Where the monitored call is played.
     #[serde(deserialize_with = "endpoint")]
     pub output: Endpoint,
@@ -27,7 +27,7 @@ pub struct AudioConfig {
     pub input: Endpoint,
 }
 
-impl Default for AudioConfig {
+impl Default for AudioSection {
     /// The system's default devices: a console without a sound card says so
     /// and plays to `none`.
     fn default() -> Self {
@@ -113,7 +113,7 @@ mod tests {
     #[derive(Debug, Deserialize)]
     struct Doc {
         #[serde(default)]
-        audio: AudioConfig,
+        audio: AudioSection,
         #[serde(default)]
         ptt: PushToTalk,
     }
@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(doc.audio.output, Endpoint::Device("hw:1,0".into()));
         assert_eq!(doc.audio.input, Endpoint::Wav(PathBuf::from("/tmp/in.wav")));
         let doc = parse("").unwrap();
-        assert_eq!(doc.audio, AudioConfig::default());
+        assert_eq!(doc.audio, AudioSection::default());
         assert_eq!(doc.audio.output, Endpoint::Default);
     }
 
