@@ -17,6 +17,8 @@
 )]
 
 pub mod audio;
+#[path = "../support/config_keys.rs"]
+pub mod config_keys;
 pub mod corpus;
 pub mod events;
 pub mod mutate;

@@ -1,3 +1,4 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+pub mod disk;
 pub mod pty;
 pub mod wav;
