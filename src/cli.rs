@@ -452,12 +452,13 @@ mod tests {
             note: Some("no audio system: ALSA is missing".into()),
         };
         let text = devices_text(&list);
-        assert!(text.contains("(none)"), "{text}");
-        assert!(
-            text.contains("No audio devices: no audio system: ALSA is missing."),
-            "{text}"
-        );
-        assert!(text.contains("--audio-out none or wav:PATH"), "{text}");
+        for said in [
+            "(none)",
+            "No audio devices: no audio system: ALSA is missing.",
+            "--audio-out none or wav:PATH",
+        ] {
+            assert!(text.contains(said), "{said:?} is not in {text}");
+        }
     }
 
     #[test]

@@ -302,6 +302,17 @@ fn the_json_parses_back_to_the_same_report() {
     assert_eq!(unknown["coverage"], serde_json::Value::Null);
     assert_eq!(value["anomalies"][0]["kind"], "back_to_back_join");
     assert_eq!(value["anomalies"][0]["at"], "2026-11-21T09:06:00.000Z");
+    // An anomaly is one flat object, its fields in the order docs/audit.md gives.
+    let anomaly = r#"{
+      "kind": "back_to_back_join",
+      "at": "2026-11-21T09:06:00.000Z",
+      "supervisor": "sup-1",
+      "call_id": "c-3",
+      "leg_id": "l-13",
+      "agent_id": "a-3",
+      "detail": "joined while leg l-12 on call c-2 was still open"
+    }"#;
+    assert!(text.contains(anomaly), "{text}");
     assert_eq!(value["problems"][1]["kind"], "torn");
     assert_eq!(value["problems"][1]["line"], 28);
 }

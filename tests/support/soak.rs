@@ -35,11 +35,21 @@ pub struct SoakConfig {
     pub every: Duration,
 }
 
-/// One look at both processes.
+/// One look at both processes: what the supervisor sees first, then what
+/// it costs, then the load.
 #[derive(Debug, Clone)]
 pub struct Sample {
     /// Since the console showed the floor.
     pub at: Duration,
+    /// Whether the status bar said `live` (not reconnecting).
+    pub live: bool,
+    /// The round trip the console shows in its status bar.
+    pub rtt_ms: Option<u64>,
+    /// From `?` to the help on screen; `None` if it did not come in time.
+    pub key_ms: Option<f64>,
+    /// From `m` to `SILENT` on screen; `None` if the call ended first or
+    /// nothing came in time.
+    pub join_ms: Option<f64>,
     pub console_rss_kib: u64,
     /// Share of one core over the last interval, in percent.
     pub console_cpu: f64,
@@ -48,15 +58,6 @@ pub struct Sample {
     /// State events the supervisor's stream carried per second, over the
     /// last interval.
     pub events_per_sec: f64,
-    /// From `?` to the help on screen; `None` if it did not come in time.
-    pub key_ms: Option<f64>,
-    /// From `m` to `SILENT` on screen; `None` if the call ended first or
-    /// nothing came in time.
-    pub join_ms: Option<f64>,
-    /// The round trip the console shows in its status bar.
-    pub rtt_ms: Option<u64>,
-    /// Whether the status bar said `live` (not reconnecting).
-    pub live: bool,
 }
 
 #[derive(Debug)]
@@ -265,15 +266,15 @@ pub fn run(config: &SoakConfig, home: &Path) -> Report {
         let join_ms = probe_join(&mut app);
         samples.push(Sample {
             at: now.duration_since(started),
+            live,
+            rtt_ms,
+            key_ms,
+            join_ms,
             console_rss_kib: console_now.rss_kib,
             console_cpu: cpu(last.1, console_now),
             sim_rss_kib: sim_now.rss_kib,
             sim_cpu: cpu(last.2, sim_now),
             events_per_sec: (events - last.3) as f64 / secs,
-            key_ms,
-            join_ms,
-            rtt_ms,
-            live,
         });
         // The probes took time too: the next interval starts after them.
         last = (

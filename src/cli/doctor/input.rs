@@ -65,36 +65,35 @@ pub fn check_input(endpoint: &Endpoint) -> Verdict {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn wav_inputs_are_read_whole_and_a_missing_one_is_a_warning() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mic.wav");
+        let mic = tempfile::Builder::new().suffix(".wav").tempfile().unwrap();
         let spec = hound::WavSpec {
             channels: 1,
             sample_rate: SAMPLE_RATE,
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };
-        let mut wav = hound::WavWriter::create(&path, spec).unwrap();
+        let mut wav = hound::WavWriter::create(mic.path(), spec).unwrap();
         for _ in 0..SAMPLE_RATE * 3 / 2 {
             wav.write_sample(0i16).unwrap();
         }
         wav.finalize().unwrap();
-        let Verdict::Ok(text) = check_input(&Endpoint::Wav(path)) else {
+        let Verdict::Ok(text) = check_input(&Endpoint::Wav(mic.path().to_owned())) else {
             panic!("a readable WAV is a working microphone");
         };
         assert!(
-            text.ends_with("mic.wav: 1.5 s of audio, played in a loop"),
+            text.ends_with(".wav: 1.5 s of audio, played in a loop"),
             "{text}"
         );
-        assert!(matches!(check_input(&Endpoint::None), Verdict::Ok(_)));
+        let missing = mic.path().with_extension("missing.wav");
         assert!(matches!(
-            check_input(&Endpoint::Wav(dir.path().join("missing.wav"))),
+            check_input(&Endpoint::Wav(missing)),
             Verdict::Warning(_)
         ));
+        assert!(matches!(check_input(&Endpoint::None), Verdict::Ok(_)));
     }
 }

@@ -84,7 +84,6 @@ fn read_recording(path: &Path) -> Result<Vec<f32>, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -81,7 +81,6 @@ async fn wait_for_hello(events: &mut mpsc::Receiver<FeedEvent>) -> Result<Hello,
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use floorwalk_console::config::Env;

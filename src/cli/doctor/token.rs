@@ -12,7 +12,6 @@ pub fn check_token(config: &Config) -> (Verdict, Option<Secret>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use floorwalk_console::config::Env;

@@ -57,7 +57,6 @@ pub fn contains_tone(samples: &[f32], hz: f32) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use floorwalk_audio::codec::Decoder;

@@ -26,5 +26,6 @@ pub use render::{
     CSV_COLUMNS, JournalOrigin, format_percent, render_csv, render_json, render_table,
 };
 pub use report::{
-    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, Report, build_report, format_duration,
+    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, LegRef, Report, build_report,
+    format_duration,
 };

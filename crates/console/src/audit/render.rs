@@ -210,7 +210,7 @@ pub fn render_table(
             let agent = report
                 .agents
                 .iter()
-                .find(|x| x.agent_id == a.agent_id)
+                .find(|x| x.agent_id == a.leg.agent_id)
                 .map_or("(unknown)", AgentFigures::label);
             let at = a.at.to_string();
             writeln!(
@@ -219,9 +219,9 @@ pub fn render_table(
                 at.get(..10).unwrap_or(&at),
                 at.get(11..19).unwrap_or(""),
                 a.kind.as_str(),
-                a.supervisor,
-                a.call_id,
-                a.leg_id.as_deref().unwrap_or("-"),
+                a.leg.supervisor,
+                a.leg.call_id,
+                a.leg.leg_id.as_deref().unwrap_or("-"),
                 fit(agent, AGENT_WIDTH)
             )?;
             writeln!(out, "      {}", a.detail)?;

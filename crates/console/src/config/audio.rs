@@ -4,6 +4,7 @@
 //! Endpoints are the audio engine's own [`Endpoint`] (`none`, `default`,
 //! `device:NAME`, `wav:PATH`): one type from the config file to the device.
 
+use super::de::WholeNumber;
 use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::ptt::PttSetting;
 use serde::Deserialize;
@@ -90,18 +91,13 @@ fn ptt_mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PttSetting, D:
 }
 
 fn max_talk_secs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    let limit = MAX_TALK_SECS_LIMIT;
-    match toml::Value::deserialize(deserializer)? {
-        toml::Value::Integer(secs) => match u64::try_from(secs) {
-            Ok(secs @ 1..) if secs <= limit => Ok(secs),
-            _ => Err(de::Error::custom(format!(
-                "max_talk_secs must be between 1 and {limit} seconds, found {secs}"
-            ))),
-        },
-        other => Err(de::Error::custom(format!(
-            "max_talk_secs must be a whole number of seconds like 120, found {other}"
-        ))),
+    WholeNumber {
+        key: "max_talk_secs",
+        unit: "seconds",
+        example: DEFAULT_MAX_TALK_SECS,
+        max: MAX_TALK_SECS_LIMIT,
     }
+    .deserialize(deserializer)
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ fn kinds(report: &Report) -> Vec<(AnomalyKind, Option<&str>)> {
     report
         .anomalies
         .iter()
-        .map(|a| (a.kind, a.leg_id.as_deref()))
+        .map(|a| (a.kind, a.leg.leg_id.as_deref()))
         .collect()
 }
 
