@@ -12,17 +12,18 @@
 //! - a connection that goes silent (no close, no reset) is found dead by the
 //!   heartbeat within a bound, and resumed by `seq` once the network is back.
 
+#[path = "support/headless.rs"]
+mod headless;
 #[path = "support/proxy.rs"]
 mod proxy;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use floorwalk_console::app::{App, AppSettings, Effect, Input, Link};
+use floorwalk_console::app::{App, AppSettings, Input, Link};
 use floorwalk_console::audit::{self, Journal};
-use floorwalk_console::config::Secret;
-use floorwalk_console::feed::{self, FeedEvent, FeedHandle, FeedOptions, Reconnect};
+use floorwalk_console::feed::{self, FeedEvent, FeedHandle, Reconnect};
 use floorwalk_protocol::{Call, Mode, Role, Snapshot, Timestamp};
 use floorwalk_sim::{SimHandle, SimOptions};
 use floorwalk_state::Floor;
+use headless::{carry_out, loopback_feed, press};
 use proxy::Proxy;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -52,19 +53,7 @@ struct Console {
 
 impl Console {
     fn start(url: String, journal_dir: &std::path::Path, reconnect: Reconnect) -> Self {
-        let (feed, events) = feed::spawn_with(
-            FeedOptions {
-                url,
-                token: Secret::new("demo-dana"),
-                ca_file: None,
-                allow_insecure_remote: false,
-                command_timeout: Duration::from_secs(5),
-                audio_in: None,
-                audio_gate: None,
-            },
-            reconnect,
-        )
-        .unwrap();
+        let (feed, events) = feed::spawn_with(loopback_feed(url, "demo-dana"), reconnect).unwrap();
         Self {
             app: App::new(AppSettings::default()),
             feed,
@@ -74,21 +63,8 @@ impl Console {
         }
     }
 
-    /// Carries out effects as the runtime does: journal first, then send.
-    fn run(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Audit(record) => self.journal.append(&record).unwrap(),
-                Effect::Send(command) => self.feed.send(command),
-                Effect::Quit => {}
-            }
-        }
-    }
-
     fn key(&mut self, c: char) {
-        let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        let effects = self.app.update(Input::Key(key), Timestamp::now());
-        self.run(effects);
+        press(&mut self.app, &mut self.journal, &self.feed, c);
     }
 
     fn handle(&mut self, event: FeedEvent) {
@@ -104,7 +80,7 @@ impl Console {
             _ => None,
         };
         let effects = self.app.update(Input::Feed(event), now);
-        self.run(effects);
+        carry_out(effects, &mut self.journal, &self.feed);
         if let Some(Seen::Connecting { attempt, retry_in }) = &seen {
             // The supervisor sees it: the attempt and when the next one is.
             let Link::Connecting {

@@ -1,4 +1,5 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 pub mod disk;
 pub mod pty;
+pub mod sim_process;
 pub mod wav;
