@@ -23,6 +23,7 @@ pub mod corpus;
 pub mod events;
 pub mod mutate;
 pub mod targets;
+pub mod tree;
 
 use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
 use std::fmt::Debug;
