@@ -14,12 +14,11 @@ use floorwalk_audio::output::Endpoint;
 use floorwalk_audio::ptt::{PttConfig, PttSetting};
 use floorwalk_audio::signal::{Level, best_correlation, sine};
 use floorwalk_console::app::AppSettings;
-use floorwalk_console::config::Secret;
-use floorwalk_console::feed::FeedOptions;
 use floorwalk_console::runtime::{ConsoleOptions, Core};
-use floorwalk_sim::SimOptions;
+use floorwalk_sim::{SimHandle, SimOptions};
 use std::path::Path;
 use std::time::Duration;
+use support::headless::loopback_feed;
 use support::wav::write_mono;
 use tokio::time::Instant;
 
@@ -54,6 +53,19 @@ fn windows_with_tone(samples: &[f32]) -> usize {
         .count()
 }
 
+/// A simulator of twenty agents with calls that last, writing what each
+/// party hears into `recordings`.
+async fn recording_simulator(recordings: &Path) -> SimHandle {
+    floorwalk_sim::start(SimOptions {
+        agents: 20,
+        record_dir: Some(recordings.to_owned()),
+        min_call_secs: 120,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
 async fn drive(core: &mut Core, what: &str, done: impl Fn(&Core) -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !done(core) {
@@ -72,24 +84,9 @@ async fn whisper_through_the_console_reaches_the_agent_only() {
     let heard = dir.path().join("heard.wav");
     let mic = dir.path().join("mic.wav");
     write_mono(&mic, &sine(TONE_HZ, TONE, 48_000));
-    let simulator = floorwalk_sim::start(SimOptions {
-        agents: 20,
-        record_dir: Some(recordings.clone()),
-        min_call_secs: 120,
-        ..SimOptions::default()
-    })
-    .await
-    .unwrap();
+    let simulator = recording_simulator(&recordings).await;
     let mut core = Core::start(ConsoleOptions {
-        feed: FeedOptions {
-            url: simulator.url(),
-            token: Secret::new("demo-dana"),
-            ca_file: None,
-            allow_insecure_remote: false,
-            command_timeout: Duration::from_secs(5),
-            audio_in: None,
-            audio_gate: None,
-        },
+        feed: loopback_feed(simulator.url(), "demo-dana"),
         app: AppSettings {
             audio_output: Endpoint::Wav(heard.clone()),
             audio_input: Endpoint::Wav(mic.clone()),
@@ -170,14 +167,7 @@ async fn doctor_verifies_the_round_trip_on_the_simulators_recordings() {
     let home = tempfile::tempdir().unwrap();
     let recordings = home.path().join("rec");
     std::fs::create_dir(&recordings).unwrap();
-    let simulator = floorwalk_sim::start(SimOptions {
-        agents: 20,
-        record_dir: Some(recordings.clone()),
-        min_call_secs: 120,
-        ..SimOptions::default()
-    })
-    .await
-    .unwrap();
+    let simulator = recording_simulator(&recordings).await;
     let doctor = |record_dir: Option<&Path>| {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_floorwalk"));
         command

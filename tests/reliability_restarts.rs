@@ -113,6 +113,16 @@ impl Console {
         }
     }
 
+    /// Pumps until the feed says it is connected again, after `seen[from]`.
+    async fn pump_until_reconnected(&mut self, from: usize) {
+        self.pump_until("the reconnect", |c| {
+            c.seen[from..]
+                .iter()
+                .any(|(_, s)| matches!(s, Seen::Connected { .. }))
+        })
+        .await;
+    }
+
     /// Handles whatever arrives within `time`.
     async fn pump_for(&mut self, time: Duration) {
         let until = tokio::time::Instant::now() + time;
@@ -376,13 +386,7 @@ async fn twenty_simulator_restarts_under_a_running_console() {
 
         sim = start_sim(&opts).await;
         let up_at = Instant::now();
-        console
-            .pump_until("the reconnect", |c| {
-                c.seen[lost_from..]
-                    .iter()
-                    .any(|(_, s)| matches!(s, Seen::Connected { .. }))
-            })
-            .await;
+        console.pump_until_reconnected(lost_from).await;
         // A new simulator is a new session: the floor comes as a snapshot.
         let connected: Vec<&Seen> = console.seen[lost_from..]
             .iter()
@@ -521,13 +525,7 @@ async fn a_silent_network_is_detected_by_heartbeats_and_resumed_by_seq() {
 
         let back_at = Instant::now();
         proxy.resume();
-        console
-            .pump_until("the reconnect", |c| {
-                c.seen[lost_from..]
-                    .iter()
-                    .any(|(_, s)| matches!(s, Seen::Connected { .. }))
-            })
-            .await;
+        console.pump_until_reconnected(lost_from).await;
         reconnects.push(back_at.elapsed());
         // The same server kept the stream: the console resumed by seq.
         assert!(

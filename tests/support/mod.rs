@@ -1,5 +1,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 pub mod disk;
+pub mod headless;
 pub mod pty;
 pub mod sim_process;
 pub mod wav;
