@@ -256,9 +256,9 @@ pub fn run(config: &SoakConfig, home: &Path) -> Report {
         let sim_now = proc_stat(sim.child.id()).unwrap();
         let events = count.load(Ordering::Relaxed);
         let secs = now.duration_since(last.0).as_secs_f64();
-        let usage = |before: ProcStat, now: ProcStat| Usage {
-            rss_kib: now.rss_kib,
-            cpu: (now.cpu_ticks - before.cpu_ticks) as f64 / ticks / secs * 100.0,
+        let usage = |before: ProcStat, after: ProcStat| Usage {
+            rss_kib: after.rss_kib,
+            cpu: (after.cpu_ticks - before.cpu_ticks) as f64 / ticks / secs * 100.0,
         };
         let (live, rtt_ms) = link(&app.screen_text());
         let key_ms = probe_key(&mut app);
