@@ -3,6 +3,7 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use floorwalk_console::app::fixture::NOW;
 use floorwalk_console::app::{App, AppSettings, Input};
 use floorwalk_console::feed::FeedEvent;
 use floorwalk_protocol::*;
@@ -11,8 +12,10 @@ use ratatui::backend::TestBackend;
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "support/floor.rs"]
+mod floor;
+
 const AGENTS: usize = 10_000;
-const NOW: Timestamp = Timestamp(1_795_252_443_250);
 
 const FIRST: [&str; 10] = [
     "Alex", "Priya", "Sam", "Maria", "Tom", "Lena", "Omar", "Yuki", "Chris", "Ines",
@@ -20,26 +23,13 @@ const FIRST: [&str; 10] = [
 const LAST: [&str; 10] = [
     "Kim", "Nair", "Lee", "Gonzalez", "Becker", "Fischer", "Haddad", "Tanaka", "Doyle", "Duarte",
 ];
-const TEAMS: [&str; 4] = ["billing", "retention", "sales", "support"];
 
-fn leg(
-    id: String,
-    role: Role,
-    user: Option<&str>,
-    name: &str,
-    mode: Option<Mode>,
-    track: u32,
-) -> Leg {
-    Leg {
-        id,
-        role,
-        user_id: user.map(Into::into),
-        name: name.into(),
-        mode,
-        track,
-        joined_at: NOW.plus_millis(-60_000),
-    }
-}
+/// Every team's queue.
+const QUEUES: floor::QueueLook = floor::QueueLook {
+    waiting: 4,
+    sla_percent: 91.0,
+    agents_available: 100,
+};
 
 /// A floor of 10,000 agents, 60% on a call, some calls with supervisors.
 fn snapshot() -> Snapshot {
@@ -48,39 +38,12 @@ fn snapshot() -> Snapshot {
     for i in 0..AGENTS {
         let id = format!("a-{i:05}");
         let name = format!("{} {} {i}", FIRST[i % 10], LAST[(i / 10) % 10]);
-        let team = TEAMS[i % TEAMS.len()];
+        let team = floor::TEAMS[i % floor::TEAMS.len()];
         let on_call = i % 5 < 3;
         let call_id = on_call.then(|| format!("c-{i:05}"));
         if let Some(call_id) = &call_id {
             let track = u32::try_from(i).unwrap_or(0) * 4;
-            let mut legs = vec![
-                leg(
-                    format!("l-{i}c"),
-                    Role::Customer,
-                    None,
-                    "customer",
-                    None,
-                    track,
-                ),
-                leg(
-                    format!("l-{i}a"),
-                    Role::Agent,
-                    Some(&id),
-                    &name,
-                    None,
-                    track + 1,
-                ),
-            ];
-            if i % 7 == 0 {
-                legs.push(leg(
-                    format!("l-{i}s"),
-                    Role::Supervisor,
-                    Some("sup-2"),
-                    "Jorge Ortiz",
-                    Some(Mode::Silent),
-                    track + 2,
-                ));
-            }
+            let joined = NOW.plus_millis(-60_000);
             calls.push(Call {
                 id: call_id.clone(),
                 agent_id: id.clone(),
@@ -90,7 +53,7 @@ fn snapshot() -> Snapshot {
                 started_at: NOW.plus_millis(-1000 * i64::try_from(i % 4000).unwrap_or(0)),
                 recording: i % 2 == 0,
                 on_hold: i % 11 == 0,
-                legs,
+                legs: floor::call_legs(i, &id, &name, track, joined),
             });
         }
         agents.push(Agent {
@@ -106,52 +69,11 @@ fn snapshot() -> Snapshot {
             call_id,
         });
     }
-    let queues = TEAMS
-        .iter()
-        .map(|team| Queue {
-            id: format!("q-{team}"),
-            name: (*team).into(),
-            waiting: 4,
-            longest_wait_s: 42,
-            sla_percent: 91.0,
-            agents_available: 100,
-        })
-        .collect();
-    Snapshot {
-        seq: 1,
-        agents,
-        calls,
-        queues,
-    }
+    floor::floor(agents, calls, &QUEUES)
 }
 
 fn live_app() -> App {
-    let mut app = App::new(AppSettings::default());
-    let hello = Hello {
-        protocol: 1,
-        server: "bench".into(),
-        session: "s-1".into(),
-        now: NOW,
-        heartbeat_ms: 5000,
-        lease_ms: 15000,
-        supervisor: Supervisor {
-            id: "sup-1".into(),
-            name: "Dana Ruiz".into(),
-            teams: TEAMS.iter().map(|t| (*t).to_string()).collect(),
-            can_end_calls: true,
-        },
-    };
-    for input in [
-        Input::Resize(200, 50),
-        Input::Feed(FeedEvent::Connected {
-            hello,
-            resumed: false,
-        }),
-        Input::Feed(FeedEvent::Message(ServerMessage::Snapshot(snapshot()))),
-        Input::Feed(FeedEvent::Rtt(Duration::from_millis(12))),
-    ] {
-        app.update(input, NOW);
-    }
+    let mut app = floor::live_app(AppSettings::default(), snapshot(), (200, 50));
     // Somewhere in the middle of the table.
     app.update(
         Input::Key(

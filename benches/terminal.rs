@@ -12,6 +12,7 @@
 //! the same on every run; only the timings depend on the machine.
 
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use floorwalk_console::app::fixture::{self, NOW};
 use floorwalk_console::app::{App, AppSettings, Input};
 use floorwalk_console::feed::FeedEvent;
 use floorwalk_console::runtime::CompactWriter;
@@ -29,9 +30,10 @@ use std::io::{self, Write};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+#[path = "support/floor.rs"]
+mod floor;
+
 const AGENTS: usize = 1_000;
-/// Local and server time at start (a quarter past a second, like any clock).
-const NOW: Timestamp = Timestamp(1_795_252_443_250);
 /// Seconds drawn before counting: the start-up highlights and notices fade.
 const WARM_UP_S: i64 = 15;
 /// Seconds counted: a frame whenever the app asks, at least one a second.
@@ -39,7 +41,12 @@ const MEASURED_S: i64 = 60;
 /// The console's tick.
 const TICK_MS: i64 = 250;
 const SIZES: [(u16, u16); 2] = [(200, 50), (80, 24)];
-const TEAMS: [&str; 4] = ["billing", "retention", "sales", "support"];
+/// Every team's queue.
+const QUEUES: floor::QueueLook = floor::QueueLook {
+    waiting: 3,
+    sla_percent: 92.0,
+    agents_available: 0,
+};
 
 fn main() -> io::Result<()> {
     println!(
@@ -62,18 +69,6 @@ fn main() -> io::Result<()> {
 
 // --- the floor -------------------------------------------------------------
 
-fn leg(id: String, role: Role, user: Option<&str>, name: &str, mode: Option<Mode>) -> Leg {
-    Leg {
-        id,
-        role,
-        user_id: user.map(Into::into),
-        name: name.into(),
-        mode,
-        track: 0,
-        joined_at: NOW,
-    }
-}
-
 /// `AGENTS` agents; with `on_calls`, each on a call that started up to 66
 /// minutes ago (a tenth past the hour), every seventh with another
 /// supervisor listening. Without, all available or away, none on a call.
@@ -84,24 +79,11 @@ fn snapshot(on_calls: bool) -> Snapshot {
     let mut calls = Vec::new();
     for (i, name) in people.into_iter().enumerate() {
         let id = format!("a-{i:04}");
-        let team = TEAMS[i % TEAMS.len()];
+        let team = floor::TEAMS[i % floor::TEAMS.len()];
         // Real calls start at any millisecond.
         let since = NOW.plus_millis(-rng.random_range(0..4_000_000));
         let call_id = on_calls.then(|| format!("c-{i:04}"));
         if let Some(call_id) = &call_id {
-            let mut legs = vec![
-                leg(format!("l-{i}c"), Role::Customer, None, "customer", None),
-                leg(format!("l-{i}a"), Role::Agent, Some(&id), &name, None),
-            ];
-            if i % 7 == 0 {
-                legs.push(leg(
-                    format!("l-{i}s"),
-                    Role::Supervisor,
-                    Some("sup-2"),
-                    "Jorge Ortiz",
-                    Some(Mode::Silent),
-                ));
-            }
             calls.push(Call {
                 id: call_id.clone(),
                 agent_id: id.clone(),
@@ -115,7 +97,7 @@ fn snapshot(on_calls: bool) -> Snapshot {
                 started_at: since,
                 recording: i % 3 != 0,
                 on_hold: i % 13 == 0,
-                legs,
+                legs: floor::call_legs(i, &id, &name, 0, NOW),
             });
         }
         let state = match (on_calls, i % 3) {
@@ -132,80 +114,27 @@ fn snapshot(on_calls: bool) -> Snapshot {
             call_id,
         });
     }
-    let queues = TEAMS
-        .iter()
-        .map(|team| Queue {
-            id: format!("q-{team}"),
-            name: (*team).into(),
-            waiting: 3,
-            longest_wait_s: 42,
-            sla_percent: 92.0,
-            agents_available: 0,
-        })
-        .collect();
-    Snapshot {
-        seq: 1,
-        agents,
-        calls,
-        queues,
-    }
+    floor::floor(agents, calls, &QUEUES)
 }
 
 /// A live app at this size over the floor. With calls, I (sup-1) whisper on
 /// the selected agent's call, so the call pane's timer ticks too.
 fn app(size: (u16, u16), on_calls: bool) -> App {
-    let hello = Hello {
-        protocol: 1,
-        server: "bench".into(),
-        session: "s-1".into(),
-        now: NOW,
-        heartbeat_ms: 5000,
-        lease_ms: 15000,
-        supervisor: Supervisor {
-            id: "sup-1".into(),
-            name: "Dana Ruiz".into(),
-            teams: TEAMS.iter().map(|t| (*t).to_string()).collect(),
-            can_end_calls: true,
-        },
-    };
-    let mut app = App::new(AppSettings {
+    let settings = AppSettings {
         server_label: "ws://127.0.0.1:7700/v1/supervisor".into(),
         audio_output: floorwalk_audio::endpoint::Endpoint::Default,
         ..AppSettings::default()
-    });
-    for input in [
-        Input::Resize(size.0, size.1),
-        Input::Feed(FeedEvent::Connected {
-            hello,
-            resumed: false,
-        }),
-        Input::Feed(FeedEvent::Message(ServerMessage::Snapshot(snapshot(
-            on_calls,
-        )))),
-        Input::Feed(FeedEvent::Rtt(Duration::from_millis(12))),
-        Input::Audio(floorwalk_audio::engine::AudioEvent::OutputReady {
-            description: "default (48000 Hz, 2 ch, default buffer)".into(),
-        }),
-    ] {
-        app.update(input, NOW);
-    }
+    };
+    let mut app = floor::live_app(settings, snapshot(on_calls), size);
     let selected_call = app
         .selected_agent()
         .and_then(|agent| app.floor().call_of_agent(agent))
         .map(|call| call.id.clone());
     if let Some(call_id) = selected_call {
-        let mut mine = leg(
-            "l-mine".into(),
-            Role::Supervisor,
-            Some("sup-1"),
-            "Dana Ruiz",
-            Some(Mode::Whisper),
-        );
-        mine.joined_at = NOW.plus_millis(-130_000);
         let joined = ServerMessage::LegJoined(LegJoined {
             seq: 2,
             call_id,
-            leg: mine,
+            leg: fixture::my_leg(),
         });
         app.update(Input::Feed(FeedEvent::Message(joined)), NOW);
     }

@@ -44,14 +44,34 @@ pub struct DemoArgs {
 
 #[derive(Args)]
 pub struct ConsoleArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    audio: AudioArgs,
+}
+
+/// Which server and which configuration file: one declaration, so
+/// `console` and `doctor` describe them alike.
+#[derive(Args)]
+pub struct ServerArgs {
     /// The server, e.g. wss://cc.example.com/v1/supervisor (or `server` in the config).
     #[arg(long)]
     server: Option<String>,
     /// The configuration file (default: the platform config dir's floorwalk/config.toml).
     #[arg(long)]
     config: Option<PathBuf>,
-    #[command(flatten)]
-    audio: AudioArgs,
+}
+
+impl ServerArgs {
+    /// The configuration: `--config`, else the default file, else defaults.
+    fn load_config(&self) -> Result<Config, floorwalk_console::config::ConfigError> {
+        Config::load(self.config.as_deref())
+    }
+
+    /// The server: the command line, else the config.
+    fn url(&self, config: &Config) -> Option<String> {
+        self.server.clone().or_else(|| config.server.clone())
+    }
 }
 
 #[derive(Args)]
@@ -141,11 +161,11 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::load(args.config.as_deref())?;
+    let config = args.server.load_config()?;
     let _log = init_logging(&config)?;
     let server = args
         .server
-        .or_else(|| config.server.clone())
+        .url(&config)
         .ok_or_else(|| anyhow!("no server: pass --server URL, or set `server` in the config"))?;
     let token = config.resolve_token()?;
     let audit_dir = config.audit_dir.clone().or_else(audit::default_dir);
@@ -433,12 +453,13 @@ mod tests {
             note: Some("no audio system: ALSA is missing".into()),
         };
         let text = devices_text(&list);
-        assert!(text.contains("(none)"), "{text}");
-        assert!(
-            text.contains("No audio devices: no audio system: ALSA is missing."),
-            "{text}"
-        );
-        assert!(text.contains("--audio-out none or wav:PATH"), "{text}");
+        for said in [
+            "(none)",
+            "No audio devices: no audio system: ALSA is missing.",
+            "--audio-out none or wav:PATH",
+        ] {
+            assert!(text.contains(said), "{said:?} is not in {text}");
+        }
     }
 
     #[test]

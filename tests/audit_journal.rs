@@ -2,6 +2,9 @@
 //! lines, day rollover, clear errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/disk.rs"]
+mod disk;
+
 use floorwalk_console::audit::{AuditError, Journal, ProblemKind, Record, RecordKind, read_dir};
 use floorwalk_protocol::{Mode, Timestamp};
 use std::path::Path;
@@ -232,12 +235,9 @@ fn a_record_outside_the_calendar_is_refused_not_a_panic() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_names_the_file_and_the_journal_recovers() {
-    if !Path::new("/dev/full").exists() {
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("journal-2026-11-21.jsonl");
-    std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+    disk::make_full(&path);
     let mut journal = Journal::open(tmp.path()).unwrap();
     let record = joined("2026-11-21T09:00:00.000Z", "l-1");
     let err = journal.append(&record).unwrap_err();

@@ -1,7 +1,11 @@
 //! The shipped example config parses and says what it claims.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/config_keys.rs"]
+mod config_keys;
+
 use floorwalk_audio::endpoint::Endpoint;
+use floorwalk_console::app::Action;
 use floorwalk_console::config::{Config, DEFAULT_COMMAND_TIMEOUT_MS, Env, Secret};
 use std::path::Path;
 
@@ -37,36 +41,16 @@ fn example_parses_with_the_documented_values() {
 #[test]
 fn example_binds_every_action() {
     let config = Config::load_with(Some(example_path()), None, &Env::default()).unwrap();
-    let actions = [
-        "up",
-        "down",
-        "page_up",
-        "page_down",
-        "top",
-        "bottom",
-        "filter",
-        "sort",
-        "monitor",
-        "whisper",
-        "barge",
-        "talk",
-        "disconnect",
-        "end_call",
-        "next_call",
-        "prev_call",
-        "help",
-        "quit",
-    ];
     let bound: Vec<&str> = config.keys.keys().map(String::as_str).collect();
-    let mut expected = actions.to_vec();
-    expected.sort_unstable();
-    assert_eq!(bound, expected);
+    let mut actions = Action::ALL.map(Action::name).to_vec();
+    actions.sort_unstable();
+    assert_eq!(bound, actions);
 }
 
 #[test]
 fn example_documents_every_option() {
-    // Every option appears, set or commented out (`# name = …`), so the
-    // example stays complete as options are added.
+    // Every key the config accepts appears, set or commented out
+    // (`# name = …`), so the example stays complete as options are added.
     let text = std::fs::read_to_string(example_path()).unwrap();
     let mentioned = |option: &str| {
         text.lines().any(|line| {
@@ -74,24 +58,11 @@ fn example_documents_every_option() {
             line.starts_with(&format!("{option} = ")) || line == format!("[{option}]")
         })
     };
-    for option in [
-        "server",
-        "token_file",
-        "token_command",
-        "ca_file",
-        "allow_insecure_remote",
-        "audit_dir",
-        "log_file",
-        "reveal_customer_numbers",
-        "command_timeout_ms",
-        "keys",
-        "audio",
-        "output",
-        "input",
-        "ptt",
-        "mode",
-        "max_talk_secs",
-    ] {
+    let keys = config_keys::config_keys();
+    for option in ["server", "keys", "audio", "output", "ptt", "max_talk_secs"] {
+        assert!(keys.contains(&option), "{option} is missing from {keys:?}");
+    }
+    for option in keys {
         assert!(mentioned(option), "the example does not show {option}");
     }
 }

@@ -3,16 +3,18 @@
 //! journal) against the simulator over a real WebSocket on loopback, driven
 //! by the supervisor's keys. Then the journal it wrote feeds the report.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use floorwalk_console::app::{App, AppSettings, Effect, Input, Link};
+use floorwalk_console::app::{App, AppSettings, Input, Link};
 use floorwalk_console::audit::{self, Filter, Journal};
-use floorwalk_console::config::Secret;
-use floorwalk_console::feed::{self, FeedEvent, FeedHandle, FeedOptions};
+use floorwalk_console::feed::{self, FeedEvent, FeedHandle};
 use floorwalk_protocol::{Mode, Role, Timestamp};
 use floorwalk_server::ServerHandle;
 use floorwalk_sim::SimOptions;
+use headless::{carry_out, loopback_feed, press};
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
+
+#[path = "support/headless.rs"]
+mod headless;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -25,16 +27,7 @@ struct Console {
 
 impl Console {
     async fn start(sim: &ServerHandle, token: &str, journal_dir: &std::path::Path) -> Self {
-        let (feed, events) = feed::spawn(FeedOptions {
-            url: sim.url(),
-            token: Secret::new(token),
-            ca_file: None,
-            allow_insecure_remote: false,
-            command_timeout: Duration::from_secs(5),
-            audio_in: None,
-            audio_gate: None,
-        })
-        .unwrap();
+        let (feed, events) = feed::spawn(loopback_feed(sim.url(), token)).unwrap();
         let journal = Journal::open(journal_dir).unwrap();
         let mut console = Self {
             app: App::new(AppSettings::default()),
@@ -50,22 +43,8 @@ impl Console {
         console
     }
 
-    /// Carries out effects as the runtime does: journal first, then send.
-    fn run(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Audit { record, .. } => self.journal.append(&record).unwrap(),
-                Effect::Send { message, .. } => self.feed.send(message),
-            }
-        }
-    }
-
     fn key(&mut self, c: char) {
-        let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        let effects = self
-            .app
-            .update(Input::Key(key, Duration::ZERO), Timestamp::now());
-        self.run(effects);
+        press(&mut self.app, &mut self.journal, &self.feed, c);
     }
 
     async fn pump_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
@@ -76,7 +55,7 @@ impl Console {
                 .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
                 .expect("feed stopped");
             let effects = self.app.update(Input::Feed(event), Timestamp::now());
-            self.run(effects);
+            carry_out(effects, &mut self.journal, &self.feed);
         }
     }
 

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use floorwalk_console::app::fixture::{self, NOW};
 use floorwalk_console::app::{App, AppSettings, Input};
 use floorwalk_console::feed::FeedEvent;
 use floorwalk_protocol::*;
@@ -14,7 +15,6 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use std::time::Duration;
 
-const NOW: Timestamp = Timestamp(1_795_252_443_250);
 /// The console's tick.
 const TICK_MS: i64 = 250;
 const TEN_MINUTES_MS: i64 = 10 * 60 * 1000;
@@ -41,20 +41,6 @@ fn agent(i: u16) -> Agent {
 }
 
 fn idle_app(width: u16, height: u16) -> App {
-    let hello = Hello {
-        protocol: 1,
-        server: "test".into(),
-        session: "s-1".into(),
-        now: NOW,
-        heartbeat_ms: 5000,
-        lease_ms: 15000,
-        supervisor: Supervisor {
-            id: "sup-1".into(),
-            name: "Dana Ruiz".into(),
-            teams: vec!["billing".into(), "retention".into()],
-            can_end_calls: true,
-        },
-    };
     let queue = |name: &str| Queue {
         id: format!("q-{name}"),
         name: name.into(),
@@ -69,18 +55,9 @@ fn idle_app(width: u16, height: u16) -> App {
         calls: Vec::new(),
         queues: vec![queue("billing"), queue("retention")],
     };
-    let mut app = App::new(AppSettings::default());
-    for input in [
-        Input::Resize(width, height),
-        Input::Feed(FeedEvent::Connected {
-            hello,
-            resumed: false,
-        }),
-        Input::Feed(FeedEvent::Message(ServerMessage::Snapshot(snapshot))),
-        Input::Feed(FeedEvent::Rtt(Duration::from_millis(12))),
-    ] {
-        assert!(app.update(input, NOW).is_empty());
-    }
+    let settings = AppSettings::default();
+    let (app, effects) = fixture::connect_over(settings, fixture::me(), snapshot, (width, height));
+    assert!(effects.is_empty(), "{effects:?}");
     app
 }
 
@@ -127,25 +104,27 @@ fn run_idle(
     (redraws, now)
 }
 
+/// Ten idle minutes at this size after the first frame: how many redraws
+/// were asked for.
+fn idle_redraws(width: u16, height: u16) -> usize {
+    let mut app = idle_app(width, height);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    assert!(app.needs_redraw(NOW), "the first frame is always drawn");
+    run_idle(&mut terminal, &mut app, NOW).0
+}
+
 #[test]
 fn ten_idle_minutes_at_80x24_ask_for_no_redraw() {
-    let mut app = idle_app(80, 24);
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    assert!(app.needs_redraw(NOW), "the first frame is always drawn");
-    let (redraws, _) = run_idle(&mut terminal, &mut app, NOW);
-    assert_eq!(redraws, 0);
+    assert_eq!(idle_redraws(80, 24), 0);
 }
 
 /// The wide table shows each agent's minutes in its state: those change
 /// once a minute per agent, and only those frames are redrawn.
 #[test]
 fn ten_idle_minutes_at_160x40_redraw_only_when_an_age_rolls_over() {
-    let mut app = idle_app(160, 40);
-    let mut terminal = Terminal::new(TestBackend::new(160, 40)).unwrap();
-    let (redraws, _) = run_idle(&mut terminal, &mut app, NOW);
     // Twelve rows, each rolling over ten times: ages turn over on the
     // clock's whole seconds, so those 120 rollovers share 100 frames.
-    assert_eq!(redraws, 100);
+    assert_eq!(idle_redraws(160, 40), 100);
 }
 
 #[test]

@@ -31,10 +31,7 @@ fn demo_monitor_whisper_leave_end_call_dialog_and_quit() {
     });
 
     // Select the next active call and listen silently.
-    app.send("n");
-    app.wait_for_text("Call c-", STEP);
-    app.send("m");
-    app.wait_for_text("SILENT", STEP);
+    app.join_next_call("m", "SILENT", STEP);
     let screen = app.wait_for_text("[d] leave call", STEP);
     assert!(
         screen.contains("you:silent"),
@@ -92,10 +89,7 @@ fn quitting_while_on_a_call_asks_then_leaves_first() {
     let home = tempfile::tempdir().unwrap();
     let mut app = PtyApp::spawn(&["demo", "--min-call-secs", "120"], home.path(), 80, 24);
     app.wait_for_text("● live", START);
-    app.send("n");
-    app.wait_for_text("Call c-", STEP);
-    app.send("b");
-    app.wait_for_text("you:barge", STEP);
+    app.join_next_call("b", "you:barge", STEP);
     app.send("q");
     app.wait_for_text("and quit?", STEP);
     app.send("y");
@@ -116,10 +110,7 @@ fn hangup_and_terminate_leave_the_call_first() {
         let home = tempfile::tempdir().unwrap();
         let mut app = PtyApp::spawn(&["demo", "--min-call-secs", "120"], home.path(), 80, 24);
         app.wait_for_text("● live", START);
-        app.send("n");
-        app.wait_for_text("Call c-", STEP);
-        app.send("w");
-        app.wait_for_text("you:whisper", STEP);
+        app.join_next_call("w", "you:whisper", STEP);
         let pid = app.pid().expect("pid").to_string();
         let killed = std::process::Command::new("kill")
             .args([signal, &pid])

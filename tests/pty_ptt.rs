@@ -57,10 +57,7 @@ fn toggle_push_to_talk_goes_on_air_and_off_again() {
     });
 
     // Join the next active call in whisper: the microphone opens, unsent.
-    app.send("n");
-    app.wait_for_text("Call c-", STEP);
-    app.send("w");
-    app.wait_for_text("you:whisper", STEP);
+    app.join_next_call("w", "you:whisper", STEP);
     let screen = app.wait_for("the microphone's meter to move", STEP, |s| {
         s.contains("mic    ▮")
     });

@@ -12,18 +12,19 @@
 //! - a connection that goes silent (no close, no reset) is found dead by the
 //!   heartbeat within a bound, and resumed by `seq` once the network is back.
 
+#[path = "support/headless.rs"]
+mod headless;
 #[path = "support/proxy.rs"]
 mod proxy;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use floorwalk_console::app::{App, AppSettings, Effect, Input, Link};
+use floorwalk_console::app::{App, AppSettings, Input, Link};
 use floorwalk_console::audit::{self, Journal};
-use floorwalk_console::config::Secret;
-use floorwalk_console::feed::{self, FeedEvent, FeedHandle, FeedOptions, Reconnect};
+use floorwalk_console::feed::{self, FeedEvent, FeedHandle, Reconnect};
 use floorwalk_protocol::{Call, Mode, Role, Snapshot, Timestamp};
 use floorwalk_server::ServerHandle;
 use floorwalk_sim::SimOptions;
 use floorwalk_state::Floor;
+use headless::{carry_out, loopback_feed, press};
 use proxy::Proxy;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -53,19 +54,7 @@ struct Console {
 
 impl Console {
     fn start(url: String, journal_dir: &std::path::Path, reconnect: Reconnect) -> Self {
-        let (feed, events) = feed::spawn_with(
-            FeedOptions {
-                url,
-                token: Secret::new("demo-dana"),
-                ca_file: None,
-                allow_insecure_remote: false,
-                command_timeout: Duration::from_secs(5),
-                audio_in: None,
-                audio_gate: None,
-            },
-            reconnect,
-        )
-        .unwrap();
+        let (feed, events) = feed::spawn_with(loopback_feed(url, "demo-dana"), reconnect).unwrap();
         Self {
             app: App::new(AppSettings::default()),
             feed,
@@ -75,22 +64,8 @@ impl Console {
         }
     }
 
-    /// Carries out effects as the runtime does: journal first, then send.
-    fn run(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Audit { record, .. } => self.journal.append(&record).unwrap(),
-                Effect::Send { message, .. } => self.feed.send(message),
-            }
-        }
-    }
-
     fn key(&mut self, c: char) {
-        let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        let effects = self
-            .app
-            .update(Input::Key(key, Duration::ZERO), Timestamp::now());
-        self.run(effects);
+        press(&mut self.app, &mut self.journal, &self.feed, c);
     }
 
     fn handle(&mut self, event: FeedEvent) {
@@ -106,7 +81,7 @@ impl Console {
             _ => None,
         };
         let effects = self.app.update(Input::Feed(event), now);
-        self.run(effects);
+        carry_out(effects, &mut self.journal, &self.feed);
         if let Some(Seen::Connecting { attempt, retry_in }) = &seen {
             // The supervisor sees it: the attempt and when the next one is.
             let Link::Connecting {
@@ -137,6 +112,16 @@ impl Console {
                 .expect("feed stopped");
             self.handle(event);
         }
+    }
+
+    /// Pumps until the feed says it is connected again, after `seen[from]`.
+    async fn pump_until_reconnected(&mut self, from: usize) {
+        self.pump_until("the reconnect", |c| {
+            c.seen[from..]
+                .iter()
+                .any(|(_, s)| matches!(s, Seen::Connected { .. }))
+        })
+        .await;
     }
 
     /// Handles whatever arrives within `time`.
@@ -402,13 +387,7 @@ async fn twenty_simulator_restarts_under_a_running_console() {
 
         sim = start_sim(&opts).await;
         let up_at = Instant::now();
-        console
-            .pump_until("the reconnect", |c| {
-                c.seen[lost_from..]
-                    .iter()
-                    .any(|(_, s)| matches!(s, Seen::Connected { .. }))
-            })
-            .await;
+        console.pump_until_reconnected(lost_from).await;
         // A new simulator is a new session: the floor comes as a snapshot.
         let connected: Vec<&Seen> = console.seen[lost_from..]
             .iter()
@@ -547,13 +526,7 @@ async fn a_silent_network_is_detected_by_heartbeats_and_resumed_by_seq() {
 
         let back_at = Instant::now();
         proxy.resume();
-        console
-            .pump_until("the reconnect", |c| {
-                c.seen[lost_from..]
-                    .iter()
-                    .any(|(_, s)| matches!(s, Seen::Connected { .. }))
-            })
-            .await;
+        console.pump_until_reconnected(lost_from).await;
         reconnects.push(back_at.elapsed());
         // The same server kept the stream: the console resumed by seq.
         assert!(

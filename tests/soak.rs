@@ -41,10 +41,10 @@ fn a_busy_floor_for_twenty_seconds() {
         .unwrap();
     let last = samples.last().unwrap();
     assert!(
-        last.console_rss_kib * 2 <= early.console_rss_kib * 3,
+        last.console.rss_kib * 2 <= early.console.rss_kib * 3,
         "console memory grew from {} KiB to {} KiB",
-        early.console_rss_kib,
-        last.console_rss_kib
+        early.console.rss_kib,
+        last.console.rss_kib
     );
     // Responsive to the end: the last probes were answered.
     assert!(last.key_ms.is_some(), "the last key went unanswered");

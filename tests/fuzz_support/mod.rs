@@ -17,10 +17,13 @@
 )]
 
 pub mod audio;
+#[path = "../support/config_keys.rs"]
+pub mod config_keys;
 pub mod corpus;
 pub mod events;
 pub mod mutate;
 pub mod targets;
+pub mod tree;
 
 use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
 use std::fmt::Debug;

@@ -3,6 +3,7 @@
 //! ones, deep nesting, hostile escapes) and parsed documents (a JSON or TOML
 //! node replaced by a value of another type, removed, or given company).
 
+use super::tree::{NodeEdit, apply_node_edit, node_edit};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -301,12 +302,8 @@ pub fn json_value() -> impl Strategy<Value = serde_json::Value> + Clone {
 /// One edit of a parsed JSON document, addressing a node in pre-order.
 #[derive(Debug, Clone)]
 pub enum JsonEdit {
-    /// Swaps a node for a value of (usually) another type.
-    Replace(Index, serde_json::Value),
-    /// Removes a field or an element.
-    Remove(Index),
-    /// Adds a field to an object or an element to an array.
-    Add(Index, String, serde_json::Value),
+    /// Replaces, removes or adds a node.
+    Node(NodeEdit<serde_json::Value>),
     /// Sets `"type"` to another message type, known or not.
     Retype(String),
     /// Sets one of the message's times to an edge of RFC 3339.
@@ -343,73 +340,22 @@ pub fn json_edit() -> impl Strategy<Value = JsonEdit> + Clone {
         .prop_map(str::to_owned),
         hostile_string(),
     ];
+    let keys = prop_oneof![
+        "[a-z_]{1,12}",
+        Just("type".to_owned()),
+        Just("seq".to_owned())
+    ];
     prop_oneof![
-        4 => (any::<Index>(), json_value()).prop_map(|(at, v)| JsonEdit::Replace(at, v)),
-        2 => any::<Index>().prop_map(JsonEdit::Remove),
-        2 => (any::<Index>(), prop_oneof!["[a-z_]{1,12}", Just("type".to_owned()), Just("seq".to_owned())], json_value())
-            .prop_map(|(at, k, v)| JsonEdit::Add(at, k, v)),
+        8 => node_edit(json_value(), keys, 2).prop_map(JsonEdit::Node),
         1 => kinds.prop_map(JsonEdit::Retype),
         2 => (any::<Index>(), prop::sample::select(EDGE_TIMES)).prop_map(|(at, t)| JsonEdit::Retime(at, t)),
     ]
 }
 
-fn count_json(value: &serde_json::Value) -> usize {
-    1 + match value {
-        serde_json::Value::Array(items) => items.iter().map(count_json).sum(),
-        serde_json::Value::Object(fields) => fields.values().map(count_json).sum(),
-        _ => 0,
-    }
-}
-
-/// The `n`-th node in pre-order (0 is the root).
-fn nth_json(value: &mut serde_json::Value, n: usize) -> Option<&mut serde_json::Value> {
-    if n == 0 {
-        return Some(value);
-    }
-    let mut skip = n - 1;
-    let children: Vec<&mut serde_json::Value> = match value {
-        serde_json::Value::Array(items) => items.iter_mut().collect(),
-        serde_json::Value::Object(fields) => fields.values_mut().collect(),
-        _ => return None,
-    };
-    for child in children {
-        let size = count_json(child);
-        if skip < size {
-            return nth_json(child, skip);
-        }
-        skip -= size;
-    }
-    None
-}
-
 pub fn apply_json_edit(doc: &mut serde_json::Value, edit: &JsonEdit) {
     use serde_json::Value;
-    let total = count_json(doc);
     match edit {
-        JsonEdit::Replace(i, with) => {
-            if let Some(node) = nth_json(doc, i.index(total)) {
-                *node = with.clone();
-            }
-        }
-        JsonEdit::Remove(i) => match nth_json(doc, i.index(total)) {
-            Some(Value::Object(fields)) if !fields.is_empty() => {
-                let key = fields.keys().nth(i.index(fields.len())).cloned();
-                if let Some(key) = key {
-                    fields.remove(&key);
-                }
-            }
-            Some(Value::Array(items)) if !items.is_empty() => {
-                items.remove(i.index(items.len()));
-            }
-            _ => {}
-        },
-        JsonEdit::Add(i, key, value) => match nth_json(doc, i.index(total)) {
-            Some(Value::Object(fields)) => {
-                fields.insert(key.clone(), value.clone());
-            }
-            Some(Value::Array(items)) => items.push(value.clone()),
-            _ => {}
-        },
+        JsonEdit::Node(edit) => apply_node_edit(doc, edit, false),
         JsonEdit::Retype(kind) => {
             if let Value::Object(fields) = doc {
                 fields.insert("type".into(), Value::String(kind.clone()));
@@ -490,13 +436,8 @@ pub fn toml_value() -> impl Strategy<Value = toml::Value> + Clone {
     })
 }
 
-/// One edit of a parsed TOML document, addressing a node in pre-order.
-#[derive(Debug, Clone)]
-pub enum TomlEdit {
-    Replace(Index, toml::Value),
-    Remove(Index),
-    Add(Index, String, toml::Value),
-}
+/// One edit of a parsed TOML document.
+pub type TomlEdit = NodeEdit<toml::Value>;
 
 pub fn toml_edit(keys: &'static [&'static str]) -> impl Strategy<Value = TomlEdit> + Clone {
     let key = prop_oneof![
@@ -504,74 +445,11 @@ pub fn toml_edit(keys: &'static [&'static str]) -> impl Strategy<Value = TomlEdi
         "[a-z_]{1,12}",
         hostile_string(),
     ];
-    prop_oneof![
-        4 => (any::<Index>(), toml_value()).prop_map(|(at, v)| TomlEdit::Replace(at, v)),
-        2 => any::<Index>().prop_map(TomlEdit::Remove),
-        3 => (any::<Index>(), key, toml_value()).prop_map(|(at, k, v)| TomlEdit::Add(at, k, v)),
-    ]
-}
-
-fn count_toml(value: &toml::Value) -> usize {
-    1 + match value {
-        toml::Value::Array(items) => items.iter().map(count_toml).sum(),
-        toml::Value::Table(fields) => fields.values().map(count_toml).sum(),
-        _ => 0,
-    }
-}
-
-fn nth_toml(value: &mut toml::Value, n: usize) -> Option<&mut toml::Value> {
-    if n == 0 {
-        return Some(value);
-    }
-    let mut skip = n - 1;
-    let children: Vec<&mut toml::Value> = match value {
-        toml::Value::Array(items) => items.iter_mut().collect(),
-        toml::Value::Table(fields) => fields.iter_mut().map(|(_, v)| v).collect(),
-        _ => return None,
-    };
-    for child in children {
-        let size = count_toml(child);
-        if skip < size {
-            return nth_toml(child, skip);
-        }
-        skip -= size;
-    }
-    None
+    node_edit(toml_value(), key, 3)
 }
 
 pub fn apply_toml_edit(doc: &mut toml::Value, edit: &TomlEdit) {
-    use toml::Value;
-    let total = count_toml(doc);
-    match edit {
-        TomlEdit::Replace(i, with) => {
-            // The root stays a table: a TOML document is one.
-            let n = i.index(total);
-            if n > 0
-                && let Some(node) = nth_toml(doc, n)
-            {
-                *node = with.clone();
-            }
-        }
-        TomlEdit::Remove(i) => match nth_toml(doc, i.index(total)) {
-            Some(Value::Table(fields)) if !fields.is_empty() => {
-                let key = fields.keys().nth(i.index(fields.len())).cloned();
-                if let Some(key) = key {
-                    fields.remove(&key);
-                }
-            }
-            Some(Value::Array(items)) if !items.is_empty() => {
-                items.remove(i.index(items.len()));
-            }
-            _ => {}
-        },
-        TomlEdit::Add(i, key, value) => match nth_toml(doc, i.index(total)) {
-            Some(Value::Table(fields)) => {
-                fields.insert(key.clone(), value.clone());
-            }
-            Some(Value::Array(items)) => items.push(value.clone()),
-            _ => {}
-        },
-    }
+    apply_node_edit(doc, edit, true);
 }
 
 /// One edit of a text by lines (TOML is line-oriented).

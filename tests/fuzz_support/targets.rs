@@ -414,39 +414,41 @@ fn toml_text(
 pub fn config(runner: &mut TestRunner) -> Outcome {
     const SEEDS: &[&str] = &[corpus::CONFIG_EXAMPLE, corpus::CONFIG_SMALL, ""];
     let path = Path::new("/fuzz/floorwalk/config.toml");
-    outcome(runner.run(&toml_text(SEEDS, corpus::CONFIG_KEYS), |text| {
-        match Config::parse(&text, path) {
-            Ok(config) => {
-                prop_assert!((1..=MAX_COMMAND_TIMEOUT_MS).contains(&config.command_timeout_ms));
-                if let Some(server) = &config.server {
-                    prop_assert!(server.starts_with("ws://") || server.starts_with("wss://"));
+    outcome(
+        runner.run(&toml_text(SEEDS, corpus::config_keys()), |text| {
+            match Config::parse(&text, path) {
+                Ok(config) => {
+                    prop_assert!((1..=MAX_COMMAND_TIMEOUT_MS).contains(&config.command_timeout_ms));
+                    if let Some(server) = &config.server {
+                        prop_assert!(server.starts_with("ws://") || server.starts_with("wss://"));
+                    }
+                    // What the console does next with the file's keys.
+                    if let Err(error) = KeyMap::with_overrides(&config.keys) {
+                        prop_assert!(!error.to_string().is_empty());
+                    }
                 }
-                // What the console does next with the file's keys.
-                if let Err(error) = KeyMap::with_overrides(&config.keys) {
+                Err(error) => {
                     prop_assert!(!error.to_string().is_empty());
+                    if let ConfigError::Invalid {
+                        line: Some(line),
+                        column: Some(column),
+                        ..
+                    } = error
+                    {
+                        let lines = text.split('\n').count();
+                        prop_assert!(
+                            line >= 1 && line <= lines && column >= 1,
+                            "at {}:{} of {} lines",
+                            line,
+                            column,
+                            lines
+                        );
+                    }
                 }
             }
-            Err(error) => {
-                prop_assert!(!error.to_string().is_empty());
-                if let ConfigError::Invalid {
-                    line: Some(line),
-                    column: Some(column),
-                    ..
-                } = error
-                {
-                    let lines = text.split('\n').count();
-                    prop_assert!(
-                        line >= 1 && line <= lines && column >= 1,
-                        "at {}:{} of {} lines",
-                        line,
-                        column,
-                        lines
-                    );
-                }
-            }
-        }
-        Ok(())
-    }))
+            Ok(())
+        }),
+    )
 }
 
 pub fn accounts(runner: &mut TestRunner) -> Outcome {

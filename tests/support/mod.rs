@@ -1,4 +1,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 pub mod console;
+pub mod disk;
+pub mod headless;
 pub mod pty;
+pub mod sim_process;
 pub mod wav;

@@ -99,6 +99,15 @@ impl PtyApp {
         self.wait_for(&format!("{needle:?}"), limit, |s| s.contains(needle))
     }
 
+    /// Selects the next active call (`n`) and joins it with `key` (`m`,
+    /// `w` or `b`); returns the screen once it shows `joined`.
+    pub fn join_next_call(&mut self, key: &str, joined: &str, limit: Duration) -> String {
+        self.send("n");
+        self.wait_for_text("Call c-", limit);
+        self.send(key);
+        self.wait_for_text(joined, limit)
+    }
+
     pub fn send(&mut self, keys: &str) {
         self.writer
             .write_all(keys.as_bytes())

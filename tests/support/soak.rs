@@ -10,8 +10,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::support::pty::PtyApp;
+use crate::support::sim_process::listening_url;
 use futures_util::StreamExt;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -35,28 +35,34 @@ pub struct SoakConfig {
     pub every: Duration,
 }
 
-/// One look at both processes.
+/// One look at both processes: what the supervisor sees, then what it
+/// costs, then the load.
 #[derive(Debug, Clone)]
 pub struct Sample {
     /// Since the console showed the floor.
     pub at: Duration,
-    pub console_rss_kib: u64,
-    /// Share of one core over the last interval, in percent.
-    pub console_cpu: f64,
-    pub sim_rss_kib: u64,
-    pub sim_cpu: f64,
-    /// State events the supervisor's stream carried per second, over the
-    /// last interval.
-    pub events_per_sec: f64,
+    /// Whether the status bar said `live` (not reconnecting).
+    pub live: bool,
+    /// The round trip the console shows in its status bar.
+    pub rtt_ms: Option<u64>,
     /// From `?` to the help on screen; `None` if it did not come in time.
     pub key_ms: Option<f64>,
     /// From `m` to `SILENT` on screen; `None` if the call ended first or
     /// nothing came in time.
     pub join_ms: Option<f64>,
-    /// The round trip the console shows in its status bar.
-    pub rtt_ms: Option<u64>,
-    /// Whether the status bar said `live` (not reconnecting).
-    pub live: bool,
+    pub console: Usage,
+    pub sim: Usage,
+    /// State events the supervisor's stream carried per second, over the
+    /// last interval.
+    pub events_per_sec: f64,
+}
+
+/// What one process takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    pub rss_kib: u64,
+    /// Share of one core over the last interval, in percent.
+    pub cpu: f64,
 }
 
 #[derive(Debug)]
@@ -85,15 +91,7 @@ impl Sim {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let url = listening_url(&mut child);
         Sim { child, url }
     }
 
@@ -258,22 +256,22 @@ pub fn run(config: &SoakConfig, home: &Path) -> Report {
         let sim_now = proc_stat(sim.child.id()).unwrap();
         let events = count.load(Ordering::Relaxed);
         let secs = now.duration_since(last.0).as_secs_f64();
-        let cpu =
-            |a: ProcStat, b: ProcStat| (b.cpu_ticks - a.cpu_ticks) as f64 / ticks / secs * 100.0;
+        let usage = |before: ProcStat, after: ProcStat| Usage {
+            rss_kib: after.rss_kib,
+            cpu: (after.cpu_ticks - before.cpu_ticks) as f64 / ticks / secs * 100.0,
+        };
         let (live, rtt_ms) = link(&app.screen_text());
         let key_ms = probe_key(&mut app);
         let join_ms = probe_join(&mut app);
         samples.push(Sample {
             at: now.duration_since(started),
-            console_rss_kib: console_now.rss_kib,
-            console_cpu: cpu(last.1, console_now),
-            sim_rss_kib: sim_now.rss_kib,
-            sim_cpu: cpu(last.2, sim_now),
-            events_per_sec: (events - last.3) as f64 / secs,
+            live,
+            rtt_ms,
             key_ms,
             join_ms,
-            rtt_ms,
-            live,
+            console: usage(last.1, console_now),
+            sim: usage(last.2, sim_now),
+            events_per_sec: (events - last.3) as f64 / secs,
         });
         // The probes took time too: the next interval starts after them.
         last = (
@@ -309,10 +307,10 @@ pub fn table(report: &Report) -> String {
         out.push_str(&format!(
             "{:>9.0} | {:>11.1} {:>6.1} | {:>7.1} {:>6.1} | {:>8.0} | {:>6} | {:>7} | {:>6} | {}\n",
             s.at.as_secs_f64(),
-            mib(s.console_rss_kib),
-            s.console_cpu,
-            mib(s.sim_rss_kib),
-            s.sim_cpu,
+            mib(s.console.rss_kib),
+            s.console.cpu,
+            mib(s.sim.rss_kib),
+            s.sim.cpu,
             s.events_per_sec,
             cell(s.key_ms),
             cell(s.join_ms),
@@ -339,14 +337,14 @@ pub fn summary(report: &Report) -> String {
     let rows: [(&str, Vec<f64>); 8] = [
         (
             "console RSS MiB",
-            s.iter().map(|x| mib(x.console_rss_kib)).collect(),
+            s.iter().map(|x| mib(x.console.rss_kib)).collect(),
         ),
-        ("console CPU %", s.iter().map(|x| x.console_cpu).collect()),
+        ("console CPU %", s.iter().map(|x| x.console.cpu).collect()),
         (
             "sim RSS MiB",
-            s.iter().map(|x| mib(x.sim_rss_kib)).collect(),
+            s.iter().map(|x| mib(x.sim.rss_kib)).collect(),
         ),
-        ("sim CPU %", s.iter().map(|x| x.sim_cpu).collect()),
+        ("sim CPU %", s.iter().map(|x| x.sim.cpu).collect()),
         ("events/s", s.iter().map(|x| x.events_per_sec).collect()),
         (
             "key ms (? to help)",
@@ -380,10 +378,10 @@ pub fn summary(report: &Report) -> String {
     if let (Some(first), Some(last)) = (s.first(), s.last()) {
         out.push_str(&format!(
             "console RSS first {:.1} MiB, last {:.1} MiB; sim RSS first {:.1} MiB, last {:.1} MiB\n",
-            mib(first.console_rss_kib),
-            mib(last.console_rss_kib),
-            mib(first.sim_rss_kib),
-            mib(last.sim_rss_kib)
+            mib(first.console.rss_kib),
+            mib(last.console.rss_kib),
+            mib(first.sim.rss_kib),
+            mib(last.sim.rss_kib)
         ));
     }
     out

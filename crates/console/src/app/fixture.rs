@@ -275,6 +275,16 @@ pub fn connect(
     with_my_leg: bool,
     size: (u16, u16),
 ) -> (App, Vec<Effect>) {
+    connect_over(settings, supervisor, snapshot(with_my_leg), size)
+}
+
+/// [`connect`] over any floor (the benchmarks' large ones).
+pub fn connect_over(
+    settings: AppSettings,
+    supervisor: Supervisor,
+    snapshot: Snapshot,
+    size: (u16, u16),
+) -> (App, Vec<Effect>) {
     let mut app = App::new(settings);
     let mut effects = Vec::new();
     for input in [
@@ -283,9 +293,7 @@ pub fn connect(
             hello: hello(supervisor),
             resumed: false,
         }),
-        Input::Feed(FeedEvent::Message(ServerMessage::Snapshot(snapshot(
-            with_my_leg,
-        )))),
+        Input::Feed(FeedEvent::Message(ServerMessage::Snapshot(snapshot))),
         Input::Feed(FeedEvent::Rtt(Duration::from_millis(12))),
         Input::Audio(AudioEvent::OutputReady {
             description: "default (48000 Hz, 2 ch, default buffer)".into(),

@@ -2,7 +2,7 @@
 
 use super::day::parse_date;
 use super::read::{Loaded, read_dir};
-use super::render::{Source, render_csv, render_json, render_table};
+use super::render::{JournalOrigin, render_csv, render_json, render_table};
 use super::report::{Filter, build_report};
 use super::{AuditError, default_dir};
 use anyhow::{Context, bail};
@@ -76,15 +76,15 @@ pub fn run_report(args: &ReportArgs, out: &mut dyn std::io::Write) -> anyhow::Re
                 args.from.is_none_or(|from| d >= from) && args.to.is_none_or(|to| d <= to)
             })
     };
-    let source = Source {
+    let origin = JournalOrigin {
         files: loaded.files.iter().filter(|p| in_range(p)).count(),
         dir,
         exists,
     };
     match args.format {
-        Format::Table => render_table(&report, &source, out),
+        Format::Table => render_table(&report, &origin, out),
         Format::Csv => render_csv(&report, out),
-        Format::Json => render_json(&report, &source, out),
+        Format::Json => render_json(&report, &origin, out),
     }
     .context("cannot write the report")
 }

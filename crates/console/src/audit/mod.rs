@@ -22,7 +22,10 @@ pub use journal::{Journal, default_dir};
 pub use read::{Loaded, Problem, ProblemKind, parse_journal, read_dir};
 pub use record::*;
 pub use recover::{OpenLeg, RECOVER_DAYS, Recovery, open_legs, recover};
-pub use render::{CSV_COLUMNS, Source, format_percent, render_csv, render_json, render_table};
+pub use render::{
+    CSV_COLUMNS, JournalOrigin, format_percent, render_csv, render_json, render_table,
+};
 pub use report::{
-    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, Report, build_report, format_duration,
+    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, LegRef, Report, build_report,
+    format_duration,
 };

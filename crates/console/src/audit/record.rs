@@ -1,6 +1,7 @@
 //! One line of the audit journal.
 
 use floorwalk_protocol::{Mode, Timestamp};
+use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 /// What happened.
@@ -61,8 +62,9 @@ impl RecordKind {
     }
 }
 
-/// One journal record. Optional fields are left out of the line when unknown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One journal record. Optional fields are left out of the line when
+/// unknown (see the `Serialize` below), and read as `None` when absent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Record {
     /// Local wall-clock time the record was written.
     pub at: Timestamp,
@@ -70,23 +72,57 @@ pub struct Record {
     /// The supervisor's id, as the server told it in `hello`.
     pub supervisor: String,
     pub call_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leg_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
     /// The server's time of the event, where the server told it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_at: Option<Timestamp>,
     /// From sending the command to its confirmation, in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     /// For `left`, `call_ended` and failures: the reason or error, as words.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl Serialize for Record {
+    /// The fields in declaration order, the unknown optional ones left out.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let optional = [
+            self.agent_id.is_some(),
+            self.agent_name.is_some(),
+            self.leg_id.is_some(),
+            self.mode.is_some(),
+            self.server_at.is_some(),
+            self.latency_ms.is_some(),
+            self.reason.is_some(),
+        ];
+        let known = 4 + optional.into_iter().filter(|&known| known).count();
+        let mut line = serializer.serialize_struct("Record", known)?;
+        line.serialize_field("at", &self.at)?;
+        line.serialize_field("kind", &self.kind)?;
+        line.serialize_field("supervisor", &self.supervisor)?;
+        line.serialize_field("call_id", &self.call_id)?;
+        if_known(&mut line, "agent_id", &self.agent_id)?;
+        if_known(&mut line, "agent_name", &self.agent_name)?;
+        if_known(&mut line, "leg_id", &self.leg_id)?;
+        if_known(&mut line, "mode", &self.mode)?;
+        if_known(&mut line, "server_at", &self.server_at)?;
+        if_known(&mut line, "latency_ms", &self.latency_ms)?;
+        if_known(&mut line, "reason", &self.reason)?;
+        line.end()
+    }
+}
+
+/// Writes an optional field when it is known, and skips it otherwise.
+fn if_known<S: SerializeStruct, T: Serialize>(
+    line: &mut S,
+    key: &'static str,
+    value: &Option<T>,
+) -> Result<(), S::Error> {
+    match value {
+        Some(value) => line.serialize_field(key, value),
+        None => line.skip_field(key),
+    }
 }
 
 impl Record {

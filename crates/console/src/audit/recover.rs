@@ -15,13 +15,14 @@ pub const RECOVER_DAYS: i64 = 7;
 /// A leg the journal says is still open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenLeg {
-    pub supervisor: String,
-    pub call_id: String,
     pub leg_id: String,
-    pub agent_id: Option<String>,
-    pub agent_name: Option<String>,
     /// Its last recorded mode.
     pub mode: Option<Mode>,
+    /// The call it is on, whose agent, and whose leg it is.
+    pub call_id: String,
+    pub agent_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub supervisor: String,
 }
 
 /// What the console learns from its journal at start.
@@ -91,12 +92,12 @@ pub fn open_legs(records: &[Record]) -> Vec<OpenLeg> {
                 };
                 open.retain(|leg| !(leg.supervisor == record.supervisor && &leg.leg_id == leg_id));
                 open.push(OpenLeg {
-                    supervisor: record.supervisor.clone(),
-                    call_id: record.call_id.clone(),
                     leg_id: leg_id.clone(),
+                    mode: record.mode,
+                    call_id: record.call_id.clone(),
                     agent_id: record.agent_id.clone(),
                     agent_name: record.agent_name.clone(),
-                    mode: record.mode,
+                    supervisor: record.supervisor.clone(),
                 });
             }
             RecordKind::Left => {

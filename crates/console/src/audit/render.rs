@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 /// Where the records came from, for the header of the table and the JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
+pub struct JournalOrigin {
     pub dir: PathBuf,
     /// Journal files read (for the date range).
     pub files: usize,
@@ -105,9 +105,13 @@ fn count(n: u64, noun: &str) -> String {
     }
 }
 
-pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io::Result<()> {
-    let dir = source.dir.display();
-    if !source.exists {
+pub fn render_table(
+    report: &Report,
+    origin: &JournalOrigin,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let dir = origin.dir.display();
+    if !origin.exists {
         return writeln!(
             out,
             "No audit journal at {dir} yet: nothing has been recorded there."
@@ -118,14 +122,14 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
             out,
             "No audit records in {dir} for {} ({} read).",
             scope_text(report),
-            files_text(source.files)
+            files_text(origin.files)
         );
     }
     writeln!(out, "floorwalk audit report: {}", scope_text(report))?;
     writeln!(
         out,
         "journal {dir} ({}, {})",
-        files_text(source.files),
+        files_text(origin.files),
         count(report.records, "record")
     )?;
 
@@ -206,7 +210,7 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
             let agent = report
                 .agents
                 .iter()
-                .find(|x| x.agent_id == a.agent_id)
+                .find(|x| x.agent_id == a.leg.agent_id)
                 .map_or("(unknown)", AgentFigures::label);
             let at = a.at.to_string();
             writeln!(
@@ -215,9 +219,9 @@ pub fn render_table(report: &Report, source: &Source, out: &mut dyn Write) -> io
                 at.get(..10).unwrap_or(&at),
                 at.get(11..19).unwrap_or(""),
                 a.kind.as_str(),
-                a.supervisor,
-                a.call_id,
-                a.leg_id.as_deref().unwrap_or("-"),
+                a.leg.supervisor,
+                a.leg.call_id,
+                a.leg.leg_id.as_deref().unwrap_or("-"),
                 fit(agent, AGENT_WIDTH)
             )?;
             writeln!(out, "      {}", a.detail)?;
@@ -330,12 +334,12 @@ fn write_csv_row(out: &mut dyn Write, cells: impl IntoIterator<Item = String>) -
 /// The report as one JSON object: `journal` (`dir`, `files`, `exists`), then
 /// every field of `Report`, each figures object with its
 /// `average_present_ms`, `coverage` and `disconnect_rate` added.
-pub fn render_json(report: &Report, source: &Source, out: &mut dyn Write) -> io::Result<()> {
+pub fn render_json(report: &Report, origin: &JournalOrigin, out: &mut dyn Write) -> io::Result<()> {
     let json = JsonReport {
         journal: JsonJournal {
-            dir: source.dir.display().to_string(),
-            files: source.files,
-            exists: source.exists,
+            dir: origin.dir.display().to_string(),
+            files: origin.files,
+            exists: origin.exists,
         },
         from: report.from.as_deref(),
         to: report.to.as_deref(),

@@ -159,11 +159,19 @@ pub struct Anomaly {
     pub kind: AnomalyKind,
     /// The leg's start, or the unmatched record's time.
     pub at: Timestamp,
+    /// Its fields stand in the anomaly's own JSON object.
+    #[serde(flatten)]
+    pub leg: LegRef,
+    pub detail: String,
+}
+
+/// The leg an anomaly is about, as far as the journal knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegRef {
     pub supervisor: String,
     pub call_id: String,
     pub leg_id: Option<String>,
     pub agent_id: Option<String>,
-    pub detail: String,
 }
 
 /// The whole report.
@@ -343,10 +351,12 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                         unmatched.push(Anomaly {
                             kind: AnomalyKind::UnmatchedRecord,
                             at: t,
-                            supervisor: record.supervisor.clone(),
-                            call_id: record.call_id.clone(),
-                            leg_id: record.leg_id.clone(),
-                            agent_id: agent_of(record),
+                            leg: LegRef {
+                                supervisor: record.supervisor.clone(),
+                                call_id: record.call_id.clone(),
+                                leg_id: record.leg_id.clone(),
+                                agent_id: agent_of(record),
+                            },
                             detail: format!(
                                 "{} record for a leg with no open join before it",
                                 record.kind.as_str()
@@ -409,7 +419,7 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
     let mut anomalies = unmatched;
     for anomaly in &anomalies {
         per_agent
-            .entry(anomaly.agent_id.clone())
+            .entry(anomaly.leg.agent_id.clone())
             .or_default()
             .unmatched_records += 1;
     }
@@ -437,10 +447,12 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
             anomalies.push(Anomaly {
                 kind,
                 at: leg.start,
-                supervisor: leg.supervisor.clone(),
-                call_id: leg.call_id.clone(),
-                leg_id: leg.leg_id.clone(),
-                agent_id: leg.agent_id.clone(),
+                leg: LegRef {
+                    supervisor: leg.supervisor.clone(),
+                    call_id: leg.call_id.clone(),
+                    leg_id: leg.leg_id.clone(),
+                    agent_id: leg.agent_id.clone(),
+                },
                 detail,
             });
         };

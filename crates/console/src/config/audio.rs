@@ -4,6 +4,7 @@
 //! Endpoints are the audio engine's own [`Endpoint`] (`none`, `default`,
 //! `device:NAME`, `wav:PATH`): one type from the config file to the device.
 
+use super::de::WholeNumber;
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::ptt::PttSetting;
 use serde::Deserialize;
@@ -18,7 +19,7 @@ const DEFAULT_MAX_TALK_SECS: u64 = 120;
 /// The `[audio]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AudioConfig {
+pub struct AudioSection {
     /// Where the monitored call is played.
     #[serde(deserialize_with = "endpoint")]
     pub output: Endpoint,
@@ -27,7 +28,7 @@ pub struct AudioConfig {
     pub input: Endpoint,
 }
 
-impl Default for AudioConfig {
+impl Default for AudioSection {
     /// The system's default devices: a console without a sound card says so
     /// and plays to `none`.
     fn default() -> Self {
@@ -90,18 +91,13 @@ fn ptt_mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PttSetting, D:
 }
 
 fn max_talk_secs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    let limit = MAX_TALK_SECS_LIMIT;
-    match toml::Value::deserialize(deserializer)? {
-        toml::Value::Integer(secs) => match u64::try_from(secs) {
-            Ok(secs @ 1..) if secs <= limit => Ok(secs),
-            _ => Err(de::Error::custom(format!(
-                "max_talk_secs must be between 1 and {limit} seconds, found {secs}"
-            ))),
-        },
-        other => Err(de::Error::custom(format!(
-            "max_talk_secs must be a whole number of seconds like 120, found {other}"
-        ))),
+    WholeNumber {
+        key: "max_talk_secs",
+        unit: "seconds",
+        example: DEFAULT_MAX_TALK_SECS,
+        max: MAX_TALK_SECS_LIMIT,
     }
+    .deserialize(deserializer)
 }
 
 #[cfg(test)]
@@ -113,7 +109,7 @@ mod tests {
     #[derive(Debug, Deserialize)]
     struct Doc {
         #[serde(default)]
-        audio: AudioConfig,
+        audio: AudioSection,
         #[serde(default)]
         ptt: PushToTalk,
     }
@@ -129,7 +125,7 @@ mod tests {
         assert_eq!(doc.audio.output, Endpoint::Device("hw:1,0".into()));
         assert_eq!(doc.audio.input, Endpoint::Wav(PathBuf::from("/tmp/in.wav")));
         let doc = parse("").unwrap();
-        assert_eq!(doc.audio, AudioConfig::default());
+        assert_eq!(doc.audio, AudioSection::default());
         assert_eq!(doc.audio.output, Endpoint::Default);
     }
 

@@ -22,17 +22,43 @@ pub(super) fn server<'de, D: Deserializer<'de>>(
 pub(super) fn command_timeout_ms<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<u64, D::Error> {
-    let max = super::MAX_COMMAND_TIMEOUT_MS;
-    match toml::Value::deserialize(deserializer)? {
-        toml::Value::Integer(ms) => match u64::try_from(ms) {
-            Ok(ms @ 1..) if ms <= max => Ok(ms),
-            _ => Err(de::Error::custom(format!(
-                "command_timeout_ms must be between 1 and {max} milliseconds, found {ms}"
+    WholeNumber {
+        key: "command_timeout_ms",
+        unit: "milliseconds",
+        example: super::DEFAULT_COMMAND_TIMEOUT_MS,
+        max: super::MAX_COMMAND_TIMEOUT_MS,
+    }
+    .deserialize(deserializer)
+}
+
+/// A setting that is a whole number of some unit, from 1 to `max`.
+pub(super) struct WholeNumber {
+    pub key: &'static str,
+    pub unit: &'static str,
+    /// A sensible value, shown when the type is wrong.
+    pub example: u64,
+    pub max: u64,
+}
+
+impl WholeNumber {
+    pub fn deserialize<'de, D: Deserializer<'de>>(&self, deserializer: D) -> Result<u64, D::Error> {
+        let Self {
+            key,
+            unit,
+            example,
+            max,
+        } = self;
+        match toml::Value::deserialize(deserializer)? {
+            toml::Value::Integer(n) => match u64::try_from(n) {
+                Ok(n @ 1..) if n <= *max => Ok(n),
+                _ => Err(de::Error::custom(format!(
+                    "{key} must be between 1 and {max} {unit}, found {n}"
+                ))),
+            },
+            other => Err(de::Error::custom(format!(
+                "{key} must be a whole number of {unit} like {example}, found {other}"
             ))),
-        },
-        other => Err(de::Error::custom(format!(
-            "command_timeout_ms must be a whole number of milliseconds like 5000, found {other}"
-        ))),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ mod de;
 mod secret;
 mod token;
 
-pub use audio::{AudioConfig, PushToTalk};
+pub use audio::{AudioSection, PushToTalk};
 pub use secret::Secret;
 
 use serde::Deserialize;
@@ -54,7 +54,7 @@ pub struct Config {
     /// Key bindings: action name to key strings, raw (the app validates).
     #[serde(deserialize_with = "de::keys")]
     pub keys: BTreeMap<String, Vec<String>>,
-    pub audio: AudioConfig,
+    pub audio: AudioSection,
     /// How the push-to-talk key is read.
     pub ptt: PushToTalk,
     /// `FLOORWALK_TOKEN`, taken when the config was loaded.
@@ -80,7 +80,7 @@ impl Default for Config {
             reveal_customer_numbers: false,
             command_timeout_ms: DEFAULT_COMMAND_TIMEOUT_MS,
             keys: BTreeMap::new(),
-            audio: AudioConfig::default(),
+            audio: AudioSection::default(),
             ptt: PushToTalk::default(),
             env_token: None,
             source: None,

@@ -8,7 +8,7 @@
 mod backoff;
 mod connect;
 mod events;
-mod pending;
+mod in_flight;
 mod run;
 mod sequence;
 mod target;

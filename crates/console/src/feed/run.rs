@@ -3,7 +3,7 @@
 
 use super::backoff::{Backoff, Reconnect};
 use super::connect::{DialError, Dialer, Socket};
-use super::pending::Pending;
+use super::in_flight::InFlight;
 use super::sequence::{Sequencer, Verdict};
 use super::{CommandFailure, Control, FeedEvent};
 use floorwalk_audio::capture::TransmitGate;
@@ -216,7 +216,7 @@ impl Feed {
             let ended = connection.run(self).await;
             self.online.store(false, Ordering::Release);
             self.ch.discard_queued_audio();
-            let drained = connection.pending.drain();
+            let drained = connection.in_flight.drain();
             for (req, sent) in drained {
                 if self
                     .ch
@@ -260,7 +260,7 @@ enum Wake {
 /// One open WebSocket and what belongs to it alone.
 struct Connection {
     socket: Socket,
-    pending: Pending,
+    in_flight: InFlight,
     subscribed: bool,
     /// Silence longer than this means the connection is dead.
     liveness: Duration,
@@ -274,7 +274,7 @@ impl Connection {
     fn new(socket: Socket) -> Self {
         Self {
             socket,
-            pending: Pending::default(),
+            in_flight: InFlight::default(),
             subscribed: false,
             liveness: HELLO_TIMEOUT,
             last_heard: Instant::now(),
@@ -289,7 +289,7 @@ impl Connection {
         loop {
             let silent_at = tokio::time::Instant::from_std(self.last_heard + self.liveness);
             let expire_at = self
-                .pending
+                .in_flight
                 .next_deadline()
                 .map(tokio::time::Instant::from_std);
             // Commands first (rare and urgent), then the socket, so a timer
@@ -403,7 +403,7 @@ impl Connection {
             return Ok(());
         }
         match message {
-            ServerMessage::Reply(reply) => match self.pending.take(&reply.req) {
+            ServerMessage::Reply(reply) => match self.in_flight.take(&reply.req) {
                 Some(sent) => {
                     let outcome = reply.outcome().cloned().map_err(CommandFailure::Refused);
                     feed.ch.reply(reply.req, outcome, sent).await?;
@@ -474,7 +474,10 @@ impl Connection {
         if !self.subscribed {
             return Ok(feed.ch.refuse_offline(command, sent).await?);
         }
-        if !self.pending.insert(&req, sent, sent + feed.command_timeout) {
+        if !self
+            .in_flight
+            .insert(&req, sent, sent + feed.command_timeout)
+        {
             let failure = CommandFailure::Refused(ReplyError {
                 code: ErrorCode::Invalid,
                 message: format!(
@@ -496,7 +499,7 @@ impl Connection {
     }
 
     async fn expire(&mut self, feed: &mut Feed) -> Result<(), Ended> {
-        for (req, sent) in self.pending.expire(Instant::now()) {
+        for (req, sent) in self.in_flight.expire(Instant::now()) {
             tracing::warn!(%req, "no reply within {:?}", feed.command_timeout);
             feed.ch
                 .reply(

@@ -124,12 +124,18 @@ mod tests {
         assert_eq!(seq.on_hello("s-2"), (subscribe(Some("s-2"), Some(4)), true));
     }
 
+    /// A sequencer of session `s` whose snapshot was at `snapshot`.
+    fn after_snapshot(snapshot: u64, now: Instant) -> Sequencer {
+        let mut seq = Sequencer::default();
+        seq.on_hello("s");
+        assert_eq!(seq.on_state(snapshot, true, now), Verdict::Forward);
+        seq
+    }
+
     #[test]
     fn duplicates_are_dropped() {
-        let mut seq = Sequencer::default();
         let now = Instant::now();
-        seq.on_hello("s");
-        seq.on_state(5, true, now);
+        let mut seq = after_snapshot(5, now);
         assert_eq!(seq.on_state(5, false, now), Verdict::Duplicate);
         assert_eq!(seq.on_state(2, false, now), Verdict::Duplicate);
         assert_eq!(seq.on_state(6, false, now), Verdict::Forward);
@@ -138,10 +144,8 @@ mod tests {
 
     #[test]
     fn a_gap_resubscribes_once_then_waits_for_the_replay() {
-        let mut seq = Sequencer::default();
         let now = Instant::now();
-        seq.on_hello("s");
-        seq.on_state(1, true, now);
+        let mut seq = after_snapshot(1, now);
         assert_eq!(
             seq.on_state(3, false, now),
             Verdict::Resubscribe(subscribe(Some("s"), Some(1)))
@@ -183,10 +187,8 @@ mod tests {
         /// forwarded after the snapshot rises by exactly one each time.
         #[test]
         fn forwarded_events_are_contiguous(events in proptest::collection::vec(1u64..40, 0..200)) {
-            let mut seq = Sequencer::default();
             let now = Instant::now();
-            seq.on_hello("s");
-            prop_assert_eq!(seq.on_state(0, true, now), Verdict::Forward);
+            let mut seq = after_snapshot(0, now);
             let mut last = 0;
             for event in events {
                 if seq.on_state(event, false, now) == Verdict::Forward {

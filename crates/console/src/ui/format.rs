@@ -149,10 +149,14 @@ mod tests {
 
     #[test]
     fn meters() {
-        assert_eq!(meter(0), "▯▯▯▯▯▯▯▯");
-        assert_eq!(meter(3), "▮▮▮▯▯▯▯▯");
-        assert_eq!(meter(8), "▮▮▮▮▮▮▮▮");
-        assert_eq!(meter(200), "▮▮▮▮▮▮▮▮");
+        for (cells, drawn) in [
+            (0, "▯▯▯▯▯▯▯▯"),
+            (3, "▮▮▮▯▯▯▯▯"),
+            (8, "▮▮▮▮▮▮▮▮"),
+            (200, "▮▮▮▮▮▮▮▮"),
+        ] {
+            assert_eq!(meter(cells), drawn, "{cells} cells");
+        }
     }
 
     #[test]

@@ -77,39 +77,34 @@ fn with_transcript(app: &mut App) {
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 
+/// At each size: the fixture, with or without my leg, made ready by
+/// `prepare`, matches the snapshot `{name}_{w}x{h}`.
+fn assert_screens(name: &str, with_my_leg: bool, prepare: impl Fn(&mut App)) {
+    for (w, h) in SIZES {
+        let mut app = app_at(with_my_leg, w, h);
+        prepare(&mut app);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&render(&app, w, h)));
+    }
+}
+
 #[test]
 fn dashboard() {
-    for (w, h) in SIZES {
-        let app = app_at(false, w, h);
-        insta::assert_snapshot!(format!("dashboard_{w}x{h}"), text(&render(&app, w, h)));
-    }
+    assert_screens("dashboard", false, |_| {});
 }
 
 #[test]
 fn call_pane_with_my_leg() {
-    for (w, h) in SIZES {
-        let mut app = app_at(true, w, h);
-        with_transcript(&mut app);
-        insta::assert_snapshot!(format!("my_call_{w}x{h}"), text(&render(&app, w, h)));
-    }
+    assert_screens("my_call", true, with_transcript);
 }
 
 #[test]
 fn end_call_dialog() {
-    for (w, h) in SIZES {
-        let mut app = app_at(true, w, h);
-        press(&mut app, "E");
-        insta::assert_snapshot!(format!("end_call_{w}x{h}"), text(&render(&app, w, h)));
-    }
+    assert_screens("end_call", true, |app| press(app, "E"));
 }
 
 #[test]
 fn help_overlay() {
-    for (w, h) in SIZES {
-        let mut app = app_at(true, w, h);
-        press(&mut app, "?");
-        insta::assert_snapshot!(format!("help_{w}x{h}"), text(&render(&app, w, h)));
-    }
+    assert_screens("help", true, |app| press(app, "?"));
 }
 
 #[test]

@@ -19,6 +19,24 @@ impl Theme {
         if self.color { colored } else { plain }
     }
 
+    /// In `color` when there is colour, plain otherwise.
+    fn tinted(&self, color: Color) -> Style {
+        self.pick(Style::default().fg(color), Style::default())
+    }
+
+    /// Bold, and in `color` when there is colour.
+    fn bold_in(&self, color: Color) -> Style {
+        self.pick(self.bold().fg(color), self.bold())
+    }
+
+    /// White on red, or bold and reversed: what must not be missed.
+    fn alarm(&self) -> Style {
+        self.pick(
+            self.bold().fg(Color::White).bg(Color::Red),
+            self.bold().add_modifier(Modifier::REVERSED),
+        )
+    }
+
     pub fn plain(&self) -> Style {
         Style::default()
     }
@@ -35,12 +53,7 @@ impl Theme {
     }
 
     pub fn title(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
-            self.bold(),
-        )
+        self.bold_in(Color::Cyan)
     }
 
     pub fn selected(&self) -> Style {
@@ -50,72 +63,47 @@ impl Theme {
     /// My own presence: "you:whisper".
     pub fn mine(&self) -> Style {
         self.pick(
-            Style::default()
-                .fg(Color::Magenta)
-                .add_modifier(Modifier::BOLD),
-            Style::default()
-                .add_modifier(Modifier::BOLD)
-                .add_modifier(Modifier::UNDERLINED),
+            self.bold().fg(Color::Magenta),
+            self.bold().add_modifier(Modifier::UNDERLINED),
         )
     }
 
     /// Other supervisors on a call.
     pub fn others(&self) -> Style {
-        self.pick(Style::default().fg(Color::Cyan), Style::default())
+        self.tinted(Color::Cyan)
     }
 
     /// End call and other things that affect everyone.
     pub fn danger(&self) -> Style {
-        self.pick(
-            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
-            self.bold(),
-        )
+        self.bold_in(Color::Red)
     }
 
     /// The ON AIR banner: unmissable, with or without colour.
     pub fn on_air(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::White)
-                .bg(Color::Red)
-                .add_modifier(Modifier::BOLD),
-            Style::default()
-                .add_modifier(Modifier::BOLD)
-                .add_modifier(Modifier::REVERSED),
-        )
+        self.alarm()
     }
 
     /// The lit cells of a level meter.
     pub fn meter(&self) -> Style {
-        self.pick(Style::default().fg(Color::Green), Style::default())
+        self.tinted(Color::Green)
     }
 
     pub fn live(&self) -> Style {
-        self.pick(Style::default().fg(Color::Green), Style::default())
+        self.tinted(Color::Green)
     }
 
     pub fn recording(&self) -> Style {
-        self.pick(Style::default().fg(Color::Red), Style::default())
+        self.tinted(Color::Red)
     }
 
     pub fn key(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-            self.bold(),
-        )
+        self.bold_in(Color::Yellow)
     }
 
     pub fn mode(&self, mode: Mode) -> Style {
         match mode {
             Mode::Silent => self.mine(),
-            Mode::Whisper => self.pick(
-                Style::default()
-                    .fg(Color::Yellow)
-                    .add_modifier(Modifier::BOLD),
-                self.bold(),
-            ),
+            Mode::Whisper => self.bold_in(Color::Yellow),
             Mode::Barge => self.danger(),
         }
     }
@@ -123,22 +111,9 @@ impl Theme {
     pub fn level(&self, level: Severity) -> Style {
         match level {
             Severity::Info => Style::default(),
-            Severity::Warn => self.pick(
-                Style::default()
-                    .fg(Color::Yellow)
-                    .add_modifier(Modifier::BOLD),
-                self.bold(),
-            ),
+            Severity::Warn => self.bold_in(Color::Yellow),
             // Loud: a full-width bar, visible in any terminal.
-            Severity::Error => self.pick(
-                Style::default()
-                    .fg(Color::White)
-                    .bg(Color::Red)
-                    .add_modifier(Modifier::BOLD),
-                Style::default()
-                    .add_modifier(Modifier::BOLD)
-                    .add_modifier(Modifier::REVERSED),
-            ),
+            Severity::Error => self.alarm(),
         }
     }
 
@@ -149,7 +124,7 @@ impl Theme {
             AgentState::Available => Color::Blue,
             AgentState::Away | AgentState::Offline | AgentState::Unknown => Color::DarkGray,
         };
-        self.pick(Style::default().fg(color), Style::default())
+        self.tinted(color)
     }
 
     /// A row whose call just started, changed or ended.

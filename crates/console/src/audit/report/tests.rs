@@ -68,47 +68,34 @@ fn agent<'a>(report: &'a Report, id: &str) -> &'a Figures {
         .figures
 }
 
+/// An agent's present, whisper and barge time, in ms.
+fn times(report: &Report, id: &str) -> (u64, u64, u64) {
+    let f = agent(report, id);
+    (f.present_ms, f.whisper_ms, f.barge_ms)
+}
+
 fn kinds(report: &Report) -> Vec<(AnomalyKind, Option<&str>)> {
     report
         .anomalies
         .iter()
-        .map(|a| (a.kind, a.leg_id.as_deref()))
+        .map(|a| (a.kind, a.leg.leg_id.as_deref()))
         .collect()
 }
 
 /// One whole leg: silent, whisper, barge, silent, then the supervisor's own
 /// disconnect, with server times on every confirmation.
+#[rustfmt::skip]
 fn coached_call() -> Vec<R> {
     vec![
         r("09:00:00.000", CallSeen, "sup-1", "c-1").agent("a-1", "Alex Kim"),
-        r("09:00:10.000", JoinRequested, "sup-1", "c-1")
-            .agent("a-1", "Alex Kim")
-            .mode(Mode::Silent),
-        r("09:00:11.000", Joined, "sup-1", "c-1")
-            .agent("a-1", "Alex Kim")
-            .leg("l-1")
-            .mode(Mode::Silent)
-            .server("09:00:10.900"),
-        r("09:01:00.050", ModeChanged, "sup-1", "c-1")
-            .leg("l-1")
-            .mode(Mode::Whisper)
-            .server("09:01:00.000"),
-        r("09:03:30.040", ModeChanged, "sup-1", "c-1")
-            .leg("l-1")
-            .mode(Mode::Barge)
-            .server("09:03:30.000"),
-        r("09:04:00.030", ModeChanged, "sup-1", "c-1")
-            .leg("l-1")
-            .mode(Mode::Silent)
-            .server("09:04:00.000"),
+        r("09:00:10.000", JoinRequested, "sup-1", "c-1").agent("a-1", "Alex Kim").mode(Mode::Silent),
+        r("09:00:11.000", Joined, "sup-1", "c-1").agent("a-1", "Alex Kim").leg("l-1").mode(Mode::Silent).server("09:00:10.900"),
+        r("09:01:00.050", ModeChanged, "sup-1", "c-1").leg("l-1").mode(Mode::Whisper).server("09:01:00.000"),
+        r("09:03:30.040", ModeChanged, "sup-1", "c-1").leg("l-1").mode(Mode::Barge).server("09:03:30.000"),
+        r("09:04:00.030", ModeChanged, "sup-1", "c-1").leg("l-1").mode(Mode::Silent).server("09:04:00.000"),
         r("09:05:00.000", DisconnectRequested, "sup-1", "c-1").leg("l-1"),
-        r("09:05:00.200", Left, "sup-1", "c-1")
-            .leg("l-1")
-            .server("09:05:00.100")
-            .reason("disconnected"),
-        r("09:10:00.000", CallEnded, "sup-1", "c-1")
-            .server("09:10:00.000")
-            .reason("customer_hangup"),
+        r("09:05:00.200", Left, "sup-1", "c-1").leg("l-1").server("09:05:00.100").reason("disconnected"),
+        r("09:10:00.000", CallEnded, "sup-1", "c-1").server("09:10:00.000").reason("customer_hangup"),
     ]
 }
 
@@ -148,74 +135,40 @@ fn one_coached_leg_gives_every_figure() {
 
 #[test]
 fn local_times_stand_in_where_the_server_gave_none() {
+    #[rustfmt::skip]
     let report = report(vec![
         // No server time: the console's 10:00:00.000 counts.
-        r("10:00:00.000", Joined, "sup-1", "c-1")
-            .agent("a-1", "Alex Kim")
-            .leg("l-1")
-            .mode(Mode::Whisper),
-        r("10:00:45.500", Left, "sup-1", "c-1")
-            .leg("l-1")
-            .server("10:00:45.000")
-            .reason("disconnected"),
+        r("10:00:00.000", Joined, "sup-1", "c-1").agent("a-1", "Alex Kim").leg("l-1").mode(Mode::Whisper),
+        r("10:00:45.500", Left, "sup-1", "c-1").leg("l-1").server("10:00:45.000").reason("disconnected"),
     ]);
-    let f = agent(&report, "a-1");
-    assert_eq!(f.present_ms, 45_000);
-    assert_eq!(f.whisper_ms, 45_000);
-    assert_eq!(f.barge_ms, 0);
+    assert_eq!(times(&report, "a-1"), (45_000, 45_000, 0));
 }
 
 #[test]
 fn times_that_run_backwards_count_as_zero_never_negative() {
+    #[rustfmt::skip]
     let report = report(vec![
-        r("10:00:00.000", Joined, "sup-1", "c-1")
-            .agent("a-1", "A")
-            .leg("l-1")
-            .mode(Mode::Silent)
-            .server("10:00:10.000"),
+        r("10:00:00.000", Joined, "sup-1", "c-1").agent("a-1", "A").leg("l-1").mode(Mode::Silent).server("10:00:10.000"),
         // The server says the switch came before the join: no time yet.
-        r("10:00:20.000", ModeChanged, "sup-1", "c-1")
-            .leg("l-1")
-            .mode(Mode::Barge)
-            .server("10:00:05.000"),
+        r("10:00:20.000", ModeChanged, "sup-1", "c-1").leg("l-1").mode(Mode::Barge).server("10:00:05.000"),
         // Barge from 10:00:10 to 10:00:40.
-        r("10:00:41.000", ModeChanged, "sup-1", "c-1")
-            .leg("l-1")
-            .mode(Mode::Whisper)
-            .server("10:00:40.000"),
+        r("10:00:41.000", ModeChanged, "sup-1", "c-1").leg("l-1").mode(Mode::Whisper).server("10:00:40.000"),
         // Left "before" the last switch: the leg ends at 10:00:40.
-        r("10:00:42.000", Left, "sup-1", "c-1")
-            .leg("l-1")
-            .server("10:00:30.000")
-            .reason("disconnected"),
+        r("10:00:42.000", Left, "sup-1", "c-1").leg("l-1").server("10:00:30.000").reason("disconnected"),
     ]);
-    let f = agent(&report, "a-1");
-    assert_eq!(f.present_ms, 30_000);
-    assert_eq!(f.barge_ms, 30_000);
-    assert_eq!(f.whisper_ms, 0);
+    assert_eq!(times(&report, "a-1"), (30_000, 0, 30_000));
 }
 
 #[test]
 fn averages_divide_by_the_legs_that_ended() {
+    #[rustfmt::skip]
     let report = report(vec![
         // 60 s, 90 s, and one leg with no end (not in the time figures).
-        r("10:00:00.000", Joined, "sup-1", "c-1")
-            .agent("a-1", "A")
-            .leg("l-1"),
-        r("10:01:00.000", Left, "sup-1", "c-1")
-            .leg("l-1")
-            .reason("disconnected"),
-        r("10:02:00.000", Joined, "sup-1", "c-2")
-            .agent("a-1", "A")
-            .leg("l-2")
-            .mode(Mode::Whisper),
-        r("10:03:30.000", Left, "sup-1", "c-2")
-            .leg("l-2")
-            .reason("call_ended"),
-        r("10:05:00.000", Joined, "sup-1", "c-3")
-            .agent("a-1", "A")
-            .leg("l-3")
-            .mode(Mode::Whisper),
+        r("10:00:00.000", Joined, "sup-1", "c-1").agent("a-1", "A").leg("l-1"),
+        r("10:01:00.000", Left, "sup-1", "c-1").leg("l-1").reason("disconnected"),
+        r("10:02:00.000", Joined, "sup-1", "c-2").agent("a-1", "A").leg("l-2").mode(Mode::Whisper),
+        r("10:03:30.000", Left, "sup-1", "c-2").leg("l-2").reason("call_ended"),
+        r("10:05:00.000", Joined, "sup-1", "c-3").agent("a-1", "A").leg("l-3").mode(Mode::Whisper),
     ]);
     let f = agent(&report, "a-1");
     assert_eq!(f.sessions, 3);
@@ -236,22 +189,15 @@ fn averages_divide_by_the_legs_that_ended() {
 
 #[test]
 fn a_disconnect_after_the_call_ended_is_not_a_leave_while_it_went_on() {
+    #[rustfmt::skip]
     let report = report(vec![
-        r("12:00:00.000", Joined, "sup-2", "c-6")
-            .agent("a-3", "C")
-            .leg("l-6"),
+        r("12:00:00.000", Joined, "sup-2", "c-6").agent("a-3", "C").leg("l-6"),
         r("12:05:00.000", CallEnded, "sup-2", "c-6").reason("customer_hangup"),
-        r("12:05:01.000", Left, "sup-2", "c-6")
-            .leg("l-6")
-            .reason("disconnected"),
+        r("12:05:01.000", Left, "sup-2", "c-6").leg("l-6").reason("disconnected"),
         // A call_ended before the leg joined does not touch it.
         r("12:06:00.000", CallEnded, "sup-2", "c-7").reason("agent_hangup"),
-        r("12:07:00.000", Joined, "sup-2", "c-7")
-            .agent("a-3", "C")
-            .leg("l-7"),
-        r("12:08:00.000", Left, "sup-2", "c-7")
-            .leg("l-7")
-            .reason("disconnected"),
+        r("12:07:00.000", Joined, "sup-2", "c-7").agent("a-3", "C").leg("l-7"),
+        r("12:08:00.000", Left, "sup-2", "c-7").leg("l-7").reason("disconnected"),
     ]);
     let f = agent(&report, "a-3");
     assert_eq!(f.sessions, 2);
@@ -261,26 +207,15 @@ fn a_disconnect_after_the_call_ended_is_not_a_leave_while_it_went_on() {
 
 #[test]
 fn back_to_back_joins_lease_expiry_and_missing_ends() {
+    #[rustfmt::skip]
     let report = report(vec![
-        r("11:00:00.000", Joined, "sup-1", "c-4")
-            .agent("a-1", "A")
-            .leg("l-4")
-            .mode(Mode::Silent),
+        r("11:00:00.000", Joined, "sup-1", "c-4").agent("a-1", "A").leg("l-4").mode(Mode::Silent),
         // Another call while l-4 is open: back-to-back (on the c-5 leg).
-        r("11:00:30.000", Joined, "sup-1", "c-5")
-            .agent("a-2", "B")
-            .leg("l-5")
-            .mode(Mode::Silent),
+        r("11:00:30.000", Joined, "sup-1", "c-5").agent("a-2", "B").leg("l-5").mode(Mode::Silent),
         // A different supervisor's join is not back-to-back for sup-1.
-        r("11:00:40.000", Joined, "sup-9", "c-4")
-            .agent("a-1", "A")
-            .leg("l-9"),
-        r("11:00:50.000", Left, "sup-9", "c-4")
-            .leg("l-9")
-            .reason("disconnected"),
-        r("11:01:00.000", Left, "sup-1", "c-4")
-            .leg("l-4")
-            .reason("lease_expired"),
+        r("11:00:40.000", Joined, "sup-9", "c-4").agent("a-1", "A").leg("l-9"),
+        r("11:00:50.000", Left, "sup-9", "c-4").leg("l-9").reason("disconnected"),
+        r("11:01:00.000", Left, "sup-1", "c-4").leg("l-4").reason("lease_expired"),
         // l-5 never leaves.
     ]);
     let a1 = agent(&report, "a-1");
@@ -318,31 +253,16 @@ fn back_to_back_joins_lease_expiry_and_missing_ends() {
 /// (closed, with no time counted, and called what it is).
 #[test]
 fn legs_reconciled_after_a_crash() {
+    #[rustfmt::skip]
     let report = report(vec![
-        r("12:00:00.000", Joined, "sup-1", "c-1")
-            .agent("a-1", "A")
-            .leg("l-1")
-            .mode(Mode::Silent),
-        r("12:00:00.000", Joined, "sup-1", "c-2")
-            .agent("a-2", "B")
-            .leg("l-2")
-            .mode(Mode::Whisper),
+        r("12:00:00.000", Joined, "sup-1", "c-1").agent("a-1", "A").leg("l-1").mode(Mode::Silent),
+        r("12:00:00.000", Joined, "sup-1", "c-2").agent("a-2", "B").leg("l-2").mode(Mode::Whisper),
         // The console died; it starts again at 12:01.
-        r("12:01:00.000", Reconciled, "sup-1", "c-1")
-            .leg("l-1")
-            .mode(Mode::Whisper)
-            .reason(crate::audit::STILL_LIVE),
-        r("12:01:00.000", Reconciled, "sup-1", "c-2")
-            .leg("l-2")
-            .mode(Mode::Whisper)
-            .reason(crate::audit::UNKNOWN_AFTER_CRASH),
-        r("12:02:00.000", Left, "sup-1", "c-1")
-            .leg("l-1")
-            .reason("disconnected"),
+        r("12:01:00.000", Reconciled, "sup-1", "c-1").leg("l-1").mode(Mode::Whisper).reason(crate::audit::STILL_LIVE),
+        r("12:01:00.000", Reconciled, "sup-1", "c-2").leg("l-2").mode(Mode::Whisper).reason(crate::audit::UNKNOWN_AFTER_CRASH),
+        r("12:02:00.000", Left, "sup-1", "c-1").leg("l-1").reason("disconnected"),
         // A reconciliation for a leg that is not open is unmatched.
-        r("12:03:00.000", Reconciled, "sup-1", "c-2")
-            .leg("l-2")
-            .reason(crate::audit::UNKNOWN_AFTER_CRASH),
+        r("12:03:00.000", Reconciled, "sup-1", "c-2").leg("l-2").reason(crate::audit::UNKNOWN_AFTER_CRASH),
     ]);
     let a1 = agent(&report, "a-1");
     // Silent 12:00 to 12:01 (as last recorded), whisper from 12:01 (as the
@@ -389,18 +309,11 @@ fn legs_reconciled_after_a_crash() {
 
 #[test]
 fn a_second_join_of_the_same_leg_supersedes_the_first() {
+    #[rustfmt::skip]
     let report = report(vec![
-        r("13:00:00.000", Joined, "sup-2", "c-8")
-            .agent("a-4", "D")
-            .leg("l-8")
-            .mode(Mode::Barge),
-        r("13:00:05.000", Joined, "sup-2", "c-8")
-            .agent("a-4", "D")
-            .leg("l-8")
-            .mode(Mode::Barge),
-        r("13:01:00.000", Left, "sup-2", "c-8")
-            .leg("l-8")
-            .reason("disconnected"),
+        r("13:00:00.000", Joined, "sup-2", "c-8").agent("a-4", "D").leg("l-8").mode(Mode::Barge),
+        r("13:00:05.000", Joined, "sup-2", "c-8").agent("a-4", "D").leg("l-8").mode(Mode::Barge),
+        r("13:01:00.000", Left, "sup-2", "c-8").leg("l-8").reason("disconnected"),
     ]);
     let f = agent(&report, "a-4");
     // Two joins, two sessions; the first has no end, the second 55 s.
@@ -422,19 +335,12 @@ fn a_second_join_of_the_same_leg_supersedes_the_first() {
 
 #[test]
 fn a_rejoin_after_leaving_is_not_back_to_back() {
+    #[rustfmt::skip]
     let report = report(vec![
-        r("14:00:00.000", Joined, "sup-1", "c-1")
-            .agent("a-1", "A")
-            .leg("l-1"),
-        r("14:00:10.000", Left, "sup-1", "c-1")
-            .leg("l-1")
-            .reason("disconnected"),
-        r("14:00:20.000", Joined, "sup-1", "c-1")
-            .agent("a-1", "A")
-            .leg("l-2"),
-        r("14:00:30.000", Left, "sup-1", "c-1")
-            .leg("l-2")
-            .reason("removed"),
+        r("14:00:00.000", Joined, "sup-1", "c-1").agent("a-1", "A").leg("l-1"),
+        r("14:00:10.000", Left, "sup-1", "c-1").leg("l-1").reason("disconnected"),
+        r("14:00:20.000", Joined, "sup-1", "c-1").agent("a-1", "A").leg("l-2"),
+        r("14:00:30.000", Left, "sup-1", "c-1").leg("l-2").reason("removed"),
     ]);
     let f = agent(&report, "a-1");
     assert_eq!(f.sessions, 2);
@@ -445,11 +351,9 @@ fn a_rejoin_after_leaving_is_not_back_to_back() {
 
 #[test]
 fn records_without_a_leg_id_match_by_call() {
+    #[rustfmt::skip]
     let report = report(vec![
-        r("14:00:00.000", Joined, "sup-1", "c-1")
-            .agent("a-1", "A")
-            .leg("l-1")
-            .mode(Mode::Silent),
+        r("14:00:00.000", Joined, "sup-1", "c-1").agent("a-1", "A").leg("l-1").mode(Mode::Silent),
         r("14:00:10.000", ModeChanged, "sup-1", "c-1").mode(Mode::Whisper),
         r("14:00:30.000", Left, "sup-1", "c-1").reason("disconnected"),
     ]);
@@ -460,14 +364,11 @@ fn records_without_a_leg_id_match_by_call() {
 
 #[test]
 fn unmatched_mode_changes_and_leaves_are_reported() {
+    #[rustfmt::skip]
     let report = report(vec![
         r("15:00:00.000", CallSeen, "sup-1", "c-7").agent("a-1", "A"),
-        r("15:00:05.000", ModeChanged, "sup-1", "c-7")
-            .leg("l-99")
-            .mode(Mode::Whisper),
-        r("15:00:10.000", Left, "sup-1", "c-7")
-            .leg("l-99")
-            .reason("disconnected"),
+        r("15:00:05.000", ModeChanged, "sup-1", "c-7").leg("l-99").mode(Mode::Whisper),
+        r("15:00:10.000", Left, "sup-1", "c-7").leg("l-99").reason("disconnected"),
     ]);
     let f = agent(&report, "a-1");
     assert_eq!(f.unmatched_records, 2);
@@ -487,6 +388,7 @@ fn unmatched_mode_changes_and_leaves_are_reported() {
 
 #[test]
 fn coverage_counts_distinct_seen_calls_with_a_leg() {
+    #[rustfmt::skip]
     let report = report(vec![
         // a-1: c-1 (seen twice, joined), c-2 (seen, not joined): 1 of 2.
         r("09:00:00.000", CallSeen, "sup-1", "c-1").agent("a-1", "Alex Kim"),
@@ -495,19 +397,13 @@ fn coverage_counts_distinct_seen_calls_with_a_leg() {
         // a-2: c-3 seen, joined by leg whose record names no agent: 1 of 1.
         r("09:00:03.000", CallSeen, "sup-1", "c-3").agent("a-2", "Priya Nair"),
         r("09:01:00.000", Joined, "sup-1", "c-1").leg("l-1"),
-        r("09:02:00.000", Left, "sup-1", "c-1")
-            .leg("l-1")
-            .reason("disconnected"),
+        r("09:02:00.000", Left, "sup-1", "c-1").leg("l-1").reason("disconnected"),
         r("09:03:00.000", Joined, "sup-1", "c-3").leg("l-3"),
-        r("09:04:00.000", Left, "sup-1", "c-3")
-            .leg("l-3")
-            .reason("disconnected"),
+        r("09:04:00.000", Left, "sup-1", "c-3").leg("l-3").reason("disconnected"),
         // A leg on a call never seen: a session, but not in coverage; no
         // record names its agent, so it goes to the unknown agent.
         r("09:05:00.000", Joined, "sup-1", "c-9").leg("l-9"),
-        r("09:06:00.000", Left, "sup-1", "c-9")
-            .leg("l-9")
-            .reason("disconnected"),
+        r("09:06:00.000", Left, "sup-1", "c-9").leg("l-9").reason("disconnected"),
     ]);
     let a1 = agent(&report, "a-1");
     assert_eq!((a1.calls_covered, a1.calls_seen), (1, 2));
@@ -539,19 +435,13 @@ fn coverage_counts_distinct_seen_calls_with_a_leg() {
 #[test]
 fn the_supervisor_filter_keeps_only_that_supervisors_records() {
     let mut records = coached_call();
-    records.push(r("09:20:00.000", CallSeen, "sup-2", "c-2").agent("a-1", "Alex Kim"));
-    // sup-1 has left by now, and sup-2 had no leg: not back-to-back.
-    records.push(
-        r("09:20:01.000", Joined, "sup-2", "c-2")
-            .agent("a-1", "Alex Kim")
-            .leg("l-2")
-            .mode(Mode::Barge),
-    );
-    records.push(
-        r("09:20:11.000", Left, "sup-2", "c-2")
-            .leg("l-2")
-            .reason("lease_expired"),
-    );
+    #[rustfmt::skip]
+    records.extend([
+        r("09:20:00.000", CallSeen, "sup-2", "c-2").agent("a-1", "Alex Kim"),
+        // sup-1 has left by now, and sup-2 had no leg: not back-to-back.
+        r("09:20:01.000", Joined, "sup-2", "c-2").agent("a-1", "Alex Kim").leg("l-2").mode(Mode::Barge),
+        r("09:20:11.000", Left, "sup-2", "c-2").leg("l-2").reason("lease_expired"),
+    ]);
     let all = report_with(records, &Filter::default());
     assert_eq!(all.overall.sessions, 2);
     assert_eq!(all.overall.barge_ms, 30_000 + 10_000);
@@ -577,16 +467,12 @@ fn the_supervisor_filter_keeps_only_that_supervisors_records() {
 
 #[test]
 fn legs_count_on_the_day_they_start_and_are_read_whole_across_midnight() {
+    #[rustfmt::skip]
     let records = || {
         vec![
             r("2026-11-21T23:59:00.000Z", CallSeen, "sup-1", "c-1").agent("a-1", "A"),
-            r("2026-11-21T23:59:50.000Z", Joined, "sup-1", "c-1")
-                .agent("a-1", "A")
-                .leg("l-1")
-                .mode(Mode::Whisper),
-            r("2026-11-22T00:00:20.000Z", Left, "sup-1", "c-1")
-                .leg("l-1")
-                .reason("disconnected"),
+            r("2026-11-21T23:59:50.000Z", Joined, "sup-1", "c-1").agent("a-1", "A").leg("l-1").mode(Mode::Whisper),
+            r("2026-11-22T00:00:20.000Z", Left, "sup-1", "c-1").leg("l-1").reason("disconnected"),
             r("2026-11-22T00:01:00.000Z", CallSeen, "sup-1", "c-2").agent("a-1", "A"),
         ]
     };

@@ -10,11 +10,11 @@ struct Waiting {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Pending {
+pub(super) struct InFlight {
     waiting: HashMap<String, Waiting>,
 }
 
-impl Pending {
+impl InFlight {
     /// Starts waiting for `req`; `false` when it is already waiting.
     pub fn insert(&mut self, req: &str, sent: Instant, deadline: Instant) -> bool {
         if self.waiting.contains_key(req) {
@@ -65,27 +65,27 @@ mod tests {
     fn replies_timeouts_and_duplicates() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        let mut pending = Pending::default();
-        assert_eq!(pending.next_deadline(), None);
-        assert!(pending.insert("r-1", t0, t0 + ms(100)));
-        assert!(pending.insert("r-2", t0, t0 + ms(50)));
+        let mut in_flight = InFlight::default();
+        assert_eq!(in_flight.next_deadline(), None);
+        assert!(in_flight.insert("r-1", t0, t0 + ms(100)));
+        assert!(in_flight.insert("r-2", t0, t0 + ms(50)));
         assert!(
-            !pending.insert("r-1", t0, t0 + ms(10)),
+            !in_flight.insert("r-1", t0, t0 + ms(10)),
             "a req waits only once"
         );
-        assert_eq!(pending.next_deadline(), Some(t0 + ms(50)));
+        assert_eq!(in_flight.next_deadline(), Some(t0 + ms(50)));
 
-        assert!(pending.expire(t0 + ms(49)).is_empty());
-        assert_eq!(pending.expire(t0 + ms(50)), vec![("r-2".to_owned(), t0)]);
+        assert!(in_flight.expire(t0 + ms(49)).is_empty());
+        assert_eq!(in_flight.expire(t0 + ms(50)), vec![("r-2".to_owned(), t0)]);
         assert_eq!(
-            pending.take("r-2"),
+            in_flight.take("r-2"),
             None,
             "an expired command gets no reply"
         );
-        assert_eq!(pending.take("r-1"), Some(t0));
-        assert_eq!(pending.take("r-1"), None, "exactly one reply");
-        assert!(pending.insert("r-3", t0, t0 + ms(1)));
-        assert_eq!(pending.drain().len(), 1);
-        assert_eq!(pending.next_deadline(), None);
+        assert_eq!(in_flight.take("r-1"), Some(t0));
+        assert_eq!(in_flight.take("r-1"), None, "exactly one reply");
+        assert!(in_flight.insert("r-3", t0, t0 + ms(1)));
+        assert_eq!(in_flight.drain().len(), 1);
+        assert_eq!(in_flight.next_deadline(), None);
     }
 }
