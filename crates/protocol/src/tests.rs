@@ -334,3 +334,30 @@ fn truncations_of_every_message_are_errors() {
         }
     }
 }
+
+#[test]
+fn names_in_words_are_the_names_on_the_wire() {
+    use crate::ErrorCode as E;
+    let codes = [
+        E::Invalid,
+        E::NotFound,
+        E::Forbidden,
+        E::NotYourLeg,
+        E::BadConfirmation,
+        E::Conflict,
+        E::RateLimited,
+        E::Unavailable,
+        E::Unknown,
+    ];
+    for code in codes {
+        let wire = serde_json::to_string(&code).unwrap();
+        assert_eq!(wire, format!("\"{code}\""));
+        assert_eq!(code.to_string(), code.as_str());
+    }
+    assert_eq!(E::NotYourLeg.as_str(), "not_your_leg");
+    for mode in crate::Mode::ALL {
+        let wire = serde_json::to_string(&mode).unwrap();
+        assert_eq!(wire, format!("\"{}\"", mode.as_str()));
+    }
+    assert_eq!(crate::Mode::Barge.to_string(), "barge");
+}
