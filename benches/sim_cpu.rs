@@ -1,8 +1,10 @@
 //! The standalone simulator's CPU with 20 monitored calls streaming audio to
 //! a console, against the same simulator with none; once as it is and once
-//! recording every call to WAV (`--record-dir`). Prints the shares of a
-//! core (from `/proc`, Linux); asserts nothing about speed. The figures go
-//! in docs/performance.md.
+//! recording every call to WAV (`--record-dir`). Then a floor of 10,000
+//! agents: CPU with no console and with two consoles that see every team,
+//! how long an all-teams snapshot takes to arrive, and the resident memory.
+//! Prints the shares of a core (from `/proc`, Linux); asserts nothing about
+//! speed. The figures go in docs/performance.md.
 //!
 //! `cargo bench --bench sim_cpu`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -38,13 +40,18 @@ async fn share_of_a_core(pid: u32, client: &mut Client) -> f64 {
     (cpu_seconds(pid) - before) / SPAN.as_secs_f64()
 }
 
-async fn measure(record: bool) {
-    let dir = tempfile::tempdir().unwrap();
+/// Resident memory of a process, in MiB (Linux).
+fn resident_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib / 1024.0
+}
+
+/// Starts `floorwalk sim` with `args`; its pid and address.
+async fn simulator(args: &[&str]) -> (tokio::process::Child, u32, std::net::SocketAddr) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_floorwalk"));
-    command.args(["sim", "--listen", "127.0.0.1:0", "--min-call-secs", "3600"]);
-    if record {
-        command.arg("--record-dir").arg(dir.path());
-    }
+    command.args(["sim", "--listen", "127.0.0.1:0"]).args(args);
     let mut child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -59,6 +66,17 @@ async fn measure(record: bool) {
         .trim_end_matches(floorwalk_protocol::PATH)
         .parse()
         .unwrap();
+    (child, pid, addr)
+}
+
+async fn measure(record: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().to_str().unwrap();
+    let mut args = vec!["--min-call-secs", "3600"];
+    if record {
+        args.extend(["--record-dir", recording]);
+    }
+    let (mut child, pid, addr) = simulator(&args).await;
     let mut amara = Client::subscribed_at(addr, AMARA).await;
     let idle = share_of_a_core(pid, &mut amara).await;
 
@@ -82,6 +100,34 @@ async fn measure(record: bool) {
     child.kill().await.ok();
 }
 
+/// A large floor: 10,000 agents, alone and with two all-teams consoles.
+async fn large_floor() {
+    let (mut child, pid, addr) = simulator(&["--agents", "10000"]).await;
+    // Let the opening burst settle.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let before = cpu_seconds(pid);
+    tokio::time::sleep(SPAN).await;
+    let alone = (cpu_seconds(pid) - before) / SPAN.as_secs_f64();
+
+    let asked = std::time::Instant::now();
+    let mut first = Client::subscribed_at(addr, AMARA).await;
+    let snapshot = asked.elapsed();
+    let mut second = Client::subscribed_at(addr, AMARA).await;
+    let (events, before) = (first.events.len(), cpu_seconds(pid));
+    tokio::join!(first.pump(SPAN), second.pump(SPAN));
+    let watched = (cpu_seconds(pid) - before) / SPAN.as_secs_f64();
+    let per_sec = (first.events.len() - events) as f64 / SPAN.as_secs_f64();
+    println!(
+        "10,000 agents: {:.2}% of a core alone; {:.2}% with two all-teams consoles \
+         ({per_sec:.0} events/s each); connected to all-teams snapshot applied in {} ms; {:.0} MiB resident",
+        alone * 100.0,
+        watched * 100.0,
+        snapshot.as_millis(),
+        resident_mib(pid)
+    );
+    child.kill().await.ok();
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -90,4 +136,5 @@ fn main() {
     for record in [false, true] {
         runtime.block_on(measure(record));
     }
+    runtime.block_on(large_floor());
 }
