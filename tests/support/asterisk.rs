@@ -342,6 +342,8 @@ impl Asterisk {
 
     /// Connects to the events socket of ARI application `app` (subscribed
     /// to everything), authenticated by the `Authorization` header.
+    /// Asterisk registers the application before it answers the upgrade, so
+    /// no event after this returns is missed.
     pub async fn events(&self, app: &str) -> Events {
         let mut request = self.events_url(app).into_client_request().unwrap();
         request
