@@ -28,6 +28,7 @@ use floorwalk_protocol::{
     ClientMessage, ErrorCode, Hello, PROTOCOL_VERSION, Reply, ServerMessage, Snapshot, Supervisor,
     to_text,
 };
+use futures_util::FutureExt as _;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +37,9 @@ use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};
 
 /// How many messages may wait for one console before it counts as too slow.
 pub const OUTBOX: usize = 16_384;
+/// The most floor outputs handled in one turn, so consoles' requests still
+/// get their turn on a very busy floor.
+const FLOOR_BATCH: usize = 256;
 /// How often leases are checked.
 const LEASE_CHECK: Duration = Duration::from_millis(100);
 /// How often dropped upstream frames are reported.
@@ -204,7 +208,7 @@ impl<F: Floor> Hub<F> {
             let release = tokio::time::sleep_until(held.unwrap_or_else(Instant::now).into());
             tokio::select! {
                 output = self.floor.next() => match output {
-                    Some(output) => self.on_floor(output, Instant::now()),
+                    Some(output) => self.on_floor_batch(output),
                     None => {
                         tracing::error!("the floor stopped");
                         break;
@@ -220,6 +224,21 @@ impl<F: Floor> Hub<F> {
             }
         }
         self.floor.close().await;
+    }
+
+    /// Handles what the floor reported and whatever else it has ready, up
+    /// to [`FLOOR_BATCH`], in one go: a tick's events and frames do not each
+    /// pay for a turn of the loop.
+    fn on_floor_batch(&mut self, first: FloorOutput) {
+        let now = Instant::now();
+        self.on_floor(first, now);
+        for _ in 1..FLOOR_BATCH {
+            match self.floor.next().now_or_never() {
+                Some(Some(output)) => self.on_floor(output, now),
+                // Nothing ready, or the floor stopped (the loop sees that next).
+                _ => break,
+            }
+        }
     }
 
     /// Handles one thing the floor reported.
