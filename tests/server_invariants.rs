@@ -10,10 +10,10 @@
 mod sim_client;
 
 use floorwalk_protocol::{
-    AgentEvent, AudioFrame, CallEvent, ErrorCode, FrameHeader, Leg, LegChanged, LegJoined, LegLeft,
+    AgentEvent, AudioFrame, CallEvent, ErrorCode, FrameHeader, LegChanged, LegJoined,
     LegLeftReason, Mode, Role, ServerMessage, Snapshot, Timestamp, Transcript,
 };
-use floorwalk_server::fixture::{agent, call, party, queue};
+use floorwalk_server::fixture::{agent, call, obey, party, queue};
 use floorwalk_server::{
     Floor, FloorCommand, FloorOutput, FloorState, Joined, Outcome, ServerHandle, ServerOptions,
     Talk, Ticket,
@@ -368,62 +368,36 @@ impl Floor for HostileFloor {
     }
 
     fn command(&mut self, ticket: Ticket, command: FloorCommand) {
-        let outcome = match command {
-            FloorCommand::Join {
-                call_id,
-                supervisor,
-                mode,
-            } => {
-                if call_id == "c-trapped" {
-                    // The agent's leg, passed off as the supervisor's.
-                    let joined = Joined {
-                        leg_id: "l-31".into(),
-                        track: 31,
-                    };
-                    self.told.push_back(FloorOutput::Done {
-                        ticket,
-                        outcome: Ok(Outcome::Joined(joined)),
-                    });
-                    return;
-                }
-                self.next_track += 1;
-                let track = self.next_track;
-                let leg = Leg {
-                    user_id: Some(supervisor.id),
-                    mode: Some(mode),
-                    ..party(&format!("l-{track}"), Role::Supervisor, track)
-                };
-                let leg_id = leg.id.clone();
-                self.told
-                    .push_back(FloorOutput::Event(ServerMessage::LegJoined(LegJoined {
-                        seq: 0,
-                        call_id: call_id.clone(),
-                        leg,
-                    })));
-                self.to_flip.push((call_id, leg_id.clone()));
-                Outcome::Joined(Joined { leg_id, track })
-            }
-            FloorCommand::Leave {
-                call_id,
-                leg_id,
-                reason,
-            } => {
-                self.told
-                    .push_back(FloorOutput::Event(ServerMessage::LegLeft(LegLeft {
-                        seq: 0,
-                        call_id,
-                        leg_id,
-                        at: Timestamp::from_millis(2),
-                        reason,
-                    })));
-                Outcome::Done
-            }
-            FloorCommand::SetMode { .. } | FloorCommand::EndCall { .. } => Outcome::Done,
+        if matches!(&command, FloorCommand::Join { call_id, .. } if call_id == "c-trapped") {
+            // The agent's leg, passed off as the supervisor's.
+            let joined = Joined {
+                leg_id: "l-31".into(),
+                track: 31,
+            };
+            self.told.push_back(FloorOutput::Done {
+                ticket,
+                outcome: Ok(Outcome::Joined(joined)),
+            });
+            return;
+        }
+        let call_id = match &command {
+            FloorCommand::Join { call_id, .. } => Some(call_id.clone()),
+            _ => None,
         };
-        self.told.push_back(FloorOutput::Done {
-            ticket,
-            outcome: Ok(outcome),
-        });
+        self.next_track += 1;
+        let told = obey(ticket, command, self.next_track);
+        // Every confirmed leg is flipped to barge at the next tick.
+        if let (
+            Some(call_id),
+            Some(FloorOutput::Done {
+                outcome: Ok(Outcome::Joined(joined)),
+                ..
+            }),
+        ) = (call_id, told.last())
+        {
+            self.to_flip.push((call_id, joined.leg_id.clone()));
+        }
+        self.told.extend(told);
     }
 
     fn talk(&mut self, _talk: Talk) {}

@@ -1,8 +1,11 @@
 //! Small floors to test against: agents, calls with their two parties, and
 //! queues, each made from a few words (feature `test-support`).
 
-use crate::floor::TeamQueue;
-use floorwalk_protocol::{Agent, AgentState, Call, Direction, Leg, Queue, Role, Timestamp};
+use crate::floor::{FloorCommand, FloorOutput, Joined, Outcome, TeamQueue, Ticket};
+use floorwalk_protocol::{
+    Agent, AgentState, Call, Direction, Leg, LegJoined, LegLeft, Queue, Role, ServerMessage,
+    Timestamp,
+};
 
 /// An agent on a call since the epoch.
 pub fn agent(id: &str, team: &str) -> Agent {
@@ -64,4 +67,58 @@ pub fn queue(team: &str) -> TeamQueue {
             agents_available: 0,
         },
     }
+}
+
+/// What an obedient floor tells for a command, in order, ending with its
+/// `Done`: a join adds a supervisor leg on `track` (`l-{track}`), a leave
+/// removes the leg, anything else just succeeds.
+pub fn obey(ticket: Ticket, command: FloorCommand, track: u32) -> Vec<FloorOutput> {
+    let at = Timestamp::from_millis(1);
+    let (event, outcome) = match command {
+        FloorCommand::Join {
+            call_id,
+            supervisor,
+            mode,
+        } => {
+            let leg = Leg {
+                user_id: Some(supervisor.id),
+                mode: Some(mode),
+                ..party(&format!("l-{track}"), Role::Supervisor, track)
+            };
+            let joined = Joined {
+                leg_id: leg.id.clone(),
+                track,
+            };
+            let event = ServerMessage::LegJoined(LegJoined {
+                seq: 0,
+                call_id,
+                leg,
+            });
+            (Some(event), Outcome::Joined(joined))
+        }
+        FloorCommand::Leave {
+            call_id,
+            leg_id,
+            reason,
+        } => {
+            let event = ServerMessage::LegLeft(LegLeft {
+                seq: 0,
+                call_id,
+                leg_id,
+                at,
+                reason,
+            });
+            (Some(event), Outcome::Done)
+        }
+        FloorCommand::SetMode { .. } | FloorCommand::EndCall { .. } => (None, Outcome::Done),
+    };
+    let done = FloorOutput::Done {
+        ticket,
+        outcome: Ok(outcome),
+    };
+    event
+        .map(FloorOutput::Event)
+        .into_iter()
+        .chain([done])
+        .collect()
 }

@@ -1,11 +1,10 @@
 use super::*;
 use crate::accounts::demo_accounts;
-use crate::fixture::{agent, call, party, queue};
-use crate::floor::{FloorCommand, FloorState, Joined, Talk};
+use crate::fixture::{agent, call, obey, queue};
+use crate::floor::{FloorCommand, FloorState, Talk};
 use crate::impair::Impairment;
 use floorwalk_protocol::{
-    AudioFrame, FrameHeader, Leg, LegJoined, LegLeft, LegLeftReason, Mode, Parsed, Role, Timestamp,
-    parse_server,
+    AudioFrame, FrameHeader, LegLeftReason, Mode, Parsed, Timestamp, parse_server,
 };
 use std::collections::VecDeque;
 
@@ -40,49 +39,9 @@ impl Floor for TestFloor {
 
     fn command(&mut self, ticket: Ticket, command: FloorCommand) {
         self.commands.push(command.clone());
-        let outcome = match command {
-            FloorCommand::Join {
-                call_id,
-                supervisor,
-                mode,
-            } => {
-                self.next_track += 1;
-                let track = 1000 + self.next_track;
-                let leg = Leg {
-                    user_id: Some(supervisor.id),
-                    mode: Some(mode),
-                    ..party(&format!("l-{track}"), Role::Supervisor, track)
-                };
-                let leg_id = leg.id.clone();
-                self.told
-                    .push_back(FloorOutput::Event(ServerMessage::LegJoined(LegJoined {
-                        seq: 0,
-                        call_id,
-                        leg,
-                    })));
-                Outcome::Joined(Joined { leg_id, track })
-            }
-            FloorCommand::Leave {
-                call_id,
-                leg_id,
-                reason,
-            } => {
-                self.told
-                    .push_back(FloorOutput::Event(ServerMessage::LegLeft(LegLeft {
-                        seq: 0,
-                        call_id,
-                        leg_id,
-                        at: Timestamp::from_millis(1),
-                        reason,
-                    })));
-                Outcome::Done
-            }
-            FloorCommand::SetMode { .. } | FloorCommand::EndCall { .. } => Outcome::Done,
-        };
-        self.told.push_back(FloorOutput::Done {
-            ticket,
-            outcome: Ok(outcome),
-        });
+        self.next_track += 1;
+        self.told
+            .extend(obey(ticket, command, 1000 + self.next_track));
     }
 
     fn talk(&mut self, talk: Talk) {
