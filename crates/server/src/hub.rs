@@ -439,10 +439,11 @@ impl<F: Floor> Hub<F> {
         self.send(conn, Outgoing::Text(text.into()));
     }
 
-    /// Places a floor event in its team, then numbers it per stream and
-    /// sends it to the streams' subscribers.
+    /// Places a floor event in its team, numbers it per stream and sends it
+    /// to the streams' subscribers, then keeps it in the core's floor (by
+    /// value: nothing reads that floor in between).
     fn publish(&mut self, event: ServerMessage, now: Instant) {
-        let team = match self.scope.apply(event.clone()) {
+        let team = match self.scope.team_of(&event) {
             Ok(team) => team,
             Err(e) => {
                 tracing::error!(%e, "dropped an event from the floor");
@@ -451,6 +452,7 @@ impl<F: Floor> Hub<F> {
         };
         self.legs.follow(&event);
         self.fan_out(&event, &team, now);
+        self.scope.record(event);
     }
 
     fn fan_out(&mut self, event: &ServerMessage, team: &str, now: Instant) {

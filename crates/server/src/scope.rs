@@ -54,8 +54,13 @@ impl Scope {
     /// Applies a state event and says which team it belongs to.
     pub fn apply(&mut self, message: ServerMessage) -> Result<String, Unplaced> {
         let team = self.team_of(&message)?;
-        self.mirror.apply_event(message);
+        self.record(message);
         Ok(team)
+    }
+
+    /// Applies an event already placed with [`Scope::team_of`].
+    pub fn record(&mut self, message: ServerMessage) {
+        self.mirror.apply_event(message);
     }
 
     /// Applies queue figures; returns the event to publish.
@@ -70,7 +75,8 @@ impl Scope {
         event
     }
 
-    fn team_of(&self, message: &ServerMessage) -> Result<String, Unplaced> {
+    /// The team an event belongs to, from the floor as it stands before it.
+    pub fn team_of(&self, message: &ServerMessage) -> Result<String, Unplaced> {
         match message {
             ServerMessage::Agent(event) => Ok(event.agent.team.clone()),
             ServerMessage::CallStarted(event) | ServerMessage::CallUpdated(event) => {
