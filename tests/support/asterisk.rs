@@ -56,6 +56,9 @@ const STOP_PATIENCE: Duration = Duration::from_secs(10);
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/asterisk");
 const INSTALL_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/asterisk/install.sh");
+/// install.sh's default prefix under `$HOME`, and the stamp of a finished build.
+const DEFAULT_PREFIX: &str = ".cache/floorwalk/asterisk-22.10.1";
+const INSTALLED_STAMP: &str = ".floorwalk-installed-22.10.1";
 /// Serialises the install script across test binaries that start at once.
 const INSTALL_LOCK: &str = "/tmp/floorwalk-asterisk-install.lock";
 
@@ -488,6 +491,17 @@ fn install_prefix() -> &'static Path {
             }
         }
         let script = Path::new(INSTALL_SCRIPT);
+        // Where install.sh puts it by default: a clone elsewhere on a machine
+        // that built it once finds it there.
+        if from_env.is_none()
+            && !script.is_file()
+            && let Some(home) = std::env::var_os("HOME")
+        {
+            let built = Path::new(&home).join(DEFAULT_PREFIX);
+            if built.join(INSTALLED_STAMP).is_file() && built.join("sbin/asterisk").is_file() {
+                return built;
+            }
+        }
         if !script.is_file() {
             let env = match &from_env {
                 Some(p) => format!("FLOORWALK_ASTERISK={} has no sbin/asterisk", p.display()),
