@@ -294,6 +294,8 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> + Clone {
             NoticeLevel::Unknown,
         ][..],
     );
+    let reachability =
+        prop::sample::select(&[Reachability::Up, Reachability::Down, Reachability::Unknown][..]);
     prop_oneof![
         2 => snapshot,
         3 => agent().prop_map(|agent| M::Agent(AgentEvent { seq: 0, agent })),
@@ -318,6 +320,9 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> + Clone {
         2 => (req(), any::<bool>(), option::of(result_value()), option::of(reply_error()))
             .prop_map(|(req, ok, result, error)| M::Reply(Reply { req, ok, result, error })),
         1 => (notice_level, text()).prop_map(|(level, text)| M::Notice(Notice { level, text })),
+        1 => (reachability, option::of(text()), timestamp()).prop_map(|(status, reason, since)| {
+            M::FloorStatus(FloorStatus { status, reason, since })
+        }),
         1 => hello().prop_map(M::Hello),
     ]
 }
@@ -369,7 +374,7 @@ pub fn set_seq(message: &mut ServerMessage, seq: u64) {
         M::LegChanged(m) => m.seq = seq,
         M::LegLeft(m) => m.seq = seq,
         M::Transcript(m) => m.seq = seq,
-        M::Hello(_) | M::Reply(_) | M::Notice(_) => {}
+        M::Hello(_) | M::Reply(_) | M::Notice(_) | M::FloorStatus(_) => {}
     }
 }
 

@@ -64,6 +64,7 @@ pub fn parse_server(text: &str) -> Result<Parsed<ServerMessage>, ParseError> {
         "transcript" => M::Transcript(body(text)?),
         "reply" => M::Reply(body(text)?),
         "notice" => M::Notice(body(text)?),
+        "floor_status" => M::FloorStatus(body(text)?),
         _ => return unknown(text, kind),
     };
     Ok(Parsed::Known(message))

@@ -20,10 +20,14 @@ pub enum ServerMessage {
     Transcript(Transcript),
     Reply(Reply),
     Notice(Notice),
+    /// An addition to the contract: whether the server reaches its contact
+    /// center. Not floor state, so no `seq`.
+    FloorStatus(FloorStatus),
 }
 
 impl ServerMessage {
-    /// The `seq` of a state event or snapshot; `None` for hello, reply and notice.
+    /// The `seq` of a state event or snapshot; `None` for hello, reply,
+    /// notice and floor status.
     pub fn seq(&self) -> Option<u64> {
         match self {
             ServerMessage::Snapshot(m) => Some(m.seq),
@@ -35,7 +39,10 @@ impl ServerMessage {
             ServerMessage::LegChanged(m) => Some(m.seq),
             ServerMessage::LegLeft(m) => Some(m.seq),
             ServerMessage::Transcript(m) => Some(m.seq),
-            ServerMessage::Hello(_) | ServerMessage::Reply(_) | ServerMessage::Notice(_) => None,
+            ServerMessage::Hello(_)
+            | ServerMessage::Reply(_)
+            | ServerMessage::Notice(_)
+            | ServerMessage::FloorStatus(_) => None,
         }
     }
 
@@ -268,6 +275,29 @@ pub enum NoticeLevel {
 pub struct Notice {
     pub level: NoticeLevel,
     pub text: String,
+}
+
+/// Whether the server reaches its contact center.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachability {
+    Up,
+    /// Commands that need the contact center are refused (`unavailable`).
+    Down,
+    #[serde(other)]
+    Unknown,
+}
+
+/// `floor_status`: sent to every console when the contact center is lost or
+/// back, and after a snapshot or replay while it is lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FloorStatus {
+    pub status: Reachability,
+    /// Why it is down, for a supervisor to read; absent when up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Since when it has been so (server clock).
+    pub since: Timestamp,
 }
 
 /// A message from the console.

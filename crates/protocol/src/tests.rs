@@ -141,6 +141,16 @@ fn every_server_message() -> Vec<ServerMessage> {
             level: NoticeLevel::Warn,
             text: "maintenance at 22:00".into(),
         }),
+        ServerMessage::FloorStatus(FloorStatus {
+            status: Reachability::Down,
+            reason: Some("Asterisk at 127.0.0.1:8088 is not answering".into()),
+            since: at,
+        }),
+        ServerMessage::FloorStatus(FloorStatus {
+            status: Reachability::Up,
+            reason: None,
+            since: at,
+        }),
     ]
 }
 
@@ -238,6 +248,28 @@ fn contract_examples_parse() {
 }
 
 #[test]
+fn floor_status_is_an_addition_without_seq() {
+    let down = r#"{"type":"floor_status","status":"down","reason":"Asterisk at 127.0.0.1:8088 is not answering","since":"2026-11-21T09:14:03.250Z"}"#;
+    let Ok(Parsed::Known(message)) = parse_server(down) else {
+        panic!("down")
+    };
+    assert_eq!(message.seq(), None);
+    assert!(!message.is_state_event());
+    assert_eq!(to_text(&message), down, "written as documented");
+    let up = r#"{"type":"floor_status","status":"up","since":"2026-11-21T09:15:00.000Z"}"#;
+    let Ok(Parsed::Known(ServerMessage::FloorStatus(status))) = parse_server(up) else {
+        panic!("up")
+    };
+    assert_eq!((status.status, status.reason), (Reachability::Up, None));
+    // A status a later server may add reads as unknown, not as an error.
+    let later = r#"{"type":"floor_status","status":"degraded","since":"2026-11-21T09:15:00.000Z"}"#;
+    let Ok(Parsed::Known(ServerMessage::FloorStatus(status))) = parse_server(later) else {
+        panic!("later")
+    };
+    assert_eq!(status.status, Reachability::Unknown);
+}
+
+#[test]
 fn subscribe_always_sends_both_fields_even_when_null() {
     let text = to_text(&ClientMessage::Subscribe {
         session: None,
@@ -291,6 +323,8 @@ fn bad_input_is_an_error_never_a_panic() {
         r#"{"type":"leg_changed","seq":1,"call_id":"c","leg_id":"l","mode":"shout","at":"2026-11-21T09:14:03.250Z"}"#,
         r#"{"type":"reply","req":5,"ok":true}"#,
         r#"{"type":"snapshot","seq":-1,"agents":[],"calls":[],"queues":[]}"#,
+        r#"{"type":"floor_status","status":"down","reason":"gone"}"#,
+        r#"{"type":"floor_status","status":"up","since":"yesterday"}"#,
     ];
     for text in cases {
         assert!(parse_server(text).is_err(), "accepted: {text}");

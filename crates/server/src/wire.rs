@@ -64,7 +64,10 @@ fn set_seq(message: &mut ServerMessage, value: u64) {
         ServerMessage::LegLeft(m) => m.seq = value,
         ServerMessage::Transcript(m) => m.seq = value,
         ServerMessage::Snapshot(m) => m.seq = value,
-        ServerMessage::Hello(_) | ServerMessage::Reply(_) | ServerMessage::Notice(_) => {}
+        ServerMessage::Hello(_)
+        | ServerMessage::Reply(_)
+        | ServerMessage::Notice(_)
+        | ServerMessage::FloorStatus(_) => {}
     }
 }
 

@@ -200,9 +200,10 @@ impl Floor {
                 self.replace(snapshot);
                 Change::Everything
             }
-            ServerMessage::Hello(_) | ServerMessage::Reply(_) | ServerMessage::Notice(_) => {
-                Change::Nothing
-            }
+            ServerMessage::Hello(_)
+            | ServerMessage::Reply(_)
+            | ServerMessage::Notice(_)
+            | ServerMessage::FloorStatus(_) => Change::Nothing,
         }
     }
 

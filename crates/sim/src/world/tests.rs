@@ -36,7 +36,9 @@ fn kind(message: &ServerMessage) -> &'static str {
         ServerMessage::LegLeft(_) => "leg_left",
         ServerMessage::Transcript(_) => "transcript",
         ServerMessage::Hello(_) | ServerMessage::Snapshot(_) => "other",
-        ServerMessage::Reply(_) | ServerMessage::Notice(_) => "other",
+        ServerMessage::Reply(_) | ServerMessage::Notice(_) | ServerMessage::FloorStatus(_) => {
+            "other"
+        }
     }
 }
 
