@@ -33,12 +33,21 @@
 //!    The core has already checked that the frame came on the sender's own
 //!    live leg and that the leg is not silent, and sends it to the other
 //!    supervisors on the call itself.
+//! 6. **Say when the contact center is lost, and when it is back.**
+//!    [`FloorOutput::Health`] with [`Health::Down`] (and a reason a
+//!    supervisor can read) when the floor cannot reach it, [`Health::Up`]
+//!    once it can again; a floor is up when it starts. Meanwhile the core refuses
+//!    joins, mode changes and ended calls itself (`unavailable`) and tells
+//!    every console (`floor_status`); leaves still come (a console's
+//!    `disconnect`, an expired lease): answer them, and carry them out when
+//!    the contact center is back.
 //!
 //! What the core enforces, whatever the floor does: tokens and team scope of
 //! every event, snapshot and frame; sessions and resume by `seq`; heartbeats
 //! and leases (an expired lease becomes `Leave` with `lease_expired`); rate
 //! limits; `not_your_leg`, `forbidden`, `bad_confirmation` and `conflict`
-//! (the floor never sees a refused command); the microphone path (only the
+//! (the floor never sees a refused command); while the floor is down, only
+//! leaves reach it; the microphone path (only the
 //! mode the supervisor asked for, as the floor confirmed it, opens it: a
 //! floor that flips a leg to barge on its own opens nothing).
 
@@ -143,6 +152,16 @@ pub enum FloorOutput {
         ticket: Ticket,
         outcome: Result<Outcome, FloorError>,
     },
+    /// The floor lost its contact center, or has it again.
+    Health(Health),
+}
+
+/// Whether the floor can reach its contact center.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Up,
+    /// Unreachable, with a reason a supervisor can read (e.g. "Asterisk at 127.0.0.1:8088 is not answering").
+    Down(String),
 }
 
 /// A supervisor's voice for the parties of a call.

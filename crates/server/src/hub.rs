@@ -12,21 +12,26 @@
 //! so a command's events go out before its reply, and by the time a console
 //! reads `ok` its floor already shows the change.
 //!
+//! While the floor is down ([`Health::Down`]) the hub answers joins, mode
+//! changes and ended calls `unavailable` itself and tells every console
+//! (`floor_status`, again after each snapshot or replay while it lasts);
+//! leaves still go to the floor, which carries them out when it can.
+//!
 //! A console that cannot keep up (its outbox of [`OUTBOX`] messages is full)
 //! is dropped rather than allowed to grow memory without bound; it resumes
 //! from its last `seq` when it reconnects.
 
 use crate::accounts::Account;
 use crate::courier::Courier;
-use crate::floor::{Floor, FloorError, FloorOutput, Outcome, Ticket};
+use crate::floor::{Floor, FloorCommand, FloorError, FloorOutput, Health, Outcome, Ticket};
 use crate::legs::{Asked, Caller, Decision, Legs, left_result, mode_result};
 use crate::scope::Scope;
 use crate::splitmix;
 use crate::stream::{Resume, Retention, Stream};
 use crate::wire::WireEvent;
 use floorwalk_protocol::{
-    ClientMessage, ErrorCode, Hello, PROTOCOL_VERSION, Reply, ServerMessage, Snapshot, Supervisor,
-    to_text,
+    ClientMessage, ErrorCode, FloorStatus, Hello, PROTOCOL_VERSION, Reachability, Reply,
+    ServerMessage, Snapshot, Supervisor, to_text,
 };
 use futures_util::FutureExt as _;
 use std::collections::HashMap;
@@ -147,6 +152,8 @@ pub struct Hub<F> {
     reported_at: Option<Instant>,
     /// Connections to drop once the current fan-out is done.
     too_slow: Vec<ConnId>,
+    /// Whether the floor reaches its contact center, as consoles are told.
+    status: FloorStatus,
 }
 
 impl<F: Floor> Hub<F> {
@@ -176,6 +183,11 @@ impl<F: Floor> Hub<F> {
             .enumerate()
             .map(|(n, desk)| (desk.supervisor.id.clone(), n))
             .collect();
+        let status = FloorStatus {
+            status: Reachability::Up,
+            reason: None,
+            since: floor.now(),
+        };
         Self {
             scope: Scope::new(floor.state()),
             floor,
@@ -192,6 +204,7 @@ impl<F: Floor> Hub<F> {
             reported: Drops::default(),
             reported_at: None,
             too_slow: Vec::new(),
+            status,
         }
     }
 
@@ -252,6 +265,7 @@ impl<F: Floor> Hub<F> {
             }
             FloorOutput::Audio { call_id, frame } => self.party_audio(&call_id, frame, now),
             FloorOutput::Done { ticket, outcome } => self.finish(ticket, outcome),
+            FloorOutput::Health(health) => self.health(health),
         }
         self.drop_too_slow(now);
     }
@@ -333,6 +347,55 @@ impl<F: Floor> Hub<F> {
             desk.subscribers.push(conn);
         }
         self.send(conn, outgoing);
+        // What the snapshot or the replay cannot say: the console would
+        // otherwise take a silent floor for a calm one.
+        if self.status.status == Reachability::Down {
+            self.send(conn, self.status_text());
+        }
+    }
+
+    /// The floor lost its contact center or has it again: every console is
+    /// told when that changes (or the reason does).
+    fn health(&mut self, health: Health) {
+        let (status, reason) = match health {
+            Health::Up => (Reachability::Up, None),
+            Health::Down(reason) => (Reachability::Down, Some(reason)),
+        };
+        if status == self.status.status && reason == self.status.reason {
+            return;
+        }
+        if status != self.status.status {
+            self.status.since = self.floor.now();
+        }
+        self.status.status = status;
+        self.status.reason = reason;
+        match &self.status.reason {
+            Some(reason) => tracing::warn!(%reason, "the contact center is unreachable"),
+            None => tracing::info!("the contact center is reachable again"),
+        }
+        let text = self.status_text();
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.send(conn, text.clone());
+        }
+    }
+
+    fn status_text(&self) -> Outgoing {
+        Outgoing::Text(to_text(&ServerMessage::FloorStatus(self.status.clone())).into())
+    }
+
+    /// Why the floor cannot take `command` now: only leaves reach a floor
+    /// that lost its contact center (it cleans them up when it is back).
+    fn unreachable(&self, command: &FloorCommand) -> Option<String> {
+        let reason = self.status.reason.as_ref()?;
+        match command {
+            FloorCommand::Leave { .. } => None,
+            FloorCommand::Join { .. }
+            | FloorCommand::SetMode { .. }
+            | FloorCommand::EndCall { .. } => {
+                Some(format!("the contact center is unreachable: {reason}"))
+            }
+        }
     }
 
     /// A command passes the gate or is answered at once; only allowed ones
@@ -354,16 +417,17 @@ impl<F: Floor> Hub<F> {
                 self.reply(conn, Reply::err(req, refused.code, refused.message));
             }
             Ok(Decision::Answer(result)) => self.reply(conn, Reply::ok(req, result)),
-            Ok(Decision::Ask(command, asked)) => self.ask(command, asked, Some((conn, req))),
+            Ok(Decision::Ask(command, asked)) => match self.unreachable(&command) {
+                Some(why) => {
+                    self.legs.abandon(&asked);
+                    self.reply(conn, Reply::err(req, ErrorCode::Unavailable, why));
+                }
+                None => self.ask(command, asked, Some((conn, req))),
+            },
         }
     }
 
-    fn ask(
-        &mut self,
-        command: crate::floor::FloorCommand,
-        asked: Asked,
-        reply_to: Option<(ConnId, String)>,
-    ) {
+    fn ask(&mut self, command: FloorCommand, asked: Asked, reply_to: Option<(ConnId, String)>) {
         let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
         self.waiting.insert(ticket, Waiting { asked, reply_to });
@@ -397,9 +461,9 @@ impl<F: Floor> Hub<F> {
                     .map(|()| serde_json::json!({ "leg_id": joined.leg_id, "track": joined.track }))
                     .map_err(|refused| (refused.code, refused.message))
             }
-            (Asked::Join { desk, call_id, .. }, Ok(Outcome::Done)) => {
-                self.legs.join_failed(desk, &call_id);
-                tracing::error!(%call_id, "the floor finished a join without naming the leg");
+            (asked @ Asked::Join { .. }, Ok(Outcome::Done)) => {
+                self.legs.abandon(&asked);
+                tracing::error!(?asked, "the floor finished a join without naming the leg");
                 Err((
                     ErrorCode::Unavailable,
                     "the contact center added no leg".into(),
@@ -411,15 +475,10 @@ impl<F: Floor> Hub<F> {
             }
             (Asked::Leave { .. }, Ok(_)) => Ok(left_result(false)),
             (Asked::EndCall { call_id }, Ok(_)) => Ok(serde_json::json!({ "call_id": call_id })),
-            (Asked::Join { desk, call_id, .. }, Err(e)) => {
-                self.legs.join_failed(desk, &call_id);
+            (asked, Err(e)) => {
+                self.legs.abandon(&asked);
                 Err(floor_refusal(e))
             }
-            (Asked::Leave { leg_id }, Err(e)) => {
-                self.legs.stay(&leg_id);
-                Err(floor_refusal(e))
-            }
-            (_, Err(e)) => Err(floor_refusal(e)),
         };
         let Some((conn, req)) = reply_to else {
             if let Err((code, message)) = result {
@@ -494,7 +553,7 @@ impl<F: Floor> Hub<F> {
             }
             for (leg_id, call_id) in held {
                 self.legs.start_leaving(&leg_id);
-                let command = crate::floor::FloorCommand::Leave {
+                let command = FloorCommand::Leave {
                     call_id,
                     leg_id: leg_id.clone(),
                     reason: floorwalk_protocol::LegLeftReason::LeaseExpired,

@@ -258,7 +258,7 @@ impl Legs {
     }
 
     /// A leave the floor could not carry out: the leg is still there.
-    pub fn stay(&mut self, leg_id: &str) {
+    fn stay(&mut self, leg_id: &str) {
         if let Some(leg) = self.live.get_mut(leg_id) {
             leg.leaving = false;
         }
@@ -316,9 +316,17 @@ impl Legs {
         Ok(())
     }
 
-    /// A join the floor refused.
-    pub fn join_failed(&mut self, desk: usize, call_id: &str) {
-        self.joining.remove(&(desk, call_id.to_string()));
+    /// A command that will not be carried out (the floor refused it, or it
+    /// never reached the floor): a join is no longer under way, a leg whose
+    /// leave failed is still there.
+    pub fn abandon(&mut self, asked: &Asked) {
+        match asked {
+            Asked::Join { desk, call_id, .. } => {
+                self.joining.remove(&(*desk, call_id.clone()));
+            }
+            Asked::Leave { leg_id } => self.stay(leg_id),
+            Asked::SetMode { .. } | Asked::EndCall { .. } => {}
+        }
     }
 
     /// The floor switched the leg as asked.

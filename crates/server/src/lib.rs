@@ -47,8 +47,8 @@ mod wire;
 
 pub use accounts::{Account, demo_accounts, load_accounts};
 pub use floor::{
-    Floor, FloorCommand, FloorError, FloorOutput, FloorState, Joined, Outcome, Talk, TeamQueue,
-    Ticket,
+    Floor, FloorCommand, FloorError, FloorOutput, FloorState, Health, Joined, Outcome, Talk,
+    TeamQueue, Ticket,
 };
 pub use impair::{Impairment, ImpairmentError};
 pub use stream::Retention;

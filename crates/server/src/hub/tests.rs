@@ -1,10 +1,11 @@
 use super::*;
 use crate::accounts::demo_accounts;
 use crate::fixture::{agent, call, obey, queue};
-use crate::floor::{FloorCommand, FloorState, Talk};
+use crate::floor::{FloorCommand, FloorState, Health, Talk};
 use crate::impair::Impairment;
 use floorwalk_protocol::{
-    AudioFrame, FrameHeader, LegLeftReason, Mode, Parsed, Timestamp, parse_server,
+    AudioFrame, FloorStatus, FrameHeader, LegLeftReason, Mode, Parsed, Reachability, ReplyError,
+    Timestamp, parse_server,
 };
 use std::collections::VecDeque;
 
@@ -84,6 +85,17 @@ fn connect(
     n: usize,
     capacity: usize,
 ) -> (ConnId, mpsc::Receiver<Outgoing>) {
+    subscribe(hub, n, capacity, None)
+}
+
+/// Connects demo account `n` and subscribes afresh, or resumes its stream
+/// from `last_seq`.
+fn subscribe(
+    hub: &mut Hub<TestFloor>,
+    n: usize,
+    capacity: usize,
+    last_seq: Option<u64>,
+) -> (ConnId, mpsc::Receiver<Outgoing>) {
     let (outbox, inbox) = mpsc::channel(capacity);
     let (reply, mut registered) = oneshot::channel();
     let account = demo_accounts().remove(n);
@@ -93,12 +105,10 @@ fn connect(
         reply,
     });
     let conn = registered.try_recv().unwrap().conn;
+    let session = last_seq.map(|_| hub.desks[n].stream.session().to_string());
     hub.handle(Request::Client {
         conn,
-        message: ClientMessage::Subscribe {
-            session: None,
-            last_seq: None,
-        },
+        message: ClientMessage::Subscribe { session, last_seq },
     });
     (conn, inbox)
 }
@@ -137,6 +147,18 @@ fn received(inbox: &mut mpsc::Receiver<Outgoing>) -> (Vec<ServerMessage>, Vec<u3
         }
     }
     (texts, tracks)
+}
+
+/// The replies a connection got, by `req`: the error, if any.
+fn replies(inbox: &mut mpsc::Receiver<Outgoing>) -> Vec<(String, Option<ReplyError>)> {
+    received(inbox)
+        .0
+        .into_iter()
+        .filter_map(|m| match m {
+            ServerMessage::Reply(r) => Some((r.req, r.error)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn frame(track: u32) -> Bytes {
@@ -347,4 +369,118 @@ fn legs_go_when_the_lease_runs_out_and_stay_if_the_console_is_back() {
         }]
     );
     assert!(hub.scope.leg(&my_leg(&hub, "sup-3").0).is_some());
+}
+
+fn floor_status(message: &ServerMessage) -> Option<&FloorStatus> {
+    match message {
+        ServerMessage::FloorStatus(status) => Some(status),
+        _ => None,
+    }
+}
+
+#[test]
+fn while_the_floor_is_down_only_leaves_reach_it_and_every_console_is_told() {
+    const WHY: &str = "Asterisk at 127.0.0.1:8088 is not answering";
+    let mut hub = hub();
+    let (dana, mut dana_in) = connect(&mut hub, 0, 256);
+    monitor(&mut hub, dana, "c-1", Mode::Silent);
+    let (leg, _) = my_leg(&hub, "sup-1");
+    received(&mut dana_in);
+    let asked = hub.floor.commands.len();
+
+    let down = || FloorOutput::Health(Health::Down(WHY.into()));
+    hub.on_floor(down(), Instant::now());
+    let (messages, _) = received(&mut dana_in);
+    let [ServerMessage::FloorStatus(status)] = &messages[..] else {
+        panic!("{messages:?}");
+    };
+    assert_eq!(
+        (status.status, status.reason.as_deref()),
+        (Reachability::Down, Some(WHY))
+    );
+    // Told once: the same again is no news.
+    hub.on_floor(down(), Instant::now());
+    assert!(received(&mut dana_in).0.is_empty());
+
+    // A fresh console gets it right after its snapshot, a resuming one
+    // right after its replay.
+    let (amara, mut amara_in) = connect(&mut hub, 2, 256);
+    let (messages, _) = received(&mut amara_in);
+    assert!(
+        matches!(&messages[..], [ServerMessage::Snapshot(_), ServerMessage::FloorStatus(s)] if s == status),
+        "{messages:?}"
+    );
+    let last_seq = hub.desks[0].stream.last_seq();
+    let (_, mut again_in) = subscribe(&mut hub, 0, 256, Some(last_seq - 1));
+    let (messages, _) = received(&mut again_in);
+    assert!(
+        matches!(&messages[..], [ServerMessage::LegJoined(_), ServerMessage::FloorStatus(s)] if s == status),
+        "{messages:?}"
+    );
+
+    // Joins, mode changes and ended calls are refused without the floor.
+    monitor(&mut hub, amara, "c-1", Mode::Silent);
+    let whisper = ClientMessage::SetMode {
+        req: "r-2".into(),
+        leg_id: leg.clone(),
+        mode: Mode::Whisper,
+    };
+    command(&mut hub, dana, whisper);
+    let end = ClientMessage::EndCall {
+        req: "r-3".into(),
+        call_id: "c-1".into(),
+        confirm: "c-1".into(),
+    };
+    command(&mut hub, dana, end);
+    let refused = [replies(&mut amara_in), replies(&mut dana_in)].concat();
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    for (req, error) in refused {
+        let error = error.unwrap_or_else(|| panic!("{req} was not refused"));
+        assert_eq!(error.code, ErrorCode::Unavailable);
+        assert_eq!(
+            error.message,
+            format!("the contact center is unreachable: {WHY}")
+        );
+    }
+    assert_eq!(hub.floor.commands.len(), asked);
+
+    // A leave still reaches the floor.
+    let leave = ClientMessage::Disconnect {
+        req: "r-4".into(),
+        leg_id: leg.clone(),
+    };
+    command(&mut hub, dana, leave);
+    assert_eq!(replies(&mut dana_in), [("r-4".to_string(), None)]);
+    assert!(matches!(
+        hub.floor.commands.last(),
+        Some(FloorCommand::Leave { leg_id, .. }) if *leg_id == leg
+    ));
+    for inbox in [&mut amara_in, &mut again_in] {
+        assert!(matches!(
+            &received(inbox).0[..],
+            [ServerMessage::LegLeft(_)]
+        ));
+    }
+
+    // Back: everyone is told, and commands go through again (Amara's
+    // refused join left nothing behind).
+    hub.on_floor(FloorOutput::Health(Health::Up), Instant::now());
+    for inbox in [&mut dana_in, &mut amara_in, &mut again_in] {
+        let (messages, _) = received(inbox);
+        assert!(
+            matches!(&messages[..], [ServerMessage::FloorStatus(s)]
+                if s.status == Reachability::Up && s.reason.is_none()),
+            "{messages:?}"
+        );
+    }
+    monitor(&mut hub, amara, "c-1", Mode::Silent);
+    assert_eq!(replies(&mut amara_in), [("r-1".to_string(), None)]);
+    // And a console that subscribes now hears nothing about it.
+    let (_, mut later_in) = connect(&mut hub, 1, 256);
+    assert!(
+        received(&mut later_in)
+            .0
+            .iter()
+            .all(|m| floor_status(m).is_none())
+    );
 }

@@ -146,18 +146,25 @@ fn joins_only_in_your_teams_and_once_per_call() {
         desk.code(DANA, monitor("c-2", Mode::Silent)),
         ErrorCode::Forbidden
     );
-    let asked = desk.ask(DANA, monitor("c-1", Mode::Silent)).unwrap();
-    assert!(matches!(
+    let decision = desk.ask(DANA, monitor("c-1", Mode::Silent)).unwrap();
+    let Decision::Ask(
+        FloorCommand::Join {
+            ref call_id,
+            ref supervisor,
+            mode: Mode::Silent,
+        },
         asked,
-        Decision::Ask(FloorCommand::Join { ref call_id, ref supervisor, mode: Mode::Silent }, _)
-            if call_id == "c-1" && supervisor.id == "sup-1"
-    ));
+    ) = decision
+    else {
+        panic!("{decision:?}");
+    };
+    assert!(call_id == "c-1" && supervisor.id == "sup-1");
     // Still joining, then joined: either way a second join is a conflict.
     assert_eq!(
         desk.code(DANA, monitor("c-1", Mode::Barge)),
         ErrorCode::Conflict
     );
-    desk.legs.join_failed(DANA, "c-1");
+    desk.legs.abandon(&asked);
     let mine = desk.join(DANA, "c-1", Mode::Silent, 100);
     assert_eq!(
         desk.code(DANA, monitor("c-1", Mode::Barge)),
