@@ -5,7 +5,7 @@ mod feed_support;
 
 use feed_support::*;
 use floorwalk_console::feed::{self, CommandFailure, FeedError, FeedEvent};
-use floorwalk_protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
+use floorwalk_protocol::{ClientMessage, ErrorCode, Mode, Reachability, ServerMessage};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -99,6 +99,29 @@ async fn a_gap_resubscribes_on_the_same_socket_and_only_contiguous_events_pass()
     // subscribe went out: the next thing the server hears is this command.
     handle.send(monitor("r-1"));
     assert_eq!(conn.recv_client().await, monitor("r-1"));
+}
+
+#[tokio::test]
+async fn floor_status_reaches_the_app_outside_the_sequence() {
+    let server = FakeServer::start().await;
+    let (_handle, mut rx) = feed::spawn(options(&server.url)).unwrap();
+    let (mut conn, _) = server.connect("s-1").await;
+    expect_connected(&mut rx).await;
+    let why = "Asterisk at 127.0.0.1:8088 is not answering";
+    conn.send(snapshot(1)).await;
+    conn.send(json!({"type": "floor_status", "status": "down", "reason": why, "since": "2026-11-21T09:14:03.250Z"}))
+        .await;
+    conn.send(event(2)).await;
+    assert_eq!(next_seq(&mut rx).await, 1);
+    match next(&mut rx).await {
+        FeedEvent::Message(ServerMessage::FloorStatus(status)) => {
+            assert_eq!(status.status, Reachability::Down);
+            assert_eq!(status.reason.as_deref(), Some(why));
+        }
+        other => panic!("{other:?}"),
+    }
+    // No seq, so no gap: the next event follows on.
+    assert_eq!(next_seq(&mut rx).await, 2);
 }
 
 #[tokio::test]

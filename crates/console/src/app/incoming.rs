@@ -64,6 +64,7 @@ impl App {
                     self.notify(Severity::Info, how, now);
                 }
                 self.link = Link::Live { rtt: None };
+                self.forget_floor_status();
                 self.was_live = true;
                 self.dirty = true;
                 Vec::new()
@@ -146,13 +147,17 @@ impl App {
             // The feed resumes over gaps itself; nothing to show.
             Applied::Duplicate | Applied::Gap { .. } | Applied::NoBase => return Vec::new(),
             Applied::NotState => {
-                if let ServerMessage::Notice(notice) = message {
-                    let severity = match notice.level {
-                        NoticeLevel::Info => Severity::Info,
-                        NoticeLevel::Warn | NoticeLevel::Unknown => Severity::Warn,
-                        NoticeLevel::Error => Severity::Error,
-                    };
-                    self.notify(severity, format!("Server: {}", notice.text), now);
+                match message {
+                    ServerMessage::Notice(notice) => {
+                        let severity = match notice.level {
+                            NoticeLevel::Info => Severity::Info,
+                            NoticeLevel::Warn | NoticeLevel::Unknown => Severity::Warn,
+                            NoticeLevel::Error => Severity::Error,
+                        };
+                        self.notify(severity, format!("Server: {}", notice.text), now);
+                    }
+                    ServerMessage::FloorStatus(status) => self.on_floor_status(status, now),
+                    _ => {}
                 }
                 return Vec::new();
             }

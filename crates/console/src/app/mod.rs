@@ -75,6 +75,8 @@ pub struct App {
     dialog: Option<Dialog>,
     notice: Option<Notice>,
     audit_failure: Option<String>,
+    /// Why the server cannot reach its contact center, while it says so.
+    floor_down: Option<String>,
     flashes: HashMap<String, (FlashKind, Timestamp)>,
     size: (u16, u16),
     dirty: bool,
@@ -112,6 +114,7 @@ impl App {
             dialog: None,
             notice: None,
             audit_failure: None,
+            floor_down: None,
             flashes: HashMap::new(),
             size: (80, 24),
             dirty: true,
@@ -220,6 +223,12 @@ impl App {
 
     pub fn audit_failure(&self) -> Option<&str> {
         self.audit_failure.as_deref()
+    }
+
+    /// Why the contact center is unreachable, while the server says so
+    /// (and is itself reachable: otherwise the news is stale).
+    pub fn floor_down(&self) -> Option<&str> {
+        self.floor_down.as_deref().filter(|_| self.is_live())
     }
 
     /// The highlight of an agent's row at `now`.

@@ -1,9 +1,9 @@
 //! The console's status as the screen shows it, besides the floor and my
-//! legs: the connection, dialogs, row highlights, the message line and the
-//! journal's health.
+//! legs: the connection, the contact center behind the server, dialogs, row
+//! highlights, the message line and the journal's health.
 
 use super::App;
-use floorwalk_protocol::Timestamp;
+use floorwalk_protocol::{FloorStatus, Reachability, Timestamp};
 use std::time::Duration;
 
 /// How long a row keeps its highlight after its call started, changed or ended.
@@ -142,6 +142,43 @@ impl App {
         if self.notice.as_ref().is_some_and(|n| !n.live(now)) {
             self.notice = None;
         }
+    }
+
+    /// The server lost its contact center, or has it again. Commands still
+    /// go out: the server refuses them with its reason, which is shown.
+    pub(super) fn on_floor_status(&mut self, status: &FloorStatus, now: Timestamp) {
+        match status.status {
+            Reachability::Down => {
+                let reason = status.reason.as_deref().unwrap_or("no reason given");
+                if self.floor_down.as_deref() == Some(reason) {
+                    return;
+                }
+                self.floor_down = Some(reason.to_owned());
+                // The reason stays in the header; this says what it means.
+                let text =
+                    "The contact center is unreachable: only leaving works until it is back.";
+                self.notify(Severity::Warn, text, now);
+            }
+            Reachability::Up => {
+                if self.floor_down.take().is_none() {
+                    return;
+                }
+                self.notify(
+                    Severity::Info,
+                    "The contact center is reachable again.",
+                    now,
+                );
+            }
+            // A status this build does not know says nothing it can show.
+            Reachability::Unknown => return,
+        }
+        self.dirty = true;
+    }
+
+    /// A new connection: the server says again after its snapshot or replay
+    /// if the contact center is still unreachable, and says nothing if not.
+    pub(super) fn forget_floor_status(&mut self) {
+        self.floor_down = None;
     }
 
     pub(super) fn on_audit_failed(&mut self, why: String, now: Timestamp) {

@@ -70,7 +70,11 @@ pub fn failure(failure: &CommandFailure, attempt: Attempt) -> String {
     let why = match failure {
         CommandFailure::Refused(err) => {
             let plain = error_code(err.code, attempt);
-            if err.message.is_empty() || err.code != ErrorCode::Unknown {
+            // The server's words matter where the code alone cannot say
+            // why: an unknown code, or what is unavailable (the contact
+            // center unreachable, say).
+            let says_why = matches!(err.code, ErrorCode::Unknown | ErrorCode::Unavailable);
+            if err.message.is_empty() || !says_why {
                 plain.to_owned()
             } else {
                 format!("{plain} ({})", err.message)
@@ -168,11 +172,20 @@ mod tests {
     }
 
     #[test]
-    fn unknown_codes_keep_the_servers_words() {
-        let refused = CommandFailure::Refused(ReplyError {
-            code: ErrorCode::Unknown,
-            message: "maintenance window".into(),
-        });
-        assert!(failure(&refused, Attempt::Join).contains("maintenance window"));
+    fn unknown_and_unavailable_codes_keep_the_servers_words() {
+        for (code, message) in [
+            (ErrorCode::Unknown, "maintenance window"),
+            (
+                ErrorCode::Unavailable,
+                "the contact center is unreachable: Asterisk at 127.0.0.1:8088 is not answering",
+            ),
+        ] {
+            let refused = CommandFailure::Refused(ReplyError {
+                code,
+                message: message.into(),
+            });
+            let text = failure(&refused, Attempt::Join);
+            assert!(text.contains(message), "{text}");
+        }
     }
 }

@@ -412,7 +412,9 @@ impl Connection {
                     tracing::debug!(req = %reply.req, "a reply for a command no longer waiting")
                 }
             },
-            ServerMessage::Notice(_) => feed.ch.emit(FeedEvent::Message(message)).await?,
+            ServerMessage::Notice(_) | ServerMessage::FloorStatus(_) => {
+                feed.ch.emit(FeedEvent::Message(message)).await?
+            }
             ServerMessage::Hello(_) => {}
             _ => {
                 let Some(seq) = message.seq() else {

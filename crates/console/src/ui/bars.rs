@@ -33,6 +33,11 @@ pub fn header(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
         None => parts.push((0, vec![Span::styled("not signed in", theme.dim())])),
     }
     parts.push((0, vec![Span::raw(GAP), link(app.link(), theme, now)]));
+    if app.floor_down().is_some() {
+        // The reason is on the line below; here only that it is so.
+        let down = " · ! contact center unreachable";
+        parts.push((0, vec![Span::styled(down, theme.level(Severity::Warn))]));
+    }
     if !settings.server_label.is_empty() {
         let server = format!(" · {}", settings.server_label);
         parts.push((1, vec![Span::styled(server, theme.dim())]));
@@ -114,6 +119,15 @@ pub fn queues(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
         let text = format!(" ✖ AUDIT JOURNAL FAILED, joining is blocked: {why}");
         frame.render_widget(
             Paragraph::new(Line::styled(text, theme.level(Severity::Error))),
+            screen.queues,
+        );
+        return;
+    }
+    if let Some(why) = app.floor_down() {
+        // The figures stand still while the contact center is away.
+        let text = format!(" ! CONTACT CENTER UNREACHABLE: {why}");
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, theme.level(Severity::Warn))),
             screen.queues,
         );
         return;

@@ -9,7 +9,7 @@ use floorwalk_audio::engine::{AudioEvent, Meters};
 use floorwalk_audio::playback::PartyLevels;
 use floorwalk_audio::ptt::{PttConfig, PttSetting};
 use floorwalk_audio::signal::Level;
-use floorwalk_protocol::{ServerMessage, Transcript};
+use floorwalk_protocol::{FloorStatus, Reachability, ServerMessage, Transcript};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -131,6 +131,30 @@ fn the_selected_row_is_reversed_and_my_presence_stands_out_without_colour() {
             assert_eq!(cell.bg, Color::Reset, "colour at {x},{y}");
         }
     }
+}
+
+#[test]
+fn an_unreachable_contact_center_is_in_the_header() {
+    let down = |app: &mut App| {
+        let status = FloorStatus {
+            status: Reachability::Down,
+            reason: Some("Asterisk at 127.0.0.1:8088 is not answering".into()),
+            since: ago(5),
+        };
+        let message = ServerMessage::FloorStatus(status);
+        app.update(Input::Feed(FeedEvent::Message(message)), NOW);
+    };
+    assert_screens("floor_down", true, down);
+    let mut app = app_at(true, 80, 24);
+    down(&mut app);
+    let terminal = render(&app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    assert!(line(buffer, 0).contains("! contact center unreachable"));
+    assert!(
+        line(buffer, 1)
+            .contains("! CONTACT CENTER UNREACHABLE: Asterisk at 127.0.0.1:8088 is not answering")
+    );
+    assert_eq!(buffer[(3, 1)].fg, Color::Yellow, "a warning's colour");
 }
 
 #[test]
