@@ -22,9 +22,12 @@
 //!    *after* the events it caused: a join's `leg_joined` (a supervisor leg
 //!    with the supervisor's id as `user_id`, in the asked mode) comes before
 //!    its `Done`, or the core answers the console `unavailable`. A command
-//!    may take as long as it needs (a real PBX answers over the network);
-//!    `next` keeps running meanwhile. `Leave` removes that leg and nothing
-//!    else: it must never end the call.
+//!    may take a while (a real PBX answers over the network), and `next`
+//!    keeps running meanwhile, but past the core's deadline
+//!    (`command_timeout_ms`, 10 s by default) the console is answered
+//!    `unavailable`, and a join that happens after that is undone with a
+//!    `Leave` (`disconnected`). `Leave` removes that leg and nothing else:
+//!    it must never end the call.
 //! 4. **Stream the parties' audio.** [`FloorOutput::Audio`] carries one
 //!    binary frame of a call, on the track of the leg that speaks; the core
 //!    sends it to the supervisors on that call and to nobody else.

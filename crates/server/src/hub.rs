@@ -17,6 +17,10 @@
 //! (`floor_status`, again after each snapshot or replay while it lasts);
 //! leaves still go to the floor, which carries them out when it can.
 //!
+//! A command the floor has not finished within the deadline is answered
+//! `unavailable` and forgotten (see `deadline`): a join that finishes after
+//! that has its leg taken away again, since no console owns it.
+//!
 //! A console that cannot keep up (its outbox of [`OUTBOX`] messages is full)
 //! is dropped rather than allowed to grow memory without bound; it resumes
 //! from its last `seq` when it reconnects.
@@ -30,8 +34,8 @@ use crate::splitmix;
 use crate::stream::{Resume, Retention, Stream};
 use crate::wire::WireEvent;
 use floorwalk_protocol::{
-    ClientMessage, ErrorCode, FloorStatus, Hello, PROTOCOL_VERSION, Reachability, Reply,
-    ServerMessage, Snapshot, Supervisor, to_text,
+    ClientMessage, ErrorCode, FloorStatus, Hello, LegLeftReason, PROTOCOL_VERSION, Reachability,
+    Reply, ServerMessage, Snapshot, Supervisor, to_text,
 };
 use futures_util::FutureExt as _;
 use std::collections::HashMap;
@@ -45,8 +49,8 @@ pub const OUTBOX: usize = 16_384;
 /// The most floor outputs handled in one turn, so consoles' requests still
 /// get their turn on a very busy floor.
 const FLOOR_BATCH: usize = 256;
-/// How often leases are checked.
-const LEASE_CHECK: Duration = Duration::from_millis(100);
+/// How often leases and command deadlines are checked.
+const CHECK_EVERY: Duration = Duration::from_millis(100);
 /// How often dropped upstream frames are reported.
 const REPORT_DROPS: Duration = Duration::from_secs(5);
 
@@ -96,6 +100,8 @@ pub struct Registration {
 pub struct Timing {
     pub heartbeat: Duration,
     pub lease: Duration,
+    /// How long the floor may take to finish a command.
+    pub command: Duration,
 }
 
 struct Desk {
@@ -120,10 +126,14 @@ struct Conn {
 }
 
 /// A command the floor is carrying out, and who waits for its reply (no
-/// one for the leaves of an expired lease).
+/// one for the leaves the core asks for itself).
 struct Waiting {
     asked: Asked,
     reply_to: Option<(ConnId, String)>,
+    /// When the console is told the contact center did not answer.
+    deadline: Instant,
+    /// A join's leg, once its `leg_joined` came.
+    leg: Option<String>,
 }
 
 /// Upstream frames that went nowhere, as counted for the log.
@@ -146,6 +156,8 @@ pub struct Hub<F> {
     timing: Timing,
     courier: Courier<ConnId>,
     waiting: HashMap<Ticket, Waiting>,
+    /// Commands whose deadline passed, should the floor finish them yet.
+    late: deadline::Late,
     next_ticket: u64,
     drops: Drops,
     reported: Drops,
@@ -199,6 +211,7 @@ impl<F: Floor> Hub<F> {
             timing,
             courier,
             waiting: HashMap::new(),
+            late: deadline::Late::default(),
             next_ticket: 1,
             drops: Drops::default(),
             reported: Drops::default(),
@@ -214,8 +227,8 @@ impl<F: Floor> Hub<F> {
         mut requests: mpsc::Receiver<Request>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let mut leases = tokio::time::interval(LEASE_CHECK);
-        leases.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut checks = tokio::time::interval(CHECK_EVERY);
+        checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let held = self.courier.next_due();
             let release = tokio::time::sleep_until(held.unwrap_or_else(Instant::now).into());
@@ -227,7 +240,11 @@ impl<F: Floor> Hub<F> {
                         break;
                     }
                 },
-                _ = leases.tick() => self.expire_leases(Instant::now()),
+                _ = checks.tick() => {
+                    let now = Instant::now();
+                    self.expire_commands(now);
+                    self.expire_leases(now);
+                }
                 () = release, if held.is_some() => self.release(Instant::now()),
                 request = requests.recv() => match request {
                     Some(request) => self.handle(request),
@@ -264,7 +281,7 @@ impl<F: Floor> Hub<F> {
                 self.fan_out(&event, &team, now);
             }
             FloorOutput::Audio { call_id, frame } => self.party_audio(&call_id, frame, now),
-            FloorOutput::Done { ticket, outcome } => self.finish(ticket, outcome),
+            FloorOutput::Done { ticket, outcome } => self.finish(ticket, outcome, now),
             FloorOutput::Health(health) => self.health(health),
         }
         self.drop_too_slow(now);
@@ -282,7 +299,7 @@ impl<F: Floor> Hub<F> {
                 conn,
                 message: ClientMessage::Subscribe { session, last_seq },
             } => self.subscribe(conn, session.as_deref(), last_seq),
-            Request::Client { conn, message } => self.command(conn, message),
+            Request::Client { conn, message } => self.command(conn, message, now),
             Request::Audio { conn, frame } => self.upstream(conn, frame, now),
             Request::Gone { conn, last_heard } => self.forget(conn, last_heard),
             Request::FloorSnapshot { reply } => {
@@ -400,7 +417,7 @@ impl<F: Floor> Hub<F> {
 
     /// A command passes the gate or is answered at once; only allowed ones
     /// reach the floor.
-    fn command(&mut self, conn: ConnId, message: ClientMessage) {
+    fn command(&mut self, conn: ConnId, message: ClientMessage, now: Instant) {
         let Some(desk) = self.conns.get(&conn).map(|c| c.desk) else {
             return;
         };
@@ -422,22 +439,52 @@ impl<F: Floor> Hub<F> {
                     self.legs.abandon(&asked);
                     self.reply(conn, Reply::err(req, ErrorCode::Unavailable, why));
                 }
-                None => self.ask(command, asked, Some((conn, req))),
+                None => self.ask(command, asked, Some((conn, req)), now),
             },
         }
     }
 
-    fn ask(&mut self, command: FloorCommand, asked: Asked, reply_to: Option<(ConnId, String)>) {
+    fn ask(
+        &mut self,
+        command: FloorCommand,
+        asked: Asked,
+        reply_to: Option<(ConnId, String)>,
+        now: Instant,
+    ) {
         let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
-        self.waiting.insert(ticket, Waiting { asked, reply_to });
+        let waiting = Waiting {
+            asked,
+            reply_to,
+            deadline: now + self.timing.command,
+            leg: None,
+        };
+        self.waiting.insert(ticket, waiting);
         self.floor.command(ticket, command);
     }
 
+    /// Asks the floor to take a supervisor leg away, for no console: a
+    /// lease ran out, or a join finished after its console gave up on it.
+    fn let_go(&mut self, call_id: String, leg_id: String, reason: LegLeftReason, now: Instant) {
+        self.legs.start_leaving(&leg_id);
+        let command = FloorCommand::Leave {
+            call_id,
+            leg_id: leg_id.clone(),
+            reason,
+        };
+        self.ask(command, Asked::Leave { leg_id }, None, now);
+    }
+
     /// The floor finished a command: book it and answer the console.
-    fn finish(&mut self, ticket: Ticket, outcome: Result<Outcome, FloorError>) {
-        let Some(Waiting { asked, reply_to }) = self.waiting.remove(&ticket) else {
-            tracing::error!(?ticket, "the floor finished a command nobody asked for");
+    fn finish(&mut self, ticket: Ticket, outcome: Result<Outcome, FloorError>, now: Instant) {
+        let Some(Waiting {
+            asked, reply_to, ..
+        }) = self.waiting.remove(&ticket)
+        else {
+            match self.late.take(ticket) {
+                Some(late) => self.finish_late(late, outcome, now),
+                None => tracing::error!(?ticket, "the floor finished a command nobody asked for"),
+            }
             return;
         };
         let result = match (asked, outcome) {
@@ -482,7 +529,7 @@ impl<F: Floor> Hub<F> {
         };
         let Some((conn, req)) = reply_to else {
             if let Err((code, message)) = result {
-                tracing::warn!(%code, %message, "letting go of an expired leg failed");
+                tracing::warn!(%code, %message, "letting go of a leg no console holds failed");
             }
             return;
         };
@@ -510,6 +557,9 @@ impl<F: Floor> Hub<F> {
             }
         };
         self.legs.follow(&event);
+        if let ServerMessage::LegJoined(joined) = &event {
+            self.saw_leg_joined(&joined.call_id, &joined.leg, now);
+        }
         self.fan_out(&event, &team, now);
         self.scope.record(event);
     }
@@ -552,13 +602,7 @@ impl<F: Floor> Hub<F> {
                 tracing::info!(supervisor = %self.desks[d].supervisor.id, legs = held.len(), "lease expired");
             }
             for (leg_id, call_id) in held {
-                self.legs.start_leaving(&leg_id);
-                let command = FloorCommand::Leave {
-                    call_id,
-                    leg_id: leg_id.clone(),
-                    reason: floorwalk_protocol::LegLeftReason::LeaseExpired,
-                };
-                self.ask(command, Asked::Leave { leg_id }, None);
+                self.let_go(call_id, leg_id, LegLeftReason::LeaseExpired, now);
             }
         }
         let due = self
@@ -645,5 +689,6 @@ fn process_nonce() -> u64 {
 }
 
 mod audio;
+mod deadline;
 #[cfg(test)]
 mod tests;

@@ -363,6 +363,11 @@ impl Legs {
         self.departed.insert(leg_id.to_string(), leg.desk);
     }
 
+    /// Whether a console owns the leg.
+    pub fn owns(&self, leg_id: &str) -> bool {
+        self.live.contains_key(leg_id)
+    }
+
     /// The leg a track belongs to, if a console owns it.
     pub fn by_track(&self, track: u32) -> Option<(&str, &OwnedLeg)> {
         let id = self.by_track.get(&track)?;

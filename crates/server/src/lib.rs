@@ -30,6 +30,8 @@
 //! - Subscribes are rate-limited separately from commands; an excess
 //!   subscribe is answered with a `notice` and ignored.
 //! - `set_mode` to the mode a leg already has is answered at once.
+//! - A command the floor has not finished within `command_timeout_ms` is
+//!   answered `unavailable`; a join that finishes later is undone at once.
 
 pub mod accounts;
 mod courier;
@@ -77,6 +79,9 @@ pub struct ServerOptions {
     pub impair: Impairment,
     /// How much of each stream is kept for consoles that resume.
     pub retention: Retention,
+    /// How long the floor may take to finish a command before the console
+    /// is answered `unavailable` (a join that finishes later is undone).
+    pub command_timeout_ms: u64,
 }
 
 impl Default for ServerOptions {
@@ -88,6 +93,7 @@ impl Default for ServerOptions {
             heartbeat_ms: 5_000,
             impair: Impairment::default(),
             retention: Retention::default(),
+            command_timeout_ms: 10_000,
         }
     }
 }
@@ -115,6 +121,12 @@ impl ServerOptions {
                 "heartbeat_ms ({}) must be shorter than lease_ms ({}): consoles that only answer pings would lose their legs",
                 self.heartbeat_ms,
                 self.lease_ms
+            );
+        }
+        if self.command_timeout_ms < 100 {
+            bail!(
+                "command_timeout_ms must be at least 100, not {}",
+                self.command_timeout_ms
             );
         }
         self.impair.check()?;
@@ -183,6 +195,7 @@ pub async fn serve<F: Floor>(floor: F, opts: ServerOptions) -> anyhow::Result<Se
     let timing = hub::Timing {
         heartbeat: Duration::from_millis(opts.heartbeat_ms),
         lease: Duration::from_millis(opts.lease_ms),
+        command: Duration::from_millis(opts.command_timeout_ms),
     };
     let hub = hub::Hub::new(
         floor,
@@ -233,11 +246,15 @@ mod tests {
     #[test]
     fn bad_options_are_refused_with_a_reason() {
         type Spoil = fn(&mut ServerOptions);
-        let cases: [(Spoil, &str); 6] = [
+        let cases: [(Spoil, &str); 7] = [
             (|o| o.listen = "0.0.0.0:0".parse().unwrap(), "loopback only"),
             (|o| o.lease_ms = 10, "lease_ms must be at least"),
             (|o| o.heartbeat_ms = 0, "heartbeat_ms must be at least"),
             (|o| o.heartbeat_ms = o.lease_ms, "shorter than lease_ms"),
+            (
+                |o| o.command_timeout_ms = 99,
+                "command_timeout_ms must be at least 100",
+            ),
             (|o| o.accounts.clear(), "no supervisors"),
             (|o| o.impair.drop = 2.0, "between 0 and 1"),
         ];

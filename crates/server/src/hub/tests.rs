@@ -10,15 +10,19 @@ use floorwalk_protocol::{
 use std::collections::VecDeque;
 
 const LEASE: Duration = Duration::from_millis(1000);
+const COMMAND: Duration = Duration::from_millis(2000);
 
 /// A floor that does what it is asked at once and remembers every command
-/// and voice it was given. c-1 is billing's (Dana's), c-2 sales'.
+/// and voice it was given. c-1 is billing's (Dana's), c-2 sales'. While
+/// `slow`, it holds what it would tell back until the test releases it.
 #[derive(Default)]
 struct TestFloor {
     told: VecDeque<FloorOutput>,
     commands: Vec<FloorCommand>,
     talks: Vec<Talk>,
     next_track: u32,
+    slow: bool,
+    held: VecDeque<FloorOutput>,
 }
 
 impl Floor for TestFloor {
@@ -41,8 +45,12 @@ impl Floor for TestFloor {
     fn command(&mut self, ticket: Ticket, command: FloorCommand) {
         self.commands.push(command.clone());
         self.next_track += 1;
-        self.told
-            .extend(obey(ticket, command, 1000 + self.next_track));
+        let answer = obey(ticket, command, 1000 + self.next_track);
+        if self.slow {
+            self.held.extend(answer);
+        } else {
+            self.told.extend(answer);
+        }
     }
 
     fn talk(&mut self, talk: Talk) {
@@ -60,6 +68,7 @@ fn hub() -> Hub<TestFloor> {
     let timing = Timing {
         heartbeat: Duration::from_millis(100),
         lease: LEASE,
+        command: COMMAND,
     };
     let courier = Courier::new(Impairment::default());
     Hub::new(
@@ -483,4 +492,155 @@ fn while_the_floor_is_down_only_leaves_reach_it_and_every_console_is_told() {
             .iter()
             .all(|m| floor_status(m).is_none())
     );
+}
+
+/// Hands the hub everything the slow floor held back, and whatever that
+/// makes it tell in turn.
+fn release_all(hub: &mut Hub<TestFloor>) {
+    while let Some(output) = hub.floor.held.pop_front() {
+        hub.on_floor(output, Instant::now());
+    }
+}
+
+fn leaves(hub: &Hub<TestFloor>) -> Vec<&FloorCommand> {
+    (hub.floor.commands.iter())
+        .filter(|c| matches!(c, FloorCommand::Leave { .. }))
+        .collect()
+}
+
+#[test]
+fn a_join_the_floor_never_finishes_is_answered_in_time_and_can_be_asked_again() {
+    let mut hub = hub();
+    let (dana, mut inbox) = connect(&mut hub, 0, 256);
+    hub.floor.slow = true;
+    let before = Instant::now();
+    monitor(&mut hub, dana, "c-1", Mode::Silent);
+    let asked = Instant::now();
+    // Under way: asking again is a conflict, as it always was.
+    let again = ClientMessage::Monitor {
+        req: "r-2".into(),
+        call_id: "c-1".into(),
+        mode: Mode::Barge,
+    };
+    command(&mut hub, dana, again);
+    let answered = replies(&mut inbox);
+    assert!(
+        matches!(&answered[..], [(req, Some(e))] if req == "r-2" && e.code == ErrorCode::Conflict),
+        "{answered:?}"
+    );
+    hub.expire_commands(before + COMMAND - Duration::from_millis(1));
+    assert!(replies(&mut inbox).is_empty(), "answered before its time");
+
+    hub.expire_commands(asked + COMMAND);
+    let answered = replies(&mut inbox);
+    let [(req, Some(error))] = &answered[..] else {
+        panic!("{answered:?}");
+    };
+    assert_eq!((req.as_str(), error.code), ("r-1", ErrorCode::Unavailable));
+    assert_eq!(
+        error.message,
+        "the contact center did not answer within 2 s"
+    );
+    // Forgotten: the same join can be asked again, and a floor that
+    // answers carries it out.
+    hub.floor.slow = false;
+    monitor(&mut hub, dana, "c-1", Mode::Silent);
+    assert_eq!(replies(&mut inbox), [("r-1".to_string(), None)]);
+    assert!(leaves(&hub).is_empty());
+}
+
+#[test]
+fn a_join_that_happens_after_its_deadline_is_undone_at_once() {
+    // Whether the floor tells the join's leg_joined and its done, and how
+    // many of those come before the deadline.
+    let cases = [
+        (true, true, 0),
+        (true, true, 1),
+        (true, false, 1),
+        (true, false, 0),
+        (false, true, 0),
+    ];
+    for (leg_joined, done, early) in cases {
+        let case = format!("leg_joined {leg_joined}, done {done}, {early} early");
+        let mut hub = hub();
+        let (dana, mut inbox) = connect(&mut hub, 0, 256);
+        hub.floor.slow = true;
+        monitor(&mut hub, dana, "c-1", Mode::Silent);
+        // Held: the leg_joined, then the done.
+        if !done {
+            hub.floor.held.pop_back();
+        }
+        if !leg_joined {
+            hub.floor.held.pop_front();
+        }
+        for _ in 0..early {
+            let output = hub.floor.held.pop_front().unwrap();
+            hub.on_floor(output, Instant::now());
+        }
+        hub.expire_commands(Instant::now() + COMMAND);
+        release_all(&mut hub);
+
+        assert_eq!(
+            leaves(&hub),
+            [&FloorCommand::Leave {
+                call_id: "c-1".into(),
+                leg_id: "l-1001".into(),
+                reason: LegLeftReason::Disconnected,
+            }],
+            "{case}"
+        );
+        let answered = replies(&mut inbox);
+        assert!(
+            matches!(&answered[..], [(req, Some(e))] if req == "r-1" && e.code == ErrorCode::Unavailable),
+            "{case}: {answered:?}"
+        );
+        assert!(!hub.legs.owns("l-1001"), "{case}");
+        assert!(hub.scope.leg("l-1001").is_none(), "{case}");
+    }
+}
+
+#[test]
+fn other_commands_that_finish_late_are_not_answered_twice() {
+    let mut hub = hub();
+    let (dana, mut inbox) = connect(&mut hub, 0, 256);
+    let (amara, mut amara_in) = connect(&mut hub, 2, 256);
+    monitor(&mut hub, dana, "c-1", Mode::Silent);
+    let (leg, track) = my_leg(&hub, "sup-1");
+    received(&mut inbox);
+    hub.floor.slow = true;
+    let whisper = ClientMessage::SetMode {
+        req: "r-2".into(),
+        leg_id: leg.clone(),
+        mode: Mode::Whisper,
+    };
+    command(&mut hub, dana, whisper);
+    let end = ClientMessage::EndCall {
+        req: "r-3".into(),
+        call_id: "c-2".into(),
+        confirm: "c-2".into(),
+    };
+    command(&mut hub, amara, end);
+    hub.expire_commands(Instant::now() + COMMAND);
+    let answered: Vec<_> = [replies(&mut inbox), replies(&mut amara_in)]
+        .concat()
+        .into_iter()
+        .map(|(req, error)| (req, error.map(|e| e.code)))
+        .collect();
+    assert_eq!(
+        answered,
+        [
+            ("r-2".to_string(), Some(ErrorCode::Unavailable)),
+            ("r-3".to_string(), Some(ErrorCode::Unavailable))
+        ]
+    );
+    // Told late that they happened: no second reply, and no leave.
+    release_all(&mut hub);
+    assert!(replies(&mut inbox).is_empty() && replies(&mut amara_in).is_empty());
+    assert!(leaves(&hub).is_empty());
+    // The floor did switch: the voice now follows the whisper.
+    hub.handle(Request::Audio {
+        conn: dana,
+        frame: frame(track),
+    });
+    assert_eq!(hub.floor.talks.len(), 1);
 }
