@@ -3,10 +3,11 @@
 //!
 //! A contact center plugs in as a [`Floor`] (see [`floor`] for what a new
 //! floor must do): the simulator (`floorwalk sim`, `floorwalk demo`) is one,
-//! a real PBX gateway another. [`serve`] binds a loopback port and returns
-//! at once with a [`ServerHandle`]. Behind it:
+//! a real PBX gateway another. [`serve`] binds a port (loopback for plain
+//! `ws://`, any address with TLS) and returns at once with a
+//! [`ServerHandle`]. Behind it:
 //!
-//! - `socket`: the sockets: upgrade checks (404 for another path, 401 for a
+//! - `socket`: the sockets: TLS when configured ([`TlsFiles`]), upgrade checks (404 for another path, 401 for a
 //!   bad token, before the upgrade), the `floorwalk.v1` subprotocol, frame
 //!   limits (close 1009), heartbeats, rate limits, silence past the lease.
 //! - `hub`: the one task that owns the floor and every supervisor's stream,
@@ -45,6 +46,7 @@ mod limits;
 mod scope;
 mod socket;
 mod stream;
+mod tls;
 mod wire;
 
 pub use accounts::{Account, demo_accounts, load_accounts};
@@ -54,6 +56,7 @@ pub use floor::{
 };
 pub use impair::{Impairment, ImpairmentError};
 pub use stream::Retention;
+pub use tls::TlsFiles;
 
 use anyhow::{Context as _, bail};
 use floorwalk_protocol::{PATH, Snapshot};
@@ -66,8 +69,11 @@ use tokio::task::JoinHandle;
 /// How to serve a floor.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    /// Where to listen; loopback only (port 0 picks a free port).
+    /// Where to listen (port 0 picks a free port): loopback only without
+    /// TLS, anywhere with it.
     pub listen: SocketAddr,
+    /// The certificate and key to serve `wss://` with; `None`: plain `ws://`.
+    pub tls: Option<TlsFiles>,
     /// Who may connect.
     pub accounts: Vec<Account>,
     /// How long a supervisor's legs outlive their last console.
@@ -88,6 +94,7 @@ impl Default for ServerOptions {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            tls: None,
             accounts: demo_accounts(),
             lease_ms: 15_000,
             heartbeat_ms: 5_000,
@@ -99,11 +106,12 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
-    /// Refuses options the contract or the machine cannot honour.
+    /// Refuses options the contract or the machine cannot honour (before
+    /// any socket is opened; the TLS files are read by [`serve`]).
     pub fn check(&self) -> anyhow::Result<()> {
-        if !self.listen.ip().is_loopback() {
+        if self.tls.is_none() && !self.listen.ip().is_loopback() {
             bail!(
-                "the server serves plain ws:// and listens on loopback only, not {}",
+                "plain ws:// is served on loopback only, not {}: give a TLS certificate and key to serve wss:// there",
                 self.listen
             );
         }
@@ -138,6 +146,7 @@ impl ServerOptions {
 pub struct ServerHandle {
     /// The address it listens on.
     pub addr: SocketAddr,
+    tls: bool,
     hub: mpsc::Sender<hub::Request>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -152,9 +161,11 @@ impl std::fmt::Debug for ServerHandle {
 }
 
 impl ServerHandle {
-    /// The console's server URL, e.g. `ws://127.0.0.1:40123/v1/supervisor`.
+    /// The console's server URL, e.g. `ws://127.0.0.1:40123/v1/supervisor`,
+    /// or `wss://…` with TLS.
     pub fn url(&self) -> String {
-        format!("ws://{}{PATH}", self.addr)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{PATH}", self.addr)
     }
 
     /// The whole floor as the core knows it, every team (`seq` 0).
@@ -185,9 +196,11 @@ impl Drop for ServerHandle {
     }
 }
 
-/// Binds, spawns the server's tasks around `floor` and returns at once.
+/// Reads the TLS files, binds, spawns the server's tasks around `floor` and
+/// returns at once.
 pub async fn serve<F: Floor>(floor: F, opts: ServerOptions) -> anyhow::Result<ServerHandle> {
     opts.check()?;
+    let tls = opts.tls.as_ref().map(tls::acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
@@ -207,6 +220,7 @@ pub async fn serve<F: Floor>(floor: F, opts: ServerOptions) -> anyhow::Result<Se
     let (requests, inbox) = mpsc::channel(1024);
     let (shutdown, watching) = watch::channel(false);
     let ctx = Arc::new(socket::Context {
+        tls,
         accounts: opts.accounts,
         hub: requests.clone(),
         heartbeat: timing.heartbeat,
@@ -216,9 +230,10 @@ pub async fn serve<F: Floor>(floor: F, opts: ServerOptions) -> anyhow::Result<Se
         tokio::spawn(hub.run(inbox, watching.clone())),
         tokio::spawn(socket::accept_loop(listener, ctx, watching)),
     ];
-    tracing::info!(%addr, impair = %opts.impair, "server listening");
+    tracing::info!(%addr, tls = opts.tls.is_some(), impair = %opts.impair, "server listening");
     Ok(ServerHandle {
         addr,
+        tls: opts.tls.is_some(),
         hub: requests,
         shutdown,
         tasks,
@@ -244,10 +259,27 @@ mod tests {
     }
 
     #[test]
+    fn with_tls_any_address_will_do() {
+        let opts = ServerOptions {
+            listen: "0.0.0.0:0".parse().unwrap(),
+            tls: Some(TlsFiles {
+                cert_chain: "cert.pem".into(),
+                private_key: "key.pem".into(),
+            }),
+            ..ServerOptions::default()
+        };
+        opts.check().unwrap();
+    }
+
+    #[test]
     fn bad_options_are_refused_with_a_reason() {
         type Spoil = fn(&mut ServerOptions);
-        let cases: [(Spoil, &str); 7] = [
+        let cases: [(Spoil, &str); 8] = [
             (|o| o.listen = "0.0.0.0:0".parse().unwrap(), "loopback only"),
+            (
+                |o| o.listen = "[::]:0".parse().unwrap(),
+                "give a TLS certificate",
+            ),
             (|o| o.lease_ms = 10, "lease_ms must be at least"),
             (|o| o.heartbeat_ms = 0, "heartbeat_ms must be at least"),
             (|o| o.heartbeat_ms = o.lease_ms, "shorter than lease_ms"),

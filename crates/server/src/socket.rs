@@ -1,5 +1,8 @@
 //! Sockets: the accept loop, the upgrade check, and one task per console.
 //!
+//! With TLS, each connection's task first does the TLS handshake (so a
+//! client that fails it, or never finishes it, holds up nobody else).
+//!
 //! The upgrade is refused before it happens: another path gets HTTP 404, a
 //! missing or unknown bearer token HTTP 401. The `floorwalk.v1` subprotocol
 //! is answered when offered. A connection task then reads frames (checking
@@ -25,11 +28,12 @@ use http::{HeaderValue, StatusCode, header};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as HttpRequest, Response,
@@ -38,7 +42,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
-/// A console that has not finished its handshake by then is dropped.
+/// A console that has not finished its handshakes (TLS and WebSocket) by
+/// then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Commands: a burst of this many, then `COMMANDS_PER_SEC`.
 const COMMAND_BURST: u32 = 20;
@@ -54,6 +59,8 @@ const CLOSE_QUIET: Duration = Duration::from_millis(150);
 
 /// What every connection task needs.
 pub struct Context {
+    /// `None`: plain `ws://` (loopback only).
+    pub tls: Option<TlsAcceptor>,
     pub accounts: Vec<Account>,
     pub hub: mpsc::Sender<Request>,
     pub heartbeat: Duration,
@@ -101,6 +108,10 @@ fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_TEXT_FRAME))
 }
 
+/// A console's byte stream: TCP, or TLS over TCP.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -109,6 +120,27 @@ async fn connection(
 ) {
     // Best effort: small frames should not wait for Nagle.
     let _ = stream.set_nodelay(true);
+    let by = Instant::now() + HANDSHAKE_TIMEOUT;
+    let Some(tls) = &ctx.tls else {
+        return upgrade(stream, peer, &ctx, shutdown, by).await;
+    };
+    match tokio::time::timeout_at(by, tls.accept(stream)).await {
+        Ok(Ok(stream)) => upgrade(stream, peer, &ctx, shutdown, by).await,
+        // A plain ws:// console, a scanner, an untrusting client: its
+        // problem, said once in the log.
+        Ok(Err(e)) => tracing::info!(%peer, %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+/// The WebSocket upgrade (by `by`), then the console's session.
+async fn upgrade<S: Transport>(
+    stream: S,
+    peer: SocketAddr,
+    ctx: &Context,
+    shutdown: watch::Receiver<bool>,
+    by: Instant,
+) {
     let mut who = None;
     // The error type is tungstenite's callback contract.
     #[allow(clippy::result_large_err)]
@@ -120,7 +152,7 @@ async fn connection(
     };
     let handshake =
         tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(ws_config()));
-    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+    let ws = match tokio::time::timeout_at(by, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             tracing::debug!(%peer, %e, "upgrade refused or failed");
@@ -135,7 +167,7 @@ async fn connection(
         return;
     };
     tracing::info!(%peer, supervisor = %account.id, "console connected");
-    Session::open(ws, account, &ctx, shutdown).await;
+    Session::open(ws, account, ctx, shutdown).await;
 }
 
 /// Checks an upgrade request: the path, then the bearer token. On success
@@ -270,8 +302,8 @@ enum End {
     Shutdown,
 }
 
-struct Session<'a> {
-    ws: WebSocketStream<TcpStream>,
+struct Session<'a, S> {
+    ws: WebSocketStream<S>,
     ctx: &'a Context,
     conn: ConnId,
     commands: TokenBucket,
@@ -280,9 +312,9 @@ struct Session<'a> {
     last_heard: Instant,
 }
 
-impl<'a> Session<'a> {
+impl<'a, S: Transport> Session<'a, S> {
     async fn open(
-        mut ws: WebSocketStream<TcpStream>,
+        mut ws: WebSocketStream<S>,
         account: Account,
         ctx: &'a Context,
         mut shutdown: watch::Receiver<bool>,
@@ -558,7 +590,7 @@ async fn within_lease(
 /// closes or goes quiet, so the socket is not reset under our close frame.
 /// Raw bytes, not frames: after an oversized header the frame reader is
 /// out of step with the stream.
-async fn close(ws: &mut WebSocketStream<TcpStream>, code: CloseCode, reason: &'static str) {
+async fn close<S: Transport>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),
