@@ -102,9 +102,12 @@ impl AudioArgs {
 
 #[derive(Args)]
 pub struct SimArgs {
-    /// Address to listen on; port 0 picks a free port.
+    /// Address to listen on; port 0 picks a free port. Loopback only,
+    /// unless --tls-cert and --tls-key are given.
     #[arg(long)]
     listen: SocketAddr,
+    #[command(flatten)]
+    tls: TlsArgs,
     #[arg(long, default_value_t = 60)]
     agents: usize,
     #[arg(long, default_value_t = 1)]
@@ -129,6 +132,29 @@ pub struct SimArgs {
     /// by (for load tests); the clock stays real.
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
+}
+
+/// The certificate and key a server serves `wss://` with: one declaration
+/// for every subcommand that serves consoles.
+#[derive(Args)]
+pub struct TlsArgs {
+    /// PEM file of the server's certificate chain, to serve wss:// (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM file of the certificate's private key (with --tls-cert).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The server's TLS files; `None` (plain ws://) when neither is given.
+    fn files(&self) -> Option<server::TlsFiles> {
+        let (cert_chain, private_key) = (self.tls_cert.clone()?, self.tls_key.clone()?);
+        Some(server::TlsFiles {
+            cert_chain,
+            private_key,
+        })
+    }
 }
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -253,6 +279,7 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     };
     let options = sim::SimOptions {
         listen: args.listen,
+        tls: args.tls.files(),
         agents: args.agents,
         seed: args.seed,
         accounts,

@@ -1,7 +1,8 @@
 //! The simulator: a protocol-v1 server that behaves like a busy contact
 //! center, for `floorwalk demo`, `floorwalk sim` and the end-to-end tests.
 //!
-//! [`start`] binds a loopback port and returns at once with a [`SimHandle`].
+//! [`start`] binds a port (loopback, unless it serves TLS) and returns at
+//! once with a [`ServerHandle`].
 //! Behind it:
 //!
 //! - [`world`]: the floor itself, pure and deterministic for a seed, moved on
@@ -43,7 +44,7 @@ pub use floor::SimFloor;
 
 use anyhow::{Context as _, bail};
 use floorwalk_protocol::Timestamp;
-use floorwalk_server::{Account, Impairment, ServerHandle, ServerOptions};
+use floorwalk_server::{Account, Impairment, ServerHandle, ServerOptions, TlsFiles};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,8 +55,11 @@ pub const MAX_AGENTS: usize = 100_000;
 /// How to run a simulator.
 #[derive(Debug, Clone)]
 pub struct SimOptions {
-    /// Where to listen; loopback only (port 0 picks a free port).
+    /// Where to listen (port 0 picks a free port): loopback only without
+    /// TLS, anywhere with it.
     pub listen: SocketAddr,
+    /// The certificate and key to serve `wss://` with; `None`: plain `ws://`.
+    pub tls: Option<TlsFiles>,
     pub agents: usize,
     /// One seed, one floor: same names, teams and story.
     pub seed: u64,
@@ -85,6 +89,7 @@ impl Default for SimOptions {
         let server = ServerOptions::default();
         Self {
             listen: server.listen,
+            tls: server.tls,
             accounts: server.accounts,
             lease_ms: server.lease_ms,
             heartbeat_ms: server.heartbeat_ms,
@@ -106,6 +111,7 @@ impl SimOptions {
     pub fn server(&self) -> ServerOptions {
         ServerOptions {
             listen: self.listen,
+            tls: self.tls.clone(),
             accounts: self.accounts.clone(),
             lease_ms: self.lease_ms,
             heartbeat_ms: self.heartbeat_ms,
