@@ -2,8 +2,10 @@
 //! pieces and run them. Kept out of `main.rs` so `main` is only the parser.
 
 mod doctor;
+mod gateway;
 
 pub use doctor::{DoctorArgs, doctor};
+pub use gateway::{GatewayArgs, gateway};
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;

@@ -26,6 +26,10 @@ enum Command {
     Console(cli::ConsoleArgs),
     /// Run the simulator as a standalone server.
     Sim(cli::SimArgs),
+    /// Serve protocol v1 from a real Asterisk, through ARI. The ARI password
+    /// comes from FLOORWALK_ARI_PASSWORD, `ari_password_file` or
+    /// `ari_password_command` in [gateway], never from an argument.
+    Gateway(cli::GatewayArgs),
     /// Summarise the audit journal for quality teams.
     Report(floorwalk_console::audit::ReportArgs),
     /// List audio output and input devices.
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo(args),
         Command::Console(args) => cli::console(args),
         Command::Sim(args) => cli::sim(args),
+        Command::Gateway(args) => cli::gateway(args),
         Command::Report(args) => cli::report(&args),
         Command::Devices => cli::devices(),
         Command::Doctor(args) => cli::doctor(args),

@@ -6,10 +6,12 @@
 
 mod audio;
 mod de;
+mod gateway;
 mod secret;
 mod token;
 
 pub use audio::{AudioSection, PushToTalk};
+pub use gateway::{ChannelVariables, ENV_ARI_PASSWORD, GatewaySection};
 pub use secret::Secret;
 
 use serde::Deserialize;
@@ -57,6 +59,8 @@ pub struct Config {
     pub audio: AudioSection,
     /// How the push-to-talk key is read.
     pub ptt: PushToTalk,
+    /// `floorwalk gateway`'s settings (the console ignores them).
+    pub gateway: GatewaySection,
     /// `FLOORWALK_TOKEN`, taken when the config was loaded.
     #[serde(skip)]
     env_token: Option<Secret>,
@@ -82,6 +86,7 @@ impl Default for Config {
             keys: BTreeMap::new(),
             audio: AudioSection::default(),
             ptt: PushToTalk::default(),
+            gateway: GatewaySection::default(),
             env_token: None,
             source: None,
             warnings: Vec::new(),
@@ -135,6 +140,15 @@ pub enum ConfigError {
     TokenFile { path: PathBuf, reason: String },
     #[error("token_command `{command}` gave no token: {reason}")]
     TokenCommand { command: String, reason: String },
+    #[error(
+        "no ARI password: set the {ENV_ARI_PASSWORD} environment variable, or \
+         `ari_password_file` or `ari_password_command` in [gateway]"
+    )]
+    NoAriPassword,
+    #[error("cannot read the ARI password from ari_password_file {}: {reason}", .path.display())]
+    AriPasswordFile { path: PathBuf, reason: String },
+    #[error("ari_password_command `{command}` gave no password: {reason}")]
+    AriPasswordCommand { command: String, reason: String },
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {
@@ -222,6 +236,9 @@ impl Config {
         if let Some(token_file) = &config.token_file {
             warnings.extend(exposure_warning(token_file, "token file"));
         }
+        if let Some(password_file) = &config.gateway.ari_password_file {
+            warnings.extend(exposure_warning(password_file, "ARI password file"));
+        }
         config.warnings.extend(warnings);
         Ok(Some(config))
     }
@@ -233,6 +250,11 @@ impl Config {
             &mut self.ca_file,
             &mut self.audit_dir,
             &mut self.log_file,
+            &mut self.gateway.ari_password_file,
+            &mut self.gateway.tokens,
+            &mut self.gateway.roster,
+            &mut self.gateway.tls_cert,
+            &mut self.gateway.tls_key,
         ]
         .into_iter()
         .flatten()
@@ -253,14 +275,41 @@ impl Config {
             return Ok(token.clone());
         }
         if let Some(path) = &self.token_file {
-            return token::from_file(path);
+            return token::from_file(path, |reason| ConfigError::TokenFile {
+                path: path.clone(),
+                reason,
+            });
         }
         if let Some(command) = &self.token_command {
-            return token::from_command(command);
+            return token::from_command(command, |reason| ConfigError::TokenCommand {
+                command: command.clone(),
+                reason,
+            });
         }
         Err(ConfigError::NoToken(
             self.source.clone().or_else(default_config_path),
         ))
+    }
+
+    /// The ARI password for `floorwalk gateway`: `FLOORWALK_ARI_PASSWORD`,
+    /// else `[gateway] ari_password_file`, else `ari_password_command`.
+    pub fn resolve_ari_password(&self, env: Option<Secret>) -> Result<Secret, ConfigError> {
+        if let Some(password) = env {
+            return Ok(password);
+        }
+        if let Some(path) = &self.gateway.ari_password_file {
+            return token::from_file(path, |reason| ConfigError::AriPasswordFile {
+                path: path.clone(),
+                reason,
+            });
+        }
+        if let Some(command) = &self.gateway.ari_password_command {
+            return token::from_command(command, |reason| ConfigError::AriPasswordCommand {
+                command: command.clone(),
+                reason,
+            });
+        }
+        Err(ConfigError::NoAriPassword)
     }
 
     /// Things the user should hear about (a token file others can read, …).

@@ -1,4 +1,5 @@
-//! Reading the token from a file or from a command's output.
+//! Reading a secret (the token, the ARI password) from a file or from a
+//! command's output.
 
 use super::{ConfigError, Secret};
 use std::io::Read;
@@ -11,12 +12,12 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How much of a failing command's stderr is quoted back.
 const STDERR_QUOTE: usize = 300;
 
-/// The token in a file, trimmed of surrounding whitespace.
-pub(super) fn from_file(path: &Path) -> Result<Secret, ConfigError> {
-    let failure = |reason: String| ConfigError::TokenFile {
-        path: path.to_owned(),
-        reason,
-    };
+/// The secret in a file, trimmed of surrounding whitespace; `failure`
+/// says which secret could not be read.
+pub(super) fn from_file(
+    path: &Path,
+    failure: impl Fn(String) -> ConfigError,
+) -> Result<Secret, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|err| failure(err.to_string()))?;
     let token = text.trim();
     if token.is_empty() {
@@ -25,12 +26,11 @@ pub(super) fn from_file(path: &Path) -> Result<Secret, ConfigError> {
     Ok(Secret::new(token))
 }
 
-/// The token printed by `sh -c command`, trimmed of surrounding whitespace.
-pub(super) fn from_command(command: &str) -> Result<Secret, ConfigError> {
-    let failure = |reason: String| ConfigError::TokenCommand {
-        command: command.to_owned(),
-        reason,
-    };
+/// The secret printed by `sh -c command`, trimmed of surrounding whitespace.
+pub(super) fn from_command(
+    command: &str,
+    failure: impl Fn(String) -> ConfigError,
+) -> Result<Secret, ConfigError> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)

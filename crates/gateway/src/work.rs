@@ -1,0 +1,370 @@
+//! What the gateway asks of Asterisk for a supervisor, step by step: the
+//! call's ears (a spying snoop per party, each bridged with its own media
+//! channel), a leg's voice (a whispering snoop per party, muted until the
+//! mode opens it, bridged with the leg's microphone media channel), mode
+//! switches, leaving, ending a call, and sweeping what a killed gateway
+//! left. Every object made here is named with the gateway's prefix and
+//! deleted on failure: a half-made join leaves nothing behind.
+//!
+//! No request here targets a call's own channels or bridges, except
+//! snooping on them and [`end_call`].
+
+use crate::ari::{AriError, Channel, Rest};
+use crate::media::{self, Lost, MediaSocket, Pump};
+use floorwalk_protocol::Mode;
+use floorwalk_server::FloorOutput;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Bytes;
+
+/// How long a new channel may take to enter the Stasis application before
+/// it can be bridged.
+const STASIS_PATIENCE: Duration = Duration::from_secs(3);
+/// Supervisor frames waiting for the microphone channel.
+const TALK_QUEUE: usize = 16;
+
+/// The two parties, as snoop targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Agent,
+    Customer,
+}
+
+impl Party {
+    pub const BOTH: [Party; 2] = [Party::Agent, Party::Customer];
+
+    fn name(self) -> &'static str {
+        match self {
+            Party::Agent => "agent",
+            Party::Customer => "customer",
+        }
+    }
+
+    /// Whether a supervisor's voice reaches this party in `mode`
+    /// (protocol v1, safety invariant 3).
+    pub fn hears(self, mode: Mode) -> bool {
+        match (self, mode) {
+            (_, Mode::Silent) => false,
+            (Party::Agent, _) => true,
+            (Party::Customer, Mode::Barge) => true,
+            (Party::Customer, Mode::Whisper) => false,
+        }
+    }
+}
+
+/// The Asterisk side of one call, for the work on it.
+#[derive(Debug, Clone)]
+pub struct CallChannels {
+    pub call_id: String,
+    pub agent: String,
+    pub customer: String,
+    pub agent_track: u32,
+    pub customer_track: u32,
+}
+
+impl CallChannels {
+    fn channel(&self, party: Party) -> &str {
+        match party {
+            Party::Agent => &self.agent,
+            Party::Customer => &self.customer,
+        }
+    }
+
+    fn track(&self, party: Party) -> u32 {
+        match party {
+            Party::Agent => self.agent_track,
+            Party::Customer => self.customer_track,
+        }
+    }
+}
+
+/// Every object made under one name prefix (a call's ears, or a leg).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Objects {
+    pub channels: Vec<String>,
+    pub bridges: Vec<String>,
+}
+
+/// Where the work sends what it produces.
+#[derive(Debug, Clone)]
+pub struct Sinks {
+    pub audio: mpsc::Sender<FloorOutput>,
+    pub lost: mpsc::UnboundedSender<Lost>,
+}
+
+/// A call's ears: one Opus track per party for every supervisor on it.
+#[derive(Debug)]
+pub struct Ears {
+    pub objects: Objects,
+    /// Kept for as long as the ears live: dropping them stops the audio.
+    pub _pumps: Vec<Pump>,
+}
+
+/// A leg's voice.
+#[derive(Debug)]
+pub struct Voice {
+    pub objects: Objects,
+    pub talk: mpsc::Sender<Bytes>,
+    pub pump: Pump,
+}
+
+/// Records what a piece of work made, so that a failure deletes exactly that.
+struct Making<'a> {
+    rest: &'a Rest,
+    made: Objects,
+}
+
+impl<'a> Making<'a> {
+    fn new(rest: &'a Rest) -> Self {
+        Self {
+            rest,
+            made: Objects::default(),
+        }
+    }
+
+    async fn bridge(&mut self, id: &str) -> Result<(), AriError> {
+        self.rest.create_bridge(id).await?;
+        self.made.bridges.push(id.to_owned());
+        Ok(())
+    }
+
+    async fn snoop(
+        &mut self,
+        app: &str,
+        target: &str,
+        id: &str,
+        spy: &str,
+        whisper: &str,
+    ) -> Result<(), AriError> {
+        self.rest.snoop(target, id, app, spy, whisper).await?;
+        self.made.channels.push(id.to_owned());
+        Ok(())
+    }
+
+    /// A media channel, connected.
+    async fn media(&mut self, app: &str, id: &str, direction: &str) -> Result<MediaSocket, String> {
+        let channel = self
+            .rest
+            .external_media(id, app, direction)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.made.channels.push(id.to_owned());
+        let connection = connection_id(&channel)?;
+        media::open(self.rest.access(), &connection).await
+    }
+
+    /// Bridges channels, waiting for them to be in Stasis.
+    async fn join(&self, bridge: &str, channels: &[&str]) -> Result<(), AriError> {
+        in_stasis(|| self.rest.add_channels(bridge, channels)).await
+    }
+
+    async fn fail<T>(self, step: &str, error: impl std::fmt::Display) -> Result<T, String> {
+        remove(self.rest, &self.made).await;
+        Err(format!("{step}: {error}"))
+    }
+}
+
+/// A request about a channel the gateway just made, repeated while
+/// Asterisk says the channel is not in the Stasis application yet.
+async fn in_stasis<F, Fut>(request: F) -> Result<(), AriError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), AriError>>,
+{
+    let deadline = tokio::time::Instant::now() + STASIS_PATIENCE;
+    loop {
+        match request().await {
+            Err(e) if e.is_not_in_stasis() && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn connection_id(channel: &Channel) -> Result<String, String> {
+    channel
+        .var("MEDIA_WEBSOCKET_CONNECTION_ID")
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            "Asterisk made a media channel without a MEDIA_WEBSOCKET_CONNECTION_ID (is chan_websocket loaded?)".to_owned()
+        })
+}
+
+/// Makes a call's ears under `prefix`.
+pub async fn ears(
+    rest: &Rest,
+    app: &str,
+    prefix: &str,
+    call: &CallChannels,
+    sinks: &Sinks,
+) -> Result<Ears, String> {
+    let mut making = Making::new(rest);
+    let mut pumps = Vec::new();
+    for party in Party::BOTH {
+        let bridge = format!("{prefix}{}", party.name());
+        let spy = format!("{prefix}spy-{}", party.name());
+        let ear = format!("{prefix}ear-{}", party.name());
+        if let Err(e) = making.bridge(&bridge).await {
+            return making.fail("cannot make the listening bridge", e).await;
+        }
+        if let Err(e) = making
+            .snoop(app, call.channel(party), &spy, "in", "none")
+            .await
+        {
+            return making
+                .fail(&format!("cannot snoop on the {}", party.name()), e)
+                .await;
+        }
+        let socket = match making.media(app, &ear, "in").await {
+            Ok(socket) => socket,
+            Err(e) => {
+                return making
+                    .fail("cannot open the listening media channel", e)
+                    .await;
+            }
+        };
+        if let Err(e) = making.join(&bridge, &[&spy, &ear]).await {
+            return making.fail("cannot bridge the listening snoop", e).await;
+        }
+        match media::ear(
+            socket,
+            ear,
+            call.call_id.clone(),
+            call.track(party),
+            sinks.audio.clone(),
+            sinks.lost.clone(),
+        ) {
+            Ok(pump) => pumps.push(pump),
+            Err(e) => return making.fail("cannot listen", e).await,
+        }
+    }
+    Ok(Ears {
+        objects: making.made,
+        _pumps: pumps,
+    })
+}
+
+/// Makes a leg's voice under `prefix`, open as far as `mode` says.
+pub async fn voice(
+    rest: &Rest,
+    app: &str,
+    prefix: &str,
+    call: &CallChannels,
+    mode: Mode,
+    sinks: &Sinks,
+) -> Result<Voice, String> {
+    let mut making = Making::new(rest);
+    let bridge = format!("{prefix}voice");
+    let mic = format!("{prefix}mic");
+    if let Err(e) = making.bridge(&bridge).await {
+        return making.fail("cannot make the talking bridge", e).await;
+    }
+    let mut members = Vec::new();
+    for party in Party::BOTH {
+        let whisper = whisper_id(prefix, party);
+        if let Err(e) = making
+            .snoop(app, call.channel(party), &whisper, "none", "out")
+            .await
+        {
+            return making
+                .fail(
+                    &format!("cannot make the whisper path to the {}", party.name()),
+                    e,
+                )
+                .await;
+        }
+        // Closed before anything can reach it.
+        if let Err(e) = in_stasis(|| rest.mute_out(&whisper, true)).await {
+            return making.fail("cannot close the whisper path", e).await;
+        }
+        members.push(whisper);
+    }
+    let socket = match making.media(app, &mic, "out").await {
+        Ok(socket) => socket,
+        Err(e) => {
+            return making
+                .fail("cannot open the microphone media channel", e)
+                .await;
+        }
+    };
+    members.push(mic.clone());
+    let members: Vec<&str> = members.iter().map(String::as_str).collect();
+    if let Err(e) = making.join(&bridge, &members).await {
+        return making.fail("cannot bridge the microphone", e).await;
+    }
+    if let Err(e) = open_paths(rest, prefix, None, mode).await {
+        return making.fail("cannot open the whisper path", e).await;
+    }
+    let (talk, heard) = mpsc::channel(TALK_QUEUE);
+    match media::mouth(socket, mic, heard, sinks.lost.clone()) {
+        Ok(pump) => Ok(Voice {
+            objects: making.made,
+            talk,
+            pump,
+        }),
+        Err(e) => making.fail("cannot talk", e).await,
+    }
+}
+
+fn whisper_id(prefix: &str, party: Party) -> String {
+    format!("{prefix}whisper-{}", party.name())
+}
+
+/// Opens the whisper paths `to` needs, then closes those only `from`
+/// had: the new routing is in place before the old goes.
+pub async fn open_paths(
+    rest: &Rest,
+    prefix: &str,
+    from: Option<Mode>,
+    to: Mode,
+) -> Result<(), AriError> {
+    for party in Party::BOTH {
+        if party.hears(to) && !from.is_some_and(|m| party.hears(m)) {
+            rest.mute_out(&whisper_id(prefix, party), false).await?;
+        }
+    }
+    for party in Party::BOTH {
+        if !party.hears(to) && from.is_some_and(|m| party.hears(m)) {
+            rest.mute_out(&whisper_id(prefix, party), true).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes objects; ones already gone are fine, other failures are
+/// logged (the next sweep takes what is left).
+pub async fn remove(rest: &Rest, objects: &Objects) {
+    for channel in &objects.channels {
+        match rest.hang_up(channel).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => tracing::warn!(%e, "cannot remove the gateway's channel"),
+        }
+    }
+    for bridge in &objects.bridges {
+        match rest.destroy_bridge(bridge).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => tracing::warn!(%e, "cannot remove the gateway's bridge"),
+        }
+    }
+}
+
+/// Ends a whole call: hangs up its customer and agent channels. The only
+/// request of the gateway that touches a call's own channels.
+pub async fn end_call(rest: &Rest, call: &CallChannels) -> Result<(), String> {
+    let mut failures = Vec::new();
+    for channel in [&call.customer, &call.agent] {
+        match rest.hang_up(channel).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}

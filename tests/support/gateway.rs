@@ -1,0 +1,177 @@
+//! The real `floorwalk gateway` binary against the rig's Asterisk: started
+//! with the ARI password in its environment only, the demo supervisors in a
+//! tokens file, and its log (stderr) kept in a file for the test to read.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::asterisk::{ARI_USER, Asterisk};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The demo supervisors (tokens `demo-dana`, `demo-jorge`, `demo-amara`).
+const TOKENS: &str = r#"
+[[supervisor]]
+token = "demo-dana"
+id = "sup-1"
+name = "Dana Ruiz"
+teams = ["billing", "retention"]
+can_end_calls = true
+
+[[supervisor]]
+token = "demo-jorge"
+id = "sup-2"
+name = "Jorge Ortiz"
+teams = ["sales", "support"]
+can_end_calls = false
+
+[[supervisor]]
+token = "demo-amara"
+id = "sup-3"
+name = "Amara Okafor"
+teams = ["billing", "retention", "sales", "support", "tech"]
+can_end_calls = true
+"#;
+
+pub struct Gateway {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub url: String,
+    log: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// Starts a gateway named `name` with `extra` arguments and waits for
+    /// its first line (`listening on ws://…`).
+    pub fn start(asterisk: &Asterisk, name: &str, extra: &[&str]) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = dir.path().join("tokens.toml");
+        std::fs::write(&tokens, TOKENS).unwrap();
+        let log = dir.path().join("gateway.log");
+        // An empty configuration: everything comes from the command line.
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "").unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+            .arg("gateway")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(["--ari", &asterisk.ari_url()])
+            .args(["--ari-user", ARI_USER])
+            .arg("--tokens")
+            .arg(&tokens)
+            .args(["--name", name])
+            .arg("--config")
+            .arg(&config)
+            .args(extra)
+            .env("FLOORWALK_ARI_PASSWORD", asterisk.password())
+            .env(
+                "FLOORWALK_LOG",
+                "info,floorwalk::ari=debug,floorwalk_gateway=debug",
+            )
+            .env("HOME", dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        let Some(url) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the gateway did not start (first line {line:?}); its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        let addr = url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        Gateway {
+            child: Some(child),
+            addr,
+            url: url.to_owned(),
+            log,
+            dir,
+        }
+    }
+
+    /// Everything the gateway logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The ARI requests the gateway made (its `floorwalk::ari` debug log):
+    /// `METHOD /path` each.
+    pub fn ari_requests(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter_map(|l| l.split("request=").nth(1))
+            .map(|r| r.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGTERM, then waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        signal(child.id(), "TERM");
+        wait(&mut child, Duration::from_secs(15))
+    }
+
+    /// SIGKILL: no clean-up at all.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- the gateway's log ---\n{}", self.log());
+        }
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {pid} failed");
+}
+
+fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the gateway did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
