@@ -1,6 +1,8 @@
-//! `floorwalk gateway` against a real Asterisk 22 on loopback: the floor it
-//! shows, listening to both parties, whisper and barge reaching only whom
-//! they should, leaving and ending calls, and nothing left behind.
+//! `floorwalk gateway` against a real Asterisk 22 on loopback, through a
+//! protocol-v1 client: the floor it shows, listening to both parties, a
+//! supervisor's voice reaching only whom the mode says (heard on the far
+//! halves of the rig's Local pairs by the test's own snoops), leaving and
+//! ending calls, and that nothing the gateway made is left behind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/asterisk.rs"]
@@ -10,14 +12,112 @@ mod gateway;
 #[path = "support/sim_client.rs"]
 mod sim_client;
 
-use asterisk::Asterisk;
-use floorwalk_protocol::{AudioFrame, Role};
+use asterisk::{AGENT_HZ, Asterisk, CUSTOMER_HZ, Events, Listener, PARTY_LEVEL};
+use floorwalk_audio::codec::{Decoder, Encoder};
+use floorwalk_audio::signal::{sine, tone_amplitude};
+use floorwalk_protocol::{AudioFrame, FrameHeader, Role};
 use gateway::Gateway;
 use serde_json::{Value, json};
-use sim_client::{Client, DANA};
-use std::time::Duration;
+use sim_client::{Client, DANA, JORGE};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 const APP: &str = "floorwalk-test";
+/// The supervisor's voice in the tests: a tone no party plays.
+const MIC_HZ: f32 = 1700.0;
+const MIC_LEVEL: f32 = 0.3;
+
+/// A running rig: Asterisk with one call, a gateway, and Dana's client.
+struct Rig {
+    asterisk: Asterisk,
+    events: Events,
+    gateway: Gateway,
+    dana: Client,
+    call: Placed,
+}
+
+/// One call of the rig as ARI and the floor show it.
+struct Placed {
+    id: String,
+    customer: String,
+    agent: String,
+    /// The far halves of the Local pairs: what they read is what that
+    /// party hears.
+    customer_phone: String,
+    agent_phone: String,
+    customer_track: u32,
+    agent_track: u32,
+}
+
+async fn rig(name: &str) -> Rig {
+    let asterisk = Asterisk::start().await;
+    let mut events = asterisk.events(APP).await;
+    asterisk.place_call("ag-1", "billing", "support").await;
+    bridged(&mut events, 1).await;
+    let gateway = Gateway::start(&asterisk, name, &[]);
+    let mut dana = Client::subscribed_at(gateway.addr, DANA).await;
+    let call = placed(&asterisk, &mut dana, "ag-1").await;
+    Rig {
+        asterisk,
+        events,
+        gateway,
+        dana,
+        call,
+    }
+}
+
+/// Waits for the `n`-th bridge of two channels.
+async fn bridged(events: &mut Events, n: usize) {
+    let mut seen = BTreeSet::new();
+    events
+        .wait_for("a call bridged", |e| {
+            if e["type"] == "ChannelEnteredBridge"
+                && e["bridge"]["channels"]
+                    .as_array()
+                    .is_some_and(|c| c.len() == 2)
+            {
+                seen.insert(e["bridge"]["id"].as_str().unwrap_or_default().to_owned());
+            }
+            seen.len() >= n
+        })
+        .await;
+}
+
+async fn placed(asterisk: &Asterisk, client: &mut Client, agent: &str) -> Placed {
+    let id = call_of(client, agent).await;
+    let call = client.floor.calls[&id].clone();
+    let customer = call.leg_with_role(Role::Customer).unwrap();
+    let agent = call.leg_with_role(Role::Agent).unwrap();
+    let channels = asterisk.get("/channels").await;
+    let name_of = |id: &str| {
+        channels
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let phone = |id: &str| {
+        let name = name_of(id).replace(";1", ";2");
+        channels
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name.as_str())
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no phone {name}"))
+    };
+    Placed {
+        customer_phone: phone(&customer.id),
+        agent_phone: phone(&agent.id),
+        customer: customer.id.clone(),
+        agent: agent.id.clone(),
+        customer_track: customer.track,
+        agent_track: agent.track,
+        id,
+    }
+}
 
 /// Waits until the client's floor has a call of `agent`, and returns its id.
 async fn call_of(client: &mut Client, agent: &str) -> String {
@@ -31,12 +131,13 @@ async fn call_of(client: &mut Client, agent: &str) -> String {
             "no call of {agent} on the floor: {:?}",
             client.floor.calls
         );
-        client.pump(Duration::from_millis(100)).await;
+        client.pump(Duration::from_millis(50)).await;
     }
 }
 
-fn ours(asterisk_objects: &Value, prefix: &str) -> Vec<String> {
-    asterisk_objects
+/// Ids of objects (channels or bridges) whose id starts with `prefix`.
+fn with_prefix(objects: &Value, prefix: &str) -> BTreeSet<String> {
+    objects
         .as_array()
         .unwrap()
         .iter()
@@ -46,64 +147,329 @@ fn ours(asterisk_objects: &Value, prefix: &str) -> Vec<String> {
         .collect()
 }
 
+async fn objects(asterisk: &Asterisk, prefix: &str) -> BTreeSet<String> {
+    let mut all = with_prefix(&asterisk.get("/channels").await, prefix);
+    all.extend(with_prefix(&asterisk.get("/bridges").await, prefix));
+    all
+}
+
+/// Waits (up to 5 s) until none of the gateway's objects is left.
+async fn all_gone(asterisk: &Asterisk, prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = objects(asterisk, prefix).await;
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "left behind: {left:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn command(client: &mut Client, command: Value) -> Value {
+    let reply = client.command(command.clone()).await;
+    assert!(reply.ok, "{command} refused: {reply:?}");
+    reply.result.unwrap_or(Value::Null)
+}
+
+/// Speaks the test tone for `frames` × 20 ms on `track`, reading
+/// meanwhile; returns when it started and ended.
+async fn talk(client: &mut Client, track: u32, frames: u32) -> (Instant, Instant) {
+    let mut encoder = Encoder::voip().unwrap();
+    let tone = sine(MIC_HZ, MIC_LEVEL, 960 * frames as usize);
+    let start = Instant::now();
+    for (n, pcm) in tone.chunks_exact(960).enumerate() {
+        let n = n as u32;
+        let header = FrameHeader {
+            flags: 0,
+            track,
+            seq: n,
+            timestamp: n * 960,
+        };
+        let mut frame = Vec::new();
+        AudioFrame {
+            header,
+            opus: encoder.encode(pcm).unwrap(),
+        }
+        .encode_into(&mut frame)
+        .unwrap();
+        client.send_audio(frame).await;
+        client.pump(Duration::from_millis(20)).await;
+    }
+    let end = Instant::now();
+    // Quiet before whatever comes next, so windows do not overlap.
+    client.pump(Duration::from_millis(700)).await;
+    (start, end)
+}
+
+/// How loud `hz` was in what a listener heard from `from` to `to` plus
+/// the path's latency.
+fn level_of(listener: &Listener, (from, to): (Instant, Instant), hz: f32) -> f32 {
+    let heard = listener.between(
+        from + Duration::from_millis(200),
+        to + Duration::from_millis(300),
+    );
+    tone_amplitude(&heard, hz, 16_000)
+}
+
+/// Decodes the frames a client read on `track`: samples at 48 kHz.
+fn decoded(client: &Client, track: u32) -> Vec<f32> {
+    let mut decoder = Decoder::new().unwrap();
+    let mut out = Vec::new();
+    for heard in &client.audio {
+        let frame = AudioFrame::decode(&heard.bytes).unwrap();
+        if frame.header.track == track {
+            let mut pcm = vec![0.0; 960];
+            decoder.decode(frame.opus, &mut pcm).unwrap();
+            out.extend(pcm);
+        }
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_floor_shows_calls_and_silent_monitoring_hears_both_parties() {
-    let asterisk = Asterisk::start().await;
-    let mut events = asterisk.events(APP).await;
-    asterisk.place_call("ag-1", "billing", "support").await;
-    events
-        .wait_for("a call bridged", |e| {
-            e["type"] == "ChannelEnteredBridge"
-                && e["bridge"]["channels"]
-                    .as_array()
-                    .is_some_and(|c| c.len() == 2)
-        })
-        .await;
-    let gateway = Gateway::start(&asterisk, "t1", &[]);
-    let mut dana = Client::subscribed_at(gateway.addr, DANA).await;
-    let call_id = call_of(&mut dana, "ag-1").await;
-    let call = dana.floor.calls[&call_id].clone();
-    assert_eq!(call.queue.as_deref(), Some("support"));
+async fn the_floor_is_asterisks_calls_and_follows_them() {
+    let Rig {
+        asterisk,
+        mut events,
+        gateway,
+        mut dana,
+        call,
+    } = rig("floor").await;
+    let on_floor = dana.floor.calls[&call.id].clone();
+    assert_eq!(on_floor.agent_id, "ag-1");
+    assert_eq!(on_floor.queue.as_deref(), Some("support"));
+    assert_eq!(on_floor.customer, "+1 ••• ••• 0134");
     assert_eq!(dana.floor.agents["ag-1"].team, "billing");
-    let customer = call.leg_with_role(Role::Customer).unwrap().clone();
-    let agent = call.leg_with_role(Role::Agent).unwrap().clone();
+    assert_eq!(dana.floor.queues["support"].name, "support");
+    // Jorge's teams (sales, support) do not include billing.
+    let jorge = Client::subscribed_at(gateway.addr, JORGE).await;
+    assert!(jorge.floor.calls.is_empty(), "{:?}", jorge.floor.calls);
 
-    let reply = dana
-        .command(json!({"type": "monitor", "call_id": call_id, "mode": "silent"}))
+    // The call ends: gone from the floor; a new one comes.
+    asterisk
+        .delete(&format!("/channels/{}", call.customer))
         .await;
-    assert!(reply.ok, "monitor refused: {reply:?}\n{}", gateway.log());
-    dana.audio.clear();
-    dana.pump(Duration::from_secs(1)).await;
-    let tracks: Vec<u32> = dana
-        .audio
-        .iter()
-        .map(|h| AudioFrame::decode(&h.bytes).unwrap().header.track)
-        .collect();
-    let on = |t: u32| tracks.iter().filter(|x| **x == t).count();
+    let ended = Instant::now();
+    while dana.floor.calls.contains_key(&call.id) {
+        assert!(
+            ended.elapsed() < Duration::from_secs(1),
+            "the ended call is still on the floor"
+        );
+        dana.pump(Duration::from_millis(20)).await;
+    }
+    asterisk.place_call("ag-2", "billing", "support").await;
+    bridged(&mut events, 2).await;
+    let bridged_at = Instant::now();
+    call_of(&mut dana, "ag-2").await;
     assert!(
-        on(customer.track) > 30,
-        "customer frames: {} of {tracks:?}",
-        on(customer.track)
+        bridged_at.elapsed() < Duration::from_secs(1),
+        "the new call took {:?}",
+        bridged_at.elapsed()
     );
-    assert!(on(agent.track) > 30, "agent frames: {}", on(agent.track));
-
-    let leg_id = reply.result.unwrap()["leg_id"].as_str().unwrap().to_owned();
-    let channels = asterisk.get("/channels").await;
-    let bridges = asterisk.get("/bridges").await;
-    assert!(!ours(&channels, "floorwalk-t1-").is_empty());
-    let reply = dana
-        .command(json!({"type": "disconnect", "leg_id": leg_id}))
-        .await;
-    assert!(reply.ok, "{reply:?}");
-    // The leg_left came before the reply.
-    assert!(dana.floor.find_leg(&leg_id).is_none());
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let channels = asterisk.get("/channels").await;
-    assert_eq!(ours(&channels, "floorwalk-t1-"), Vec::<String>::new());
     assert_eq!(
-        ours(&asterisk.get("/bridges").await, "floorwalk-t1-"),
-        Vec::<String>::new()
+        dana.floor.agents["ag-1"].state,
+        floorwalk_protocol::AgentState::Available
     );
-    assert!(dana.floor.calls.contains_key(&call_id));
-    let _ = bridges;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_monitoring_hears_each_party_on_its_own_track() {
+    let Rig {
+        asterisk: _asterisk,
+        events: _events,
+        gateway: _gateway,
+        mut dana,
+        call,
+    } = rig("ears").await;
+    command(
+        &mut dana,
+        json!({"type": "monitor", "call_id": call.id, "mode": "silent"}),
+    )
+    .await;
+    dana.audio.clear();
+    dana.pump(Duration::from_secs(2)).await;
+    let customer = decoded(&dana, call.customer_track);
+    let agent = decoded(&dana, call.agent_track);
+    // Two seconds are 100 frames per track; allow for the first moments.
+    assert!(
+        customer.len() >= 80 * 960,
+        "customer: {} samples",
+        customer.len()
+    );
+    assert!(agent.len() >= 80 * 960, "agent: {} samples", agent.len());
+    let settled = |s: &[f32]| s[s.len() / 4..].to_vec();
+    let (customer, agent) = (settled(&customer), settled(&agent));
+    // Each track carries its party's tone, and not the other's.
+    assert!(tone_amplitude(&customer, CUSTOMER_HZ, 48_000) > PARTY_LEVEL / 3.0);
+    assert!(tone_amplitude(&customer, AGENT_HZ, 48_000) < PARTY_LEVEL / 20.0);
+    assert!(tone_amplitude(&agent, AGENT_HZ, 48_000) > PARTY_LEVEL / 3.0);
+    assert!(tone_amplitude(&agent, CUSTOMER_HZ, 48_000) < PARTY_LEVEL / 20.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_voice_reaches_whom_the_mode_says_and_switching_makes_no_channel() {
+    let Rig {
+        asterisk,
+        events: _events,
+        gateway,
+        mut dana,
+        call,
+    } = rig("voice").await;
+    let prefix = "floorwalk-voice-";
+    let customer_ears = asterisk.listen(APP, &call.customer_phone).await;
+    let agent_ears = asterisk.listen(APP, &call.agent_phone).await;
+    let joined = command(
+        &mut dana,
+        json!({"type": "monitor", "call_id": call.id, "mode": "silent"}),
+    )
+    .await;
+    let leg = joined["leg_id"].as_str().unwrap().to_owned();
+    let track = u32::try_from(joined["track"].as_u64().unwrap()).unwrap();
+    let made = objects(&asterisk, prefix).await;
+    assert!(!made.is_empty());
+    let reach = |window| {
+        (
+            level_of(&agent_ears, window, MIC_HZ) > MIC_LEVEL / 10.0,
+            level_of(&customer_ears, window, MIC_HZ) > MIC_LEVEL / 10.0,
+        )
+    };
+
+    let silent = talk(&mut dana, track, 50).await;
+    dana.audio.clear();
+    command(
+        &mut dana,
+        json!({"type": "set_mode", "leg_id": leg, "mode": "whisper"}),
+    )
+    .await;
+    let whisper = talk(&mut dana, track, 50).await;
+    command(
+        &mut dana,
+        json!({"type": "set_mode", "leg_id": leg, "mode": "barge"}),
+    )
+    .await;
+    let barge = talk(&mut dana, track, 50).await;
+    command(
+        &mut dana,
+        json!({"type": "set_mode", "leg_id": leg, "mode": "whisper"}),
+    )
+    .await;
+    let whisper_again = talk(&mut dana, track, 50).await;
+    assert_eq!(
+        objects(&asterisk, prefix).await,
+        made,
+        "a mode switch made or removed an object"
+    );
+    // Listening never gapped across the three switches: every frame of
+    // each party's track is there, in order.
+    for party in [call.customer_track, call.agent_track] {
+        let seqs: Vec<u32> = dana
+            .audio
+            .iter()
+            .map(|h| AudioFrame::decode(&h.bytes).unwrap().header)
+            .filter(|h| h.track == party)
+            .map(|h| h.seq)
+            .collect();
+        assert!(seqs.len() > 150, "{} frames", seqs.len());
+        assert!(
+            seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+            "a gap on track {party}: {seqs:?}"
+        );
+    }
+    command(&mut dana, json!({"type": "disconnect", "leg_id": leg})).await;
+    let after = talk(&mut dana, track, 50).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    assert_eq!(reach(silent), (false, false), "silent reached someone");
+    assert_eq!(reach(whisper), (true, false), "whisper: (agent, customer)");
+    assert_eq!(reach(barge), (true, true), "barge: (agent, customer)");
+    assert_eq!(reach(whisper_again), (true, false), "whisper after barge");
+    assert_eq!(reach(after), (false, false), "after disconnect");
+    // The call's own audio went on: each party still hears the other.
+    let end = Instant::now();
+    let window = (
+        end - Duration::from_millis(1500),
+        end - Duration::from_millis(300),
+    );
+    assert!(level_of(&agent_ears, window, CUSTOMER_HZ) > PARTY_LEVEL / 4.0);
+    assert!(level_of(&customer_ears, window, AGENT_HZ) > PARTY_LEVEL / 4.0);
+    all_gone(&asterisk, prefix).await;
+    let _ = gateway;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_touches_only_the_gateways_objects_and_end_call_hangs_up_both() {
+    let Rig {
+        asterisk,
+        events: _events,
+        gateway,
+        mut dana,
+        call,
+    } = rig("leave").await;
+    let prefix = "floorwalk-leave-";
+    let before: BTreeSet<String> = with_prefix(&asterisk.get("/channels").await, "");
+    let joined = command(
+        &mut dana,
+        json!({"type": "monitor", "call_id": call.id, "mode": "barge"}),
+    )
+    .await;
+    let leg = joined["leg_id"].as_str().unwrap().to_owned();
+    command(&mut dana, json!({"type": "disconnect", "leg_id": leg})).await;
+    all_gone(&asterisk, prefix).await;
+    let after: BTreeSet<String> = with_prefix(&asterisk.get("/channels").await, "");
+    assert_eq!(before, after, "the call's channels changed");
+    assert!(dana.floor.calls.contains_key(&call.id));
+
+    // Every request the gateway made so far was about its own objects or
+    // a snoop on a party: nothing else of the call was touched.
+    let parties = [call.customer.as_str(), call.agent.as_str()];
+    let requests = gateway.ari_requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("POST /channels/externalMedia")),
+        "{requests:?}"
+    );
+    for request in requests {
+        let path = request.split(' ').nth(1).unwrap_or_default();
+        let allowed = request.starts_with("GET ")
+            || path == "/bridges"
+            || path == "/channels/externalMedia"
+            || path.starts_with(&format!("/channels/{prefix}"))
+            || path.starts_with(&format!("/bridges/{prefix}"))
+            || parties
+                .iter()
+                .any(|p| request == format!("POST /channels/{p}/snoop"));
+        assert!(allowed, "the gateway asked {request}");
+    }
+
+    // End call: both parties' channels are hung up.
+    command(
+        &mut dana,
+        json!({"type": "end_call", "call_id": call.id, "confirm": call.id}),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let channels = with_prefix(&asterisk.get("/channels").await, "");
+        if !channels.contains(&call.customer) && !channels.contains(&call.agent) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the call's channels are still up: {channels:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!dana.floor.calls.contains_key(&call.id));
+    let deletes: Vec<String> = gateway
+        .ari_requests()
+        .into_iter()
+        .filter(|r| {
+            parties
+                .iter()
+                .any(|p| r.starts_with(&format!("DELETE /channels/{p}")))
+        })
+        .collect();
+    assert_eq!(deletes.len(), 2, "{deletes:?}");
 }

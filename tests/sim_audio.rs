@@ -11,7 +11,7 @@
 mod sim_client;
 
 use floorwalk_audio::codec::Encoder;
-use floorwalk_audio::signal::{Level, sine};
+use floorwalk_audio::signal::{Level, sine, tone_amplitude};
 use floorwalk_protocol::{AudioFrame, FrameHeader, Role};
 use floorwalk_server::Impairment;
 use floorwalk_sim::SimOptions;
@@ -151,23 +151,11 @@ fn read_wav(path: &Path) -> Vec<f32> {
         .collect()
 }
 
-/// The amplitude of a `hz` sine in `samples` (a single-bin DFT).
-fn tone_amplitude(samples: &[f32], hz: f32) -> f32 {
-    let step = std::f32::consts::TAU * hz / 48_000.0;
-    let (mut re, mut im) = (0.0f32, 0.0f32);
-    for (i, s) in samples.iter().enumerate() {
-        let phase = step * i as f32;
-        re += s * phase.cos();
-        im += s * phase.sin();
-    }
-    2.0 * (re * re + im * im).sqrt() / samples.len() as f32
-}
-
 /// How many 100 ms windows of a recording carry the tone.
 fn windows_with(samples: &[f32], hz: f32) -> usize {
     samples
         .chunks_exact(WINDOW)
-        .filter(|w| tone_amplitude(w, hz) > TONE / 3.0)
+        .filter(|w| tone_amplitude(w, hz, 48_000) > TONE / 3.0)
         .count()
 }
 

@@ -43,8 +43,12 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub const ARI_USER: &str = "floorwalk";
 /// The dialplan context of the rig's calls (extensions.conf).
 pub const CALLS_CONTEXT: &str = "calls";
-/// The sound both ends of a call play, in a loop (written by the rig).
-pub const TONE: &str = "floorwalk-tone";
+/// What the customer's phone says, in a loop: a tone of this pitch.
+pub const CUSTOMER_HZ: f32 = 400.0;
+/// What the agent's phone says, in a loop: a tone of this pitch.
+pub const AGENT_HZ: f32 = 900.0;
+/// The amplitude of both (full scale 1.0).
+pub const PARTY_LEVEL: f32 = 0.25;
 
 /// How long Asterisk may take to boot until ARI answers.
 const BOOT_PATIENCE: Duration = Duration::from_secs(30);
@@ -61,6 +65,9 @@ const DEFAULT_PREFIX: &str = ".cache/floorwalk/asterisk-22.10.1";
 const INSTALLED_STAMP: &str = ".floorwalk-installed-22.10.1";
 /// Serialises the install script across test binaries that start at once.
 const INSTALL_LOCK: &str = "/tmp/floorwalk-asterisk-install.lock";
+
+/// The caller id of every placed call's customer.
+pub const CUSTOMER_NUMBER: &str = "+15551230134";
 
 /// The ARI events socket.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -376,6 +383,7 @@ impl Asterisk {
             "/channels",
             &json!({
                 "endpoint": format!("Local/customer@{CALLS_CONTEXT}/n"),
+                "callerId": format!("\"Customer\" <{CUSTOMER_NUMBER}>"),
                 "context": CALLS_CONTEXT,
                 "extension": "inbound",
                 "priority": 1,
@@ -597,13 +605,19 @@ fn write_tree(dir: &Path, prefix: &Path, port: u16, password: &str) {
         docs.display()
     );
     std::os::unix::fs::symlink(&docs, dir.join("lib/documentation")).unwrap();
-    // Ten seconds of 440 Hz at 8 kHz, what Asterisk plays without
-    // resampling; the dialplan loops it.
+    // Ten seconds of each party's tone at 8 kHz, what Asterisk plays
+    // without resampling; the dialplan loops them.
     let rate = 8_000;
-    let tone: Vec<f32> = (0..10 * rate)
-        .map(|i| 0.25 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate as f32).sin())
-        .collect();
-    wav::write_mono_at(&dir.join(format!("lib/sounds/{TONE}.wav")), rate, &tone);
+    for (name, hz) in [("customer", CUSTOMER_HZ), ("agent", AGENT_HZ)] {
+        let tone: Vec<f32> = (0..10 * rate)
+            .map(|i| PARTY_LEVEL * (std::f32::consts::TAU * hz * i as f32 / rate as f32).sin())
+            .collect();
+        wav::write_mono_at(
+            &dir.join(format!("lib/sounds/floorwalk-{name}.wav")),
+            rate,
+            &tone,
+        );
+    }
 }
 
 /// A `@NAME@` left in `text` (NAME in capitals and underscores).
@@ -657,5 +671,111 @@ fn wait_or_kill(child: &mut Child, patience: Duration) -> Option<ExitStatus> {
                 return None;
             }
         }
+    }
+}
+
+/// What one channel hears, recorded by the test's own snoop (`spy=in`)
+/// and WebSocket media channel: slin16 samples with their arrival times.
+pub struct Listener {
+    heard: std::sync::Arc<std::sync::Mutex<Vec<(Instant, Vec<f32>)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Asterisk {
+    /// Starts listening to what `channel` reads (for the far half of a
+    /// Local pair: what that party hears), through application `app`,
+    /// whose events socket must be open. Object ids start with `test-`.
+    pub async fn listen(&self, app: &str, channel: &str) -> Listener {
+        let tag = random_hex(4);
+        let snoop = format!("test-{tag}-spy");
+        let media = format!("test-{tag}-ear");
+        let bridge = format!("test-{tag}-bridge");
+        self.post(
+            &format!("/channels/{channel}/snoop?app={app}&spy=in&snoopId={snoop}"),
+            &json!({}),
+        )
+        .await;
+        let made = self
+            .post(
+                &format!(
+                    "/channels/externalMedia?app={app}&channelId={media}&external_host=INCOMING\
+                     &transport=websocket&encapsulation=none&connection_type=server\
+                     &format=slin16&direction=in"
+                ),
+                &json!({}),
+            )
+            .await;
+        let connection = made["channelvars"]["MEDIA_WEBSOCKET_CONNECTION_ID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut request = format!("ws://127.0.0.1:{}/media/{connection}", self.port)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", "media".parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        self.post(
+            &format!("/bridges?type=mixing&bridgeId={bridge}"),
+            &json!({}),
+        )
+        .await;
+        let deadline = Instant::now() + PATIENCE;
+        let add = format!(
+            "{}/bridges/{bridge}/addChannel?channel={snoop},{media}",
+            self.ari_url()
+        );
+        loop {
+            let reply = self
+                .http
+                .post(&add)
+                .basic_auth(ARI_USER, Some(&self.password))
+                .send()
+                .await
+                .unwrap();
+            if reply.status().is_success() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cannot bridge the test's listener: {}",
+                reply.status()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let task = tokio::spawn(async move {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Message::Binary(bytes) = message {
+                    let samples = bytes
+                        .chunks_exact(2)
+                        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+                        .collect();
+                    sink.lock().unwrap().push((Instant::now(), samples));
+                }
+            }
+        });
+        Listener { heard, task }
+    }
+}
+
+impl Listener {
+    /// The samples that arrived between `from` and `to`.
+    pub fn between(&self, from: Instant, to: Instant) -> Vec<f32> {
+        self.heard
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(at, _)| *at >= from && *at < to)
+            .flat_map(|(_, samples)| samples.iter().copied())
+            .collect()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

@@ -67,9 +67,10 @@ impl Gateway {
             .env("FLOORWALK_ARI_PASSWORD", asterisk.password())
             .env(
                 "FLOORWALK_LOG",
-                "info,floorwalk::ari=debug,floorwalk_gateway=debug",
+                "info,floorwalk::ari=debug,floorwalk_gateway=debug,floorwalk_server=debug",
             )
             .env("HOME", dir.path())
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -117,6 +118,7 @@ impl Gateway {
     pub fn ari_requests(&self) -> Vec<String> {
         self.log()
             .lines()
+            .filter(|l| l.contains("floorwalk::ari"))
             .filter_map(|l| l.split("request=").nth(1))
             .map(|r| r.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
             .collect()

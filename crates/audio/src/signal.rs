@@ -46,6 +46,22 @@ pub fn sine(hz: f32, amplitude: f32, samples: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The amplitude of a `hz` sine in `samples` taken at `rate` (a
+/// single-bin DFT): how strongly one tone is there, whatever else is.
+pub fn tone_amplitude(samples: &[f32], hz: f32, rate: u32) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let step = std::f32::consts::TAU * hz / rate as f32;
+    let (mut re, mut im) = (0.0f32, 0.0f32);
+    for (i, s) in samples.iter().enumerate() {
+        let phase = step * i as f32;
+        re += s * phase.cos();
+        im += s * phase.sin();
+    }
+    2.0 * (re * re + im * im).sqrt() / samples.len() as f32
+}
+
 /// Normalised correlation of two equally long signals (1.0 = same shape).
 pub fn correlation(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());

@@ -26,10 +26,12 @@ impl AsteriskFloor {
         marks: crate::model::Marks,
         roster: crate::roster::Roster,
     ) -> anyhow::Result<Self> {
-        let (out, outputs) = mpsc::unbounded_channel();
+        let (out, mut outputs) = mpsc::unbounded_channel();
         let (audio_tx, audio) = mpsc::channel(AUDIO_QUEUE);
         let driver = Driver::start(rest, me, marks, roster, out.clone(), audio_tx).await?;
         let state = driver.state();
+        // What the first connection told is in `state` already.
+        while outputs.try_recv().is_ok() {}
         if let Some(reason) = driver.down() {
             // The core learns it with its first read.
             let _ = out.send(FloorOutput::Health(Health::Down(reason.to_owned())));
