@@ -12,165 +12,18 @@ mod gateway;
 #[path = "support/sim_client.rs"]
 mod sim_client;
 
-use asterisk::{AGENT_HZ, Asterisk, CUSTOMER_HZ, Events, Listener, PARTY_LEVEL};
+use asterisk::{AGENT_HZ, CUSTOMER_HZ, Listener, PARTY_LEVEL};
 use floorwalk_audio::codec::{Decoder, Encoder};
 use floorwalk_audio::signal::{sine, tone_amplitude};
-use floorwalk_protocol::{AudioFrame, FrameHeader, Role};
-use gateway::Gateway;
-use serde_json::{Value, json};
-use sim_client::{Client, DANA, JORGE};
+use floorwalk_protocol::{AudioFrame, FrameHeader};
+use gateway::{APP, Rig, all_gone, bridged, call_of, command, objects, rig, with_prefix};
+use serde_json::json;
+use sim_client::{Client, JORGE};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-
-const APP: &str = "floorwalk-test";
 /// The supervisor's voice in the tests: a tone no party plays.
 const MIC_HZ: f32 = 1700.0;
 const MIC_LEVEL: f32 = 0.3;
-
-/// A running rig: Asterisk with one call, a gateway, and Dana's client.
-struct Rig {
-    asterisk: Asterisk,
-    events: Events,
-    gateway: Gateway,
-    dana: Client,
-    call: Placed,
-}
-
-/// One call of the rig as ARI and the floor show it.
-struct Placed {
-    id: String,
-    customer: String,
-    agent: String,
-    /// The far halves of the Local pairs: what they read is what that
-    /// party hears.
-    customer_phone: String,
-    agent_phone: String,
-    customer_track: u32,
-    agent_track: u32,
-}
-
-async fn rig(name: &str) -> Rig {
-    let asterisk = Asterisk::start().await;
-    let mut events = asterisk.events(APP).await;
-    asterisk.place_call("ag-1", "billing", "support").await;
-    bridged(&mut events, 1).await;
-    let gateway = Gateway::start(&asterisk, name, &[]);
-    let mut dana = Client::subscribed_at(gateway.addr, DANA).await;
-    let call = placed(&asterisk, &mut dana, "ag-1").await;
-    Rig {
-        asterisk,
-        events,
-        gateway,
-        dana,
-        call,
-    }
-}
-
-/// Waits for the `n`-th bridge of two channels.
-async fn bridged(events: &mut Events, n: usize) {
-    let mut seen = BTreeSet::new();
-    events
-        .wait_for("a call bridged", |e| {
-            if e["type"] == "ChannelEnteredBridge"
-                && e["bridge"]["channels"]
-                    .as_array()
-                    .is_some_and(|c| c.len() == 2)
-            {
-                seen.insert(e["bridge"]["id"].as_str().unwrap_or_default().to_owned());
-            }
-            seen.len() >= n
-        })
-        .await;
-}
-
-async fn placed(asterisk: &Asterisk, client: &mut Client, agent: &str) -> Placed {
-    let id = call_of(client, agent).await;
-    let call = client.floor.calls[&id].clone();
-    let customer = call.leg_with_role(Role::Customer).unwrap();
-    let agent = call.leg_with_role(Role::Agent).unwrap();
-    let channels = asterisk.get("/channels").await;
-    let name_of = |id: &str| {
-        channels
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .map(|c| c["name"].as_str().unwrap().to_owned())
-            .unwrap()
-    };
-    let phone = |id: &str| {
-        let name = name_of(id).replace(";1", ";2");
-        channels
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name.as_str())
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .unwrap_or_else(|| panic!("no phone {name}"))
-    };
-    Placed {
-        customer_phone: phone(&customer.id),
-        agent_phone: phone(&agent.id),
-        customer: customer.id.clone(),
-        agent: agent.id.clone(),
-        customer_track: customer.track,
-        agent_track: agent.track,
-        id,
-    }
-}
-
-/// Waits until the client's floor has a call of `agent`, and returns its id.
-async fn call_of(client: &mut Client, agent: &str) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(call) = client.floor.call_of_agent(agent) {
-            return call.id.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no call of {agent} on the floor: {:?}",
-            client.floor.calls
-        );
-        client.pump(Duration::from_millis(50)).await;
-    }
-}
-
-/// Ids of objects (channels or bridges) whose id starts with `prefix`.
-fn with_prefix(objects: &Value, prefix: &str) -> BTreeSet<String> {
-    objects
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o["id"].as_str())
-        .filter(|id| id.starts_with(prefix))
-        .map(str::to_owned)
-        .collect()
-}
-
-async fn objects(asterisk: &Asterisk, prefix: &str) -> BTreeSet<String> {
-    let mut all = with_prefix(&asterisk.get("/channels").await, prefix);
-    all.extend(with_prefix(&asterisk.get("/bridges").await, prefix));
-    all
-}
-
-/// Waits (up to 5 s) until none of the gateway's objects is left.
-async fn all_gone(asterisk: &Asterisk, prefix: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = objects(asterisk, prefix).await;
-        if left.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "left behind: {left:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn command(client: &mut Client, command: Value) -> Value {
-    let reply = client.command(command.clone()).await;
-    assert!(reply.ok, "{command} refused: {reply:?}");
-    reply.result.unwrap_or(Value::Null)
-}
 
 /// Speaks the test tone for `frames` × 20 ms on `track`, reading
 /// meanwhile; returns when it started and ended.

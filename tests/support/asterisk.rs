@@ -114,20 +114,72 @@ impl Asterisk {
         let password = random_hex(16);
         write_tree(dir.path(), &prefix, port, &password);
 
-        let out = File::create(dir.path().join("log/stdout-stderr.log")).unwrap();
-        let process = Command::new(prefix.join("sbin/asterisk"))
+        // From here on `Drop` stops Asterisk whatever happens.
+        let mut asterisk = Asterisk {
+            dir,
+            prefix,
+            process: None,
+            watchdog: None,
+            port,
+            password,
+            http: reqwest::Client::builder()
+                .timeout(PATIENCE)
+                .no_proxy()
+                .build()
+                .unwrap(),
+        };
+        asterisk.boot().await;
+        asterisk
+    }
+
+    /// Kills Asterisk (SIGKILL, a crash: no hang-up reaches anyone) until
+    /// [`Asterisk::restart`].
+    pub fn crash(&mut self) {
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+
+    /// Stops Asterisk and starts it again with the same configuration and
+    /// port: every channel and bridge is gone, as after a crash.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.boot().await;
+    }
+
+    /// Starts Asterisk again after [`Asterisk::crash`].
+    pub async fn start_again(&mut self) {
+        self.boot().await;
+    }
+
+    /// Runs Asterisk and its watchdog, and waits until it is fully booted.
+    async fn boot(&mut self) {
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("log/stdout-stderr.log"))
+            .unwrap();
+        let process = Command::new(self.prefix.join("sbin/asterisk"))
             // -f: foreground, -n: no colours, -C: the private configuration.
             .arg("-f")
             .arg("-n")
             .arg("-C")
-            .arg(dir.path().join("etc/asterisk.conf"))
-            .current_dir(dir.path())
+            .arg(self.dir.path().join("etc/asterisk.conf"))
+            .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot run {}: {e}", prefix.join("sbin/asterisk").display())
+                panic!(
+                    "cannot run {}: {e}",
+                    self.prefix.join("sbin/asterisk").display()
+                )
             });
         let watchdog = Command::new("sh")
             .arg("-c")
@@ -138,27 +190,13 @@ impl Asterisk {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
-        // From here on `Drop` stops Asterisk whatever happens.
-        let mut asterisk = Asterisk {
-            dir,
-            prefix,
-            process: Some(process),
-            watchdog: None,
-            port,
-            password,
-            http: reqwest::Client::builder()
-                .timeout(PATIENCE)
-                .no_proxy()
-                .build()
-                .unwrap(),
-        };
+        self.process = Some(process);
         match watchdog {
-            Ok(watchdog) => asterisk.watchdog = Some(watchdog),
-            Err(e) => asterisk.fail(&format!("cannot start the watchdog: {e}")),
+            Ok(watchdog) => self.watchdog = Some(watchdog),
+            Err(e) => self.fail(&format!("cannot start the watchdog: {e}")),
         }
-        asterisk.wait_for_ari().await;
-        asterisk.cli("core waitfullybooted");
-        asterisk
+        self.wait_for_ari().await;
+        self.cli("core waitfullybooted");
     }
 
     async fn wait_for_ari(&mut self) {

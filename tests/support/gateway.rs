@@ -3,12 +3,19 @@
 //! tokens file, and its log (stderr) kept in a file for the test to read.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::asterisk::{ARI_USER, Asterisk};
+use super::asterisk::{ARI_USER, Asterisk, Events};
+use super::sim_client::{Client, DANA};
+use floorwalk_protocol::Role;
+use serde_json::Value;
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The ARI application the tests' own events socket and snoops use.
+pub const APP: &str = "floorwalk-test";
 
 /// The demo supervisors (tokens `demo-dana`, `demo-jorge`, `demo-amara`).
 const TOKENS: &str = r#"
@@ -176,4 +183,154 @@ fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A running rig: Asterisk with one call, a gateway, and Dana's client.
+pub struct Rig {
+    pub asterisk: Asterisk,
+    pub events: Events,
+    pub gateway: Gateway,
+    pub dana: Client,
+    pub call: Placed,
+}
+
+/// One call of the rig as ARI and the floor show it.
+pub struct Placed {
+    pub id: String,
+    pub customer: String,
+    pub agent: String,
+    /// The far halves of the Local pairs: what they read is what that
+    /// party hears.
+    pub customer_phone: String,
+    pub agent_phone: String,
+    pub customer_track: u32,
+    pub agent_track: u32,
+}
+
+pub async fn rig(name: &str) -> Rig {
+    rig_with(name, &[]).await
+}
+
+/// [`rig`] with extra arguments for the gateway.
+pub async fn rig_with(name: &str, extra: &[&str]) -> Rig {
+    let asterisk = Asterisk::start().await;
+    let mut events = asterisk.events(APP).await;
+    asterisk.place_call("ag-1", "billing", "support").await;
+    bridged(&mut events, 1).await;
+    let gateway = Gateway::start(&asterisk, name, extra);
+    let mut dana = Client::subscribed_at(gateway.addr, DANA).await;
+    let call = placed(&asterisk, &mut dana, "ag-1").await;
+    Rig {
+        asterisk,
+        events,
+        gateway,
+        dana,
+        call,
+    }
+}
+
+/// Waits for the `n`-th bridge of two channels.
+pub async fn bridged(events: &mut Events, n: usize) {
+    let mut seen = BTreeSet::new();
+    events
+        .wait_for("a call bridged", |e| {
+            if e["type"] == "ChannelEnteredBridge"
+                && e["bridge"]["channels"]
+                    .as_array()
+                    .is_some_and(|c| c.len() == 2)
+            {
+                seen.insert(e["bridge"]["id"].as_str().unwrap_or_default().to_owned());
+            }
+            seen.len() >= n
+        })
+        .await;
+}
+
+pub async fn placed(asterisk: &Asterisk, client: &mut Client, agent: &str) -> Placed {
+    let id = call_of(client, agent).await;
+    let call = client.floor.calls[&id].clone();
+    let customer = call.leg_with_role(Role::Customer).unwrap();
+    let agent = call.leg_with_role(Role::Agent).unwrap();
+    let channels = asterisk.get("/channels").await;
+    let name_of = |id: &str| {
+        channels
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let phone = |id: &str| {
+        let name = name_of(id).replace(";1", ";2");
+        channels
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name.as_str())
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no phone {name}"))
+    };
+    Placed {
+        customer_phone: phone(&customer.id),
+        agent_phone: phone(&agent.id),
+        customer: customer.id.clone(),
+        agent: agent.id.clone(),
+        customer_track: customer.track,
+        agent_track: agent.track,
+        id,
+    }
+}
+
+/// Waits until the client's floor has a call of `agent`, and returns its id.
+pub async fn call_of(client: &mut Client, agent: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(call) = client.floor.call_of_agent(agent) {
+            return call.id.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no call of {agent} on the floor: {:?}",
+            client.floor.calls
+        );
+        client.pump(Duration::from_millis(50)).await;
+    }
+}
+
+/// Ids of objects (channels or bridges) whose id starts with `prefix`.
+pub fn with_prefix(objects: &Value, prefix: &str) -> BTreeSet<String> {
+    objects
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .filter(|id| id.starts_with(prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+pub async fn objects(asterisk: &Asterisk, prefix: &str) -> BTreeSet<String> {
+    let mut all = with_prefix(&asterisk.get("/channels").await, prefix);
+    all.extend(with_prefix(&asterisk.get("/bridges").await, prefix));
+    all
+}
+
+/// Waits (up to 5 s) until none of the gateway's objects is left.
+pub async fn all_gone(asterisk: &Asterisk, prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = objects(asterisk, prefix).await;
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "left behind: {left:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn command(client: &mut Client, command: Value) -> Value {
+    let reply = client.command(command.clone()).await;
+    assert!(reply.ok, "{command} refused: {reply:?}");
+    reply.result.unwrap_or(Value::Null)
 }

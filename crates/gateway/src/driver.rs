@@ -22,6 +22,9 @@ use tokio_tungstenite::tungstenite::Bytes;
 const TICK: Duration = Duration::from_secs(1);
 /// How long an ended call may take to leave the floor after its hang-up.
 const END_PATIENCE: Duration = Duration::from_secs(5);
+/// How long a vanished channel of the gateway's waits for its call's end
+/// to explain it.
+const VANISHED_SETTLE: Duration = Duration::from_millis(300);
 /// Reconnect backoff toward ARI.
 const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 const BACKOFF_MOST: Duration = Duration::from_secs(5);
@@ -121,6 +124,10 @@ pub struct Driver {
     next_leg: u64,
     next_ears: u64,
     polling: bool,
+    /// The gateway's channels that went away unasked, and when: the legs
+    /// that needed them leave at the next tick unless their call ended
+    /// meanwhile (a party hanging up takes its snoops first).
+    vanished: Vec<(String, tokio::time::Instant)>,
 }
 
 impl Driver {
@@ -165,6 +172,7 @@ impl Driver {
             next_leg: 0,
             next_ears: 0,
             polling: false,
+            vanished: Vec::new(),
         };
         match connect(&driver.rest, &driver.me.app).await {
             Ok(loaded) => driver.connected(loaded).await,
@@ -238,8 +246,11 @@ impl Driver {
         match heard {
             Heard::Event(event) => {
                 let now = Timestamp::now();
-                if let Event::ChannelDestroyed { channel } = event.as_ref() {
-                    self.own_channel_gone(&channel.id);
+                if let Event::ChannelDestroyed { channel } = event.as_ref()
+                    && channel.id.starts_with(&self.me.prefix)
+                {
+                    self.vanished
+                        .push((channel.id.clone(), tokio::time::Instant::now()));
                 }
                 self.pbx.apply(&event, &self.marks, now);
                 self.sync(now);
@@ -696,8 +707,9 @@ impl Driver {
             // The rebuild decides what survived.
             return;
         }
-        tracing::warn!(channel = %lost.channel, why = %lost.why, "a media channel closed");
-        self.own_channel_gone(&lost.channel);
+        tracing::debug!(channel = %lost.channel, why = %lost.why, "a media channel closed");
+        self.vanished
+            .push((lost.channel.clone(), tokio::time::Instant::now()));
     }
 
     /// One of the gateway's own channels went away without being asked to.
@@ -803,6 +815,16 @@ impl Driver {
 
     fn tick(&mut self) {
         let now = Timestamp::now();
+        let settled = tokio::time::Instant::now() - VANISHED_SETTLE;
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.vanished)
+            .into_iter()
+            .partition(|(_, at)| *at <= settled);
+        self.vanished = waiting;
+        if self.down.is_none() {
+            for (channel, _) in due {
+                self.own_channel_gone(&channel);
+            }
+        }
         let expired: Vec<String> = self
             .ending
             .iter()
