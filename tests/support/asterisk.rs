@@ -132,6 +132,17 @@ impl Asterisk {
         asterisk
     }
 
+    /// Sends Asterisk a signal (`STOP` freezes it, `CONT` thaws it).
+    pub fn signal(&self, name: &str) {
+        let pid = self.pid();
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} {pid}");
+    }
+
     /// Kills Asterisk (SIGKILL, a crash: no hang-up reaches anyone) until
     /// [`Asterisk::restart`].
     pub fn crash(&mut self) {

@@ -316,9 +316,10 @@ pub async fn objects(asterisk: &Asterisk, prefix: &str) -> BTreeSet<String> {
     all
 }
 
-/// Waits (up to 5 s) until none of the gateway's objects is left.
+/// Waits (up to 10 s: the gateway sweeps every 5 s) until none of the
+/// gateway's objects is left.
 pub async fn all_gone(asterisk: &Asterisk, prefix: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let left = objects(asterisk, prefix).await;
         if left.is_empty() {

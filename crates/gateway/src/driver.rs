@@ -22,6 +22,9 @@ use tokio_tungstenite::tungstenite::Bytes;
 const TICK: Duration = Duration::from_secs(1);
 /// How long an ended call may take to leave the floor after its hang-up.
 const END_PATIENCE: Duration = Duration::from_secs(5);
+/// Every this many ticks, objects of the gateway's that nothing owns are
+/// removed (a request that timed out yet was carried out, say).
+const SWEEP_EVERY: u64 = 5;
 /// How long a vanished channel of the gateway's waits for its call's end
 /// to explain it.
 const VANISHED_SETTLE: Duration = Duration::from_millis(300);
@@ -128,6 +131,7 @@ pub struct Driver {
     /// that needed them leave at the next tick unless their call ended
     /// meanwhile (a party hanging up takes its snoops first).
     vanished: Vec<(String, tokio::time::Instant)>,
+    ticks: u64,
 }
 
 impl Driver {
@@ -173,6 +177,7 @@ impl Driver {
             next_ears: 0,
             polling: false,
             vanished: Vec::new(),
+            ticks: 0,
         };
         match connect(&driver.rest, &driver.me.app).await {
             Ok(loaded) => driver.connected(loaded).await,
@@ -843,6 +848,11 @@ impl Driver {
             return;
         }
         self.sync(now);
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % SWEEP_EVERY == 0 {
+            let (channels, bridges) = self.pbx.object_ids();
+            self.sweep(&channels, &bridges);
+        }
         if !self.polling {
             let queues = self.pbx.queue_ids(&self.roster);
             if !queues.is_empty() {

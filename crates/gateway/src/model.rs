@@ -322,11 +322,11 @@ impl Pbx {
             .collect();
         calls.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
         for call in &calls {
-            let name = self
-                .channels
-                .get(&call.agent)
-                .map(|c| agent_name(c, roster, &call.agent_id))
-                .unwrap_or_else(|| call.agent_id.clone());
+            // A dialed channel's caller id is the caller's: only the roster
+            // names agents.
+            let name = roster
+                .agent(&call.agent_id)
+                .map_or_else(|| call.agent_id.clone(), |a| a.name.clone());
             self.seen_agents
                 .insert(call.agent_id.clone(), (name, call.team.clone()));
             if let Some(queue) = &call.queue {
@@ -532,14 +532,6 @@ fn truthy(value: &str) -> bool {
         value.to_ascii_lowercase().as_str(),
         "1" | "yes" | "true" | "on"
     )
-}
-
-fn agent_name(channel: &Channel, roster: &Roster, agent_id: &str) -> String {
-    roster
-        .agent(agent_id)
-        .map(|a| a.name.clone())
-        .or_else(|| Some(channel.caller.name.clone()).filter(|n| !n.is_empty()))
-        .unwrap_or_else(|| agent_id.to_owned())
 }
 
 /// An agent's state off a call from their device's (Asterisk's device

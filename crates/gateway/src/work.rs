@@ -122,10 +122,12 @@ impl<'a> Making<'a> {
         }
     }
 
+    // Each object is counted as made before it is asked for: a request
+    // that timed out may still be carried out by Asterisk.
+
     async fn bridge(&mut self, id: &str) -> Result<(), AriError> {
-        self.rest.create_bridge(id).await?;
         self.made.bridges.push(id.to_owned());
-        Ok(())
+        self.rest.create_bridge(id).await.map(drop)
     }
 
     async fn snoop(
@@ -136,19 +138,21 @@ impl<'a> Making<'a> {
         spy: &str,
         whisper: &str,
     ) -> Result<(), AriError> {
-        self.rest.snoop(target, id, app, spy, whisper).await?;
         self.made.channels.push(id.to_owned());
-        Ok(())
+        self.rest
+            .snoop(target, id, app, spy, whisper)
+            .await
+            .map(drop)
     }
 
     /// A media channel, connected.
     async fn media(&mut self, app: &str, id: &str, direction: &str) -> Result<MediaSocket, String> {
+        self.made.channels.push(id.to_owned());
         let channel = self
             .rest
             .external_media(id, app, direction)
             .await
             .map_err(|e| e.to_string())?;
-        self.made.channels.push(id.to_owned());
         let connection = connection_id(&channel)?;
         media::open(self.rest.access(), &connection).await
     }
