@@ -219,3 +219,45 @@ async fn a_join_asterisk_half_refuses_is_rolled_back_with_a_clear_error() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_removes_everything_and_odd_events_change_nothing() {
+    let Rig {
+        asterisk,
+        events: _events,
+        mut gateway,
+        mut dana,
+        call,
+    } = rig("term").await;
+    let joined = command(
+        &mut dana,
+        json!({"type": "monitor", "call_id": call.id, "mode": "whisper"}),
+    )
+    .await;
+    let leg = joined["leg_id"].as_str().unwrap().to_owned();
+    // Events the gateway does not know, sent to its own application, with
+    // odd payloads: skipped, nothing else happens.
+    for body in [
+        json!({}),
+        json!({"variables": {"channel": 7, "bridge": [1, 2]}}),
+    ] {
+        asterisk
+            .post(
+                "/events/user/FloorwalkTest?application=floorwalk-term",
+                &body,
+            )
+            .await;
+    }
+    dana.pump(Duration::from_millis(300)).await;
+    command(
+        &mut dana,
+        json!({"type": "set_mode", "leg_id": leg, "mode": "barge"}),
+    )
+    .await;
+    assert!(dana.floor.calls.contains_key(&call.id));
+    let status = gateway.terminate();
+    assert!(status.success(), "{status:?}");
+    all_gone(&asterisk, "floorwalk-term-").await;
+    let channels = gateway::with_prefix(&asterisk.get("/channels").await, "");
+    assert!(channels.contains(&call.customer) && channels.contains(&call.agent));
+}

@@ -388,6 +388,7 @@ impl Driver {
             Some((ticket, command)) => self.start_work(ticket, command),
             None => {
                 self.busy.remove(call_id);
+                self.drop_unused_ears(call_id);
             }
         }
     }
@@ -699,8 +700,17 @@ impl Driver {
             drop(pump);
             self.discard(objects);
         }
+        self.drop_unused_ears(call_id);
+    }
+
+    /// A call's ears go with its last leg, unless a join on the call that
+    /// counts on them is under way (then when it is done).
+    fn drop_unused_ears(&mut self, call_id: &str) {
         let listened = self.legs.values().any(|l| l.call_id == call_id);
-        if !listened && let Some(ears) = self.ears.remove(call_id) {
+        if !listened
+            && !self.busy.contains_key(call_id)
+            && let Some(ears) = self.ears.remove(call_id)
+        {
             self.discard(ears.ears.objects);
         }
     }
