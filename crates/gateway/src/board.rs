@@ -228,6 +228,8 @@ impl Board {
         }))
     }
 
+    /// Switches a supervisor leg's mode; `None` if it is not there (any
+    /// more). A party's leg has no mode.
     pub fn change(
         &mut self,
         call_id: &str,
@@ -240,7 +242,7 @@ impl Board {
             .get_mut(call_id)?
             .legs
             .iter_mut()
-            .find(|l| l.id == leg_id)?;
+            .find(|l| l.id == leg_id && l.role == Role::Supervisor)?;
         leg.mode = Some(mode);
         Some(ServerMessage::LegChanged(LegChanged {
             seq: 0,

@@ -101,6 +101,9 @@ pub struct Pbx {
     devices: HashMap<String, String>,
     /// When each channel now in Queue() entered it, and which queue.
     queued: HashMap<String, (String, Timestamp)>,
+    /// Channels answered in the Queue() they are still in: app_queue keeps
+    /// them there after the call (setting variables), not waiting.
+    served: HashSet<String>,
     /// Per queue: when callers were answered and whether within the SLA.
     answered: HashMap<String, VecDeque<(Timestamp, bool)>>,
     /// Per queue: members free to take a call, as last polled.
@@ -127,6 +130,7 @@ impl Pbx {
         self.dialed_by.retain(|k, _| self.channels.contains_key(k));
         self.held.retain(|k| self.channels.contains_key(k));
         self.hangups.clear();
+        self.served.retain(|k| self.channels.contains_key(k));
         self.devices = devices.into_iter().collect();
         self.queued.clear();
         let entering: Vec<Channel> = self.channels.values().cloned().collect();
@@ -167,9 +171,13 @@ impl Pbx {
 
     pub fn apply(&mut self, event: &Event, marks: &Marks, now: Timestamp) {
         match event {
+            Event::ChannelDialplan { channel } => {
+                // A new dialplan application: a Queue() now is a new wait.
+                self.served.remove(&channel.id);
+                self.update(channel, now);
+            }
             Event::ChannelCreated { channel }
             | Event::ChannelStateChange { channel }
-            | Event::ChannelDialplan { channel }
             | Event::ChannelCallerId { channel }
             | Event::ChannelConnectedLine { channel }
             | Event::StasisStart { channel }
@@ -194,6 +202,7 @@ impl Pbx {
                 self.held.remove(id);
                 self.hangups.remove(id);
                 self.queued.remove(id);
+                self.served.remove(id);
             }
             Event::ChannelHold { channel } => {
                 self.held.insert(channel.id.clone());
@@ -248,6 +257,7 @@ impl Pbx {
         } else {
             // Out of Queue() without being answered: not waiting any more.
             self.queued.remove(&channel.id);
+            self.served.remove(&channel.id);
         }
         self.channels.insert(channel.id.clone(), channel.clone());
     }
@@ -258,6 +268,7 @@ impl Pbx {
         let Some((queue, since)) = self.queued.remove(channel) else {
             return;
         };
+        self.served.insert(channel.to_owned());
         let within =
             now.millis_since(since) <= i64::try_from(marks.sla_secs * 1000).unwrap_or(i64::MAX);
         let record = self.answered.entry(queue).or_default();
@@ -275,7 +286,11 @@ impl Pbx {
             .bridges
             .values()
             .any(|b| b.channels.contains(&channel.id));
-        if in_queue_app(channel) && !bridged && !self.queued.contains_key(&channel.id) {
+        if in_queue_app(channel)
+            && !bridged
+            && !self.queued.contains_key(&channel.id)
+            && !self.served.contains(&channel.id)
+        {
             let queue = channel
                 .dialplan
                 .app_data
@@ -417,14 +432,18 @@ impl Pbx {
     }
 
     /// Customer and agent of a two-party bridge from who dialed whom (or
-    /// app_queue's MEMBERNAME on the agent's side).
+    /// app_queue's MEMBERNAME on the agent's side only: queues.conf's
+    /// `setinterfacevar` sets it on the caller too).
     fn by_dial<'a>(&self, parties: &[&'a Channel]) -> Option<(&'a Channel, &'a Channel)> {
         let [a, b] = parties else {
             return None;
         };
-        if self.dialed_by.get(&b.id) == Some(&a.id) || b.var(MEMBERNAME).is_some() {
+        let dialed =
+            |callee: &Channel, caller: &Channel| self.dialed_by.get(&callee.id) == Some(&caller.id);
+        let member = |c: &Channel| c.var(MEMBERNAME).is_some();
+        if dialed(b, a) || (!dialed(a, b) && member(b) && !member(a)) {
             Some((a, b))
-        } else if self.dialed_by.get(&a.id) == Some(&b.id) || a.var(MEMBERNAME).is_some() {
+        } else if dialed(a, b) || (member(a) && !member(b)) {
             Some((b, a))
         } else {
             None
@@ -501,9 +520,17 @@ impl Pbx {
                     .filter(|(q, _)| *q == id)
                     .map(|(_, since)| now.millis_since(*since).max(0))
                     .collect();
-                let answered = self.answered.get(&id);
-                let within = answered.map_or(0, |a| a.iter().filter(|(_, ok)| *ok).count());
-                let total = answered.map_or(0, VecDeque::len);
+                // Only answers within the window (answer() prunes at the next one).
+                let answered: Vec<bool> = self
+                    .answered
+                    .get(&id)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(at, _)| now.millis_since(*at) <= SLA_WINDOW_MS)
+                    .map(|(_, ok)| *ok)
+                    .collect();
+                let within = answered.iter().filter(|ok| **ok).count();
+                let total = answered.len();
                 QueueView {
                     waiting: u32::try_from(waits.len()).unwrap_or(u32::MAX),
                     longest_wait_s: waits.iter().max().map_or(0, |ms| (*ms / 1000) as u64),
