@@ -611,6 +611,7 @@ fn an_agent_on_a_call_is_on_it_whatever_the_device() {
 
 #[test]
 fn agents_seen_on_a_call_stay_on_the_floor_after_it() {
+    // A dialed channel's caller id is the caller's: it never names the agent.
     let agent = agent(7)
         .caller("Zoe Park", "1007")
         .var("FW_AGENT", "zoe")
@@ -626,7 +627,7 @@ fn agents_seen_on_a_call_stay_on_the_floor_after_it() {
         floor.agent("zoe"),
         AgentView {
             id: "zoe".into(),
-            name: "Zoe Park".into(),
+            name: "zoe".into(),
             team: "sales".into(),
             state: AgentState::Available,
             call_id: None,
