@@ -36,7 +36,10 @@ fn ids(values: &Value) -> BTreeSet<&str> {
 
 /// What ARI shows as `channelvars` for a channel of a call.
 fn marks(role: &str, agent: &str, team: &str, queue: &str) -> Value {
-    json!({"FW_ROLE": role, "FW_AGENT": agent, "FW_TEAM": team, "FW_QUEUE": queue})
+    json!({
+        "FW_ROLE": role, "FW_AGENT": agent, "FW_TEAM": team, "FW_QUEUE": queue,
+        "FW_RECORDING": "", "MEMBERNAME": "", "QUEUENAME": "",
+    })
 }
 
 /// One call as ARI shows it once both sides are in the bridge.

@@ -86,7 +86,7 @@ async fn a_new_gateway_removes_what_a_killed_one_left() {
         "l1-voice",
     ] {
         assert!(
-            orphans.contains(&format!("floorwalk-orphans-{kept}")),
+            orphans.iter().any(|o| o.ends_with(kept)),
             "{kept}: {orphans:?}"
         );
     }

@@ -91,8 +91,9 @@ pub fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| section.name.clone())
         .unwrap_or_else(|| DEFAULT_NAME.to_owned());
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        bail!("the gateway's name must be letters, digits and dashes, not `{name}`");
+    // No dashes: `gw` would otherwise take `gw-2`'s objects for its own.
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        bail!("the gateway's name must be letters and digits, not `{name}`");
     }
     let tls = args.tls.files().or_else(|| {
         Some(server::TlsFiles {

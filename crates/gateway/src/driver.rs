@@ -132,6 +132,9 @@ pub struct Driver {
     /// meanwhile (a party hanging up takes its snoops first).
     vanished: Vec<(String, tokio::time::Instant)>,
     ticks: u64,
+    /// This run's mark in object ids, so that nothing it makes is taken
+    /// for what the sweep of a previous run's leftovers is removing.
+    run: String,
 }
 
 impl Driver {
@@ -178,6 +181,7 @@ impl Driver {
             polling: false,
             vanished: Vec::new(),
             ticks: 0,
+            run: run_mark(),
         };
         match connect(&driver.rest, &driver.me.app).await {
             Ok(loaded) => driver.connected(loaded).await,
@@ -432,10 +436,10 @@ impl Driver {
                 }
                 self.next_leg += 1;
                 let leg_id = format!("l{}", self.next_leg);
-                let prefix = format!("{}{leg_id}-", self.me.prefix);
+                let prefix = format!("{}{}{leg_id}-", self.me.prefix, self.run);
                 let ears_prefix = (!self.ears.contains_key(&call_id)).then(|| {
                     self.next_ears += 1;
-                    format!("{}e{}-", self.me.prefix, self.next_ears)
+                    format!("{}{}e{}-", self.me.prefix, self.run, self.next_ears)
                 });
                 self.making.insert(prefix.clone());
                 if let Some(p) = &ears_prefix {
@@ -902,6 +906,20 @@ impl Driver {
             work::remove(&self.rest, objects).await;
         }
     }
+}
+
+/// Four base-36 digits of the clock: different for runs a second apart.
+fn run_mark() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut n = secs % 36u64.pow(4);
+    let mut mark = String::new();
+    for _ in 0..4 {
+        mark.insert(0, char::from_digit((n % 36) as u32, 36).unwrap_or('0'));
+        n /= 36;
+    }
+    mark
 }
 
 async fn next_event(socket: &mut Option<EventSocket>) -> Heard {

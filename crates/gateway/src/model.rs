@@ -380,7 +380,7 @@ impl Pbx {
         };
         let (customer, agent) = match (with_role("customer"), with_role("agent")) {
             (Some(customer), Some(agent)) => (customer, agent),
-            _ => self.by_dial(&parties)?,
+            _ => self.by_dial(&parties, roster)?,
         };
         let var = |name: &str| agent.var(name).or_else(|| customer.var(name));
         let endpoint_agent = roster.agent_at(agent.endpoint());
@@ -431,13 +431,25 @@ impl Pbx {
         })
     }
 
-    /// Customer and agent of a two-party bridge from who dialed whom (or
-    /// app_queue's MEMBERNAME on the agent's side only: queues.conf's
-    /// `setinterfacevar` sets it on the caller too).
-    fn by_dial<'a>(&self, parties: &[&'a Channel]) -> Option<(&'a Channel, &'a Channel)> {
+    /// Customer and agent of a two-party bridge: a roster agent's own
+    /// endpoint first (an agent who dials a customer out is still the
+    /// agent), else who dialed whom, else app_queue's MEMBERNAME on the
+    /// agent's side only (queues.conf's `setinterfacevar` sets it on the
+    /// caller too).
+    fn by_dial<'a>(
+        &self,
+        parties: &[&'a Channel],
+        roster: &Roster,
+    ) -> Option<(&'a Channel, &'a Channel)> {
         let [a, b] = parties else {
             return None;
         };
+        let rostered = |c: &Channel| roster.agent_at(c.endpoint()).is_some();
+        match (rostered(a), rostered(b)) {
+            (false, true) => return Some((a, b)),
+            (true, false) => return Some((b, a)),
+            _ => {}
+        }
         let dialed =
             |callee: &Channel, caller: &Channel| self.dialed_by.get(&callee.id) == Some(&caller.id);
         let member = |c: &Channel| c.var(MEMBERNAME).is_some();

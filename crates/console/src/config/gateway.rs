@@ -19,8 +19,9 @@ pub struct GatewaySection {
     pub ari_user: Option<String>,
     pub ari_password_file: Option<PathBuf>,
     pub ari_password_command: Option<String>,
-    /// Names this gateway on Asterisk: its ARI application is
-    /// `floorwalk-NAME` and every object it makes starts with `floorwalk-NAME-`.
+    /// Names this gateway on Asterisk (letters and digits): its ARI
+    /// application is `floorwalk-NAME` and every object it makes starts
+    /// with `floorwalk-NAME-`.
     pub name: Option<String>,
     /// Supervisors: the TOML tokens file (`[[supervisor]]` tables).
     pub tokens: Option<PathBuf>,

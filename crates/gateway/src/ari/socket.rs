@@ -4,13 +4,23 @@
 use super::events::{BadEvent, Event};
 use super::rest::{AriAccess, REQUEST_DEADLINE};
 use futures_util::{SinkExt as _, StreamExt as _};
+use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// How often the gateway pings Asterisk on the events socket.
+const PING_EVERY: Duration = Duration::from_secs(5);
+/// Silence after which Asterisk counts as gone (frozen, or the connection
+/// half-open): nothing, not even a pong, for this long.
+const SILENCE: Duration = Duration::from_secs(15);
+
 pub struct EventSocket {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pinger: tokio::time::Interval,
+    last_heard: Instant,
 }
 
 /// What the socket said next.
@@ -42,7 +52,15 @@ impl EventSocket {
         match tokio::time::timeout(REQUEST_DEADLINE, tokio_tungstenite::connect_async(request))
             .await
         {
-            Ok(Ok((ws, _))) => Ok(Self { ws }),
+            Ok(Ok((ws, _))) => {
+                let mut pinger = tokio::time::interval(PING_EVERY);
+                pinger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                Ok(Self {
+                    ws,
+                    pinger,
+                    last_heard: Instant::now(),
+                })
+            }
             Ok(Err(e)) => Err(format!("cannot open ARI's events socket at {host}: {e}")),
             Err(_) => Err(format!(
                 "ARI's events socket at {host} did not answer within {REQUEST_DEADLINE:?}"
@@ -53,7 +71,23 @@ impl EventSocket {
     /// The next event. Cancel-safe.
     pub async fn next(&mut self) -> Heard {
         loop {
-            match self.ws.next().await {
+            let message = tokio::select! {
+                message = self.ws.next() => message,
+                _ = self.pinger.tick() => {
+                    if self.last_heard.elapsed() > SILENCE {
+                        return Heard::Closed(format!(
+                            "Asterisk has not answered on ARI's events socket for {} s",
+                            SILENCE.as_secs()
+                        ));
+                    }
+                    if let Err(e) = self.ws.send(Message::Ping(Default::default())).await {
+                        return Heard::Closed(format!("ARI's events socket failed: {e}"));
+                    }
+                    continue;
+                }
+            };
+            self.last_heard = Instant::now();
+            match message {
                 Some(Ok(Message::Text(text))) => {
                     return match Event::parse(&text) {
                         Ok(event) => Heard::Event(Box::new(event)),

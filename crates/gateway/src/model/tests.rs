@@ -387,8 +387,8 @@ fn an_agent_nothing_places_is_in_the_default_team() {
 }
 
 #[test]
-fn two_unmarked_channels_nobody_dialed_are_no_call() {
-    let mut floor = Floor::with_roster();
+fn two_unmarked_channels_nobody_dialed_nor_rostered_are_no_call() {
+    let mut floor = Floor::new();
     floor.connect("br-1", &[&customer(1).unmarked(), &agent(1).unmarked()]);
     assert_eq!(floor.view().calls, []);
 }
@@ -651,4 +651,20 @@ fn masked_numbers_show_only_their_last_four_digits() {
         };
         assert_eq!(masked(&caller), shown, "{number:?}");
     }
+}
+
+#[test]
+fn a_rostered_agent_who_dials_out_is_the_agent_and_the_call_outbound() {
+    let ana = chan("9.1", "PJSIP/1001-00000001");
+    let callee = chan("9.2", "PJSIP/trunk-00000002").caller("", "+15550001111");
+    let mut floor = Floor::with_roster();
+    floor.dial(&ana, &callee);
+    floor.connect("br-9", &[&ana, &callee]);
+    let call = floor.call();
+    assert_eq!(
+        (call.agent.as_str(), call.customer.as_str()),
+        ("9.1", "9.2")
+    );
+    assert_eq!(call.agent_id, "ana");
+    assert_eq!(call.direction, Direction::Outbound);
 }
