@@ -10,6 +10,7 @@
 mod asterisk;
 #[path = "support/gateway.rs"]
 mod gateway;
+#[allow(dead_code)] // the other tests use the rest of it
 #[path = "support/pty.rs"]
 mod pty;
 #[path = "support/sim_client.rs"]

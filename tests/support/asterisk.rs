@@ -725,8 +725,11 @@ fn wait_or_kill(child: &mut Child, patience: Duration) -> Option<ExitStatus> {
 
 /// What one channel hears, recorded by the test's own snoop (`spy=in`)
 /// and WebSocket media channel: slin16 samples with their arrival times.
+/// Frames of samples with their arrival times, shared with the reader.
+type Heard = std::sync::Arc<std::sync::Mutex<Vec<(Instant, Vec<f32>)>>>;
+
 pub struct Listener {
-    heard: std::sync::Arc<std::sync::Mutex<Vec<(Instant, Vec<f32>)>>>,
+    heard: Heard,
     task: tokio::task::JoinHandle<()>,
 }
 
