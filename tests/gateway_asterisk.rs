@@ -302,18 +302,7 @@ async fn leaving_touches_only_the_gateways_objects_and_end_call_hangs_up_both() 
         json!({"type": "end_call", "call_id": call.id, "confirm": call.id}),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let channels = with_prefix(&asterisk.get("/channels").await, "");
-        if !channels.contains(&call.customer) && !channels.contains(&call.agent) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the call's channels are still up: {channels:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    gateway::hung_up(&asterisk, &call).await;
     assert!(!dana.floor.calls.contains_key(&call.id));
     let deletes: Vec<String> = gateway
         .ari_requests()

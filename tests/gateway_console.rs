@@ -18,9 +18,9 @@ mod sim_client;
 
 use asterisk::{AGENT_HZ, CUSTOMER_HZ, PARTY_LEVEL};
 use floorwalk_audio::signal::tone_amplitude;
-use gateway::{Rig, all_gone, objects, rig, with_prefix};
+use gateway::{Rig, all_gone, objects, rig};
 use pty::PtyApp;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(10);
 
@@ -82,8 +82,7 @@ async fn a_supervisor_listens_leaves_and_ends_a_call_from_the_console() {
     app.send("d");
     app.wait_for("my presence to go", STEP, |s| !s.contains("[d] leave call"));
     all_gone(&asterisk, "floorwalk-console-").await;
-    let channels = with_prefix(&asterisk.get("/channels").await, "");
-    assert!(channels.contains(&call.customer) && channels.contains(&call.agent));
+    gateway::parties_up(&asterisk, &call).await;
 
     // What the console played while on the call: both parties.
     let samples = pty_wav(&heard);
@@ -102,18 +101,7 @@ async fn a_supervisor_listens_leaves_and_ends_a_call_from_the_console() {
     app.send("E");
     app.wait_for_text("End call for everyone?", STEP);
     app.send("y");
-    let deadline = Instant::now() + STEP;
-    loop {
-        let channels = with_prefix(&asterisk.get("/channels").await, "");
-        if !channels.contains(&call.customer) && !channels.contains(&call.agent) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the call's channels are still up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    gateway::hung_up(&asterisk, &call).await;
     app.send("q");
     assert_eq!(app.wait_exit(STEP), 0);
     assert!(app.terminal_restored());

@@ -40,8 +40,7 @@ async fn a_killed_console_loses_its_legs_at_lease_expiry_and_nothing_is_left() {
     all_gone(&asterisk, "floorwalk-lease-").await;
     assert!(gone.elapsed() >= Duration::from_millis(1500));
     // The call itself goes on.
-    let channels = gateway::with_prefix(&asterisk.get("/channels").await, "");
-    assert!(channels.contains(&call.customer) && channels.contains(&call.agent));
+    gateway::parties_up(&asterisk, &call).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,8 +92,7 @@ async fn a_new_gateway_removes_what_a_killed_one_left() {
     let _next = Gateway::start(&asterisk, "orphans", &[]);
     all_gone(&asterisk, "floorwalk-orphans-").await;
     assert_eq!(objects(&asterisk, "floorwalk-bystander-").await, theirs);
-    let channels = gateway::with_prefix(&asterisk.get("/channels").await, "");
-    assert!(channels.contains(&call.customer) && channels.contains(&call.agent));
+    gateway::parties_up(&asterisk, &call).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,6 +256,5 @@ async fn sigterm_removes_everything_and_odd_events_change_nothing() {
     let status = gateway.terminate();
     assert!(status.success(), "{status:?}");
     all_gone(&asterisk, "floorwalk-term-").await;
-    let channels = gateway::with_prefix(&asterisk.get("/channels").await, "");
-    assert!(channels.contains(&call.customer) && channels.contains(&call.agent));
+    gateway::parties_up(&asterisk, &call).await;
 }

@@ -335,3 +335,28 @@ pub async fn command(client: &mut Client, command: Value) -> Value {
     assert!(reply.ok, "{command} refused: {reply:?}");
     reply.result.unwrap_or(Value::Null)
 }
+
+/// Asserts that both parties' channels of `call` are still up.
+pub async fn parties_up(asterisk: &Asterisk, call: &Placed) {
+    let channels = with_prefix(&asterisk.get("/channels").await, "");
+    assert!(
+        channels.contains(&call.customer) && channels.contains(&call.agent),
+        "the call's channels are gone: {channels:?}"
+    );
+}
+
+/// Waits (up to 10 s) until both parties' channels of `call` are gone.
+pub async fn hung_up(asterisk: &Asterisk, call: &Placed) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let channels = with_prefix(&asterisk.get("/channels").await, "");
+        if !channels.contains(&call.customer) && !channels.contains(&call.agent) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the call's channels are still up: {channels:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -300,35 +300,20 @@ impl Driver {
             self.emit(output);
         }
         // Legs and ears of calls that are gone: the board told it already.
-        let gone: Vec<String> = self
-            .legs
-            .iter()
-            .filter(|(_, leg)| self.board.call(&leg.call_id).is_none())
-            .map(|(id, _)| id.clone())
-            .collect();
+        let gone = self.off_the_floor(&self.legs, |_, leg| &leg.call_id);
         for leg_id in gone {
             tracing::info!(%leg_id, "the leg's call ended");
             if let Some(leg) = self.legs.remove(&leg_id) {
                 self.discard(leg.voice.objects);
             }
         }
-        let deaf: Vec<String> = self
-            .ears
-            .keys()
-            .filter(|call| self.board.call(call).is_none())
-            .cloned()
-            .collect();
+        let deaf = self.off_the_floor(&self.ears, |call, _| call);
         for call in deaf {
             if let Some(ears) = self.ears.remove(&call) {
                 self.discard(ears.ears.objects);
             }
         }
-        let ended: Vec<String> = self
-            .ending
-            .keys()
-            .filter(|call| self.board.call(call).is_none())
-            .cloned()
-            .collect();
+        let ended = self.off_the_floor(&self.ending, |call, _| call);
         for call in ended {
             if let Some((ticket, _)) = self.ending.remove(&call) {
                 self.done(ticket, Ok(Outcome::Done));
@@ -337,6 +322,18 @@ impl Driver {
         }
         self.ended_by_supervisor
             .retain(|call| self.ending.contains_key(call) || self.board.call(call).is_some());
+    }
+
+    /// The keys of `map` whose call is no longer on the floor.
+    fn off_the_floor<'a, V>(
+        &self,
+        map: &'a HashMap<String, V>,
+        call_of: impl Fn(&'a String, &'a V) -> &'a str,
+    ) -> Vec<String> {
+        map.iter()
+            .filter(|(key, value)| self.board.call(call_of(key, value)).is_none())
+            .map(|(key, _)| key.clone())
+            .collect()
     }
 
     /// Deletes objects in the background (the pumps are already dropped).
