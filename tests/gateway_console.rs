@@ -6,6 +6,8 @@
 //! request may take) gives a clear refusal and leaves nothing behind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/ari_proxy.rs"]
+mod ari_proxy;
 #[path = "support/asterisk.rs"]
 mod asterisk;
 #[path = "support/gateway.rs"]
@@ -57,6 +59,7 @@ fn console(home: &std::path::Path, url: &str, out: &std::path::Path) -> PtyApp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_listens_leaves_and_ends_a_call_from_the_console() {
     let Rig {
+        proxy: _proxy,
         asterisk,
         events: _events,
         gateway,
@@ -123,6 +126,7 @@ fn pty_wav(path: &std::path::Path) -> Vec<f32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_asterisk_gives_a_clear_refusal_and_leaves_nothing_behind() {
     let Rig {
+        proxy: _proxy,
         asterisk,
         events: _events,
         gateway: _gateway,

@@ -5,6 +5,8 @@
 //! left), and Asterisk refusing part of a join (rolled back, a clear error).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/ari_proxy.rs"]
+mod ari_proxy;
 #[path = "support/asterisk.rs"]
 mod asterisk;
 #[path = "support/gateway.rs"]
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_console_loses_its_legs_at_lease_expiry_and_nothing_is_left() {
     let Rig {
+        proxy: _proxy,
         asterisk,
         events: _events,
         gateway: _gateway,
@@ -46,6 +49,7 @@ async fn a_killed_console_loses_its_legs_at_lease_expiry_and_nothing_is_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_gateway_removes_what_a_killed_one_left() {
     let Rig {
+        proxy: _proxy,
         asterisk,
         events: _events,
         mut gateway,
@@ -98,6 +102,7 @@ async fn a_new_gateway_removes_what_a_killed_one_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_asterisk_restart_is_told_refused_meanwhile_and_the_floor_rebuilt() {
     let Rig {
+        proxy: _proxy,
         mut asterisk,
         events,
         gateway: _gateway,
@@ -146,6 +151,7 @@ async fn an_asterisk_restart_is_told_refused_meanwhile_and_the_floor_rebuilt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_are_refused_while_asterisk_is_away_and_legs_lost_in_a_crash_leave() {
     let Rig {
+        proxy: _proxy,
         mut asterisk,
         events,
         gateway: _gateway,
@@ -184,6 +190,7 @@ async fn commands_are_refused_while_asterisk_is_away_and_legs_lost_in_a_crash_le
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_asterisk_half_refuses_is_rolled_back_with_a_clear_error() {
     let Rig {
+        proxy: _proxy,
         asterisk,
         events: _events,
         gateway: _gateway,
@@ -221,6 +228,7 @@ async fn a_join_asterisk_half_refuses_is_rolled_back_with_a_clear_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_removes_everything_and_odd_events_change_nothing() {
     let Rig {
+        proxy: _proxy,
         asterisk,
         events: _events,
         mut gateway,
@@ -257,4 +265,51 @@ async fn sigterm_removes_everything_and_odd_events_change_nothing() {
     assert!(status.success(), "{status:?}");
     all_gone(&asterisk, "floorwalk-term-").await;
     gateway::parties_up(&asterisk, &call).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_media_socket_that_never_opens_or_an_ari_error_rolls_the_join_back() {
+    let Rig {
+        proxy,
+        asterisk,
+        events: _events,
+        gateway: _gateway,
+        mut dana,
+        call,
+    } = rig("spoilt").await;
+    let monitor = json!({"type": "monitor", "call_id": call.id, "mode": "silent"});
+
+    proxy.hold_media(true);
+    let reply = dana.command(monitor.clone()).await;
+    let error = reply
+        .error
+        .expect("a join whose media never opened was accepted");
+    assert_eq!(error.code, floorwalk_protocol::ErrorCode::Unavailable);
+    assert!(
+        error.message.contains("did not start within"),
+        "{}",
+        error.message
+    );
+    all_gone(&asterisk, "floorwalk-spoilt-").await;
+    proxy.hold_media(false);
+
+    proxy.fail(Some(("POST /ari/bridges/", 500)));
+    let reply = dana.command(monitor.clone()).await;
+    let error = reply.error.expect("a join ARI refused was accepted");
+    assert!(
+        error.message.contains("HTTP 500") && error.message.contains("injected"),
+        "{}",
+        error.message
+    );
+    proxy.fail(None);
+    all_gone(&asterisk, "floorwalk-spoilt-").await;
+    assert!(
+        dana.floor.calls[&call.id]
+            .supervisor_legs()
+            .next()
+            .is_none()
+    );
+    gateway::parties_up(&asterisk, &call).await;
+
+    command(&mut dana, monitor).await;
 }

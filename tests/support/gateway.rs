@@ -3,6 +3,7 @@
 //! tokens file, and its log (stderr) kept in a file for the test to read.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use super::ari_proxy::AriProxy;
 use super::asterisk::{ARI_USER, Asterisk, Events};
 use super::sim_client::{Client, DANA};
 use floorwalk_protocol::Role;
@@ -53,6 +54,11 @@ impl Gateway {
     /// Starts a gateway named `name` with `extra` arguments and waits for
     /// its first line (`listening on ws://…`).
     pub fn start(asterisk: &Asterisk, name: &str, extra: &[&str]) -> Gateway {
+        Gateway::start_at(asterisk, &asterisk.ari_url(), name, extra)
+    }
+
+    /// [`Gateway::start`] with ARI at `ari_url` (a proxy in front of it).
+    pub fn start_at(asterisk: &Asterisk, ari_url: &str, name: &str, extra: &[&str]) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let tokens = dir.path().join("tokens.toml");
         std::fs::write(&tokens, TOKENS).unwrap();
@@ -63,7 +69,7 @@ impl Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
             .arg("gateway")
             .args(["--listen", "127.0.0.1:0"])
-            .args(["--ari", &asterisk.ari_url()])
+            .args(["--ari", ari_url])
             .args(["--ari-user", ARI_USER])
             .arg("--tokens")
             .arg(&tokens)
@@ -72,10 +78,7 @@ impl Gateway {
             .arg(&config)
             .args(extra)
             .env("FLOORWALK_ARI_PASSWORD", asterisk.password())
-            .env(
-                "FLOORWALK_LOG",
-                "info,floorwalk::ari=debug,floorwalk_gateway=debug,floorwalk_server=debug",
-            )
+            .env("FLOORWALK_LOG", "info,floorwalk_gateway=debug")
             .env("HOME", dir.path())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -118,17 +121,6 @@ impl Gateway {
     /// Everything the gateway logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The ARI requests the gateway made (its `floorwalk::ari` debug log):
-    /// `METHOD /path` each.
-    pub fn ari_requests(&self) -> Vec<String> {
-        self.log()
-            .lines()
-            .filter(|l| l.contains("floorwalk::ari"))
-            .filter_map(|l| l.split("request=").nth(1))
-            .map(|r| r.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
-            .collect()
     }
 
     pub fn pid(&self) -> u32 {
@@ -188,6 +180,8 @@ fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
 /// A running rig: Asterisk with one call, a gateway, and Dana's client.
 pub struct Rig {
     pub asterisk: Asterisk,
+    /// Between the gateway and ARI: records and spoils requests.
+    pub proxy: AriProxy,
     pub events: Events,
     pub gateway: Gateway,
     pub dana: Client,
@@ -217,11 +211,13 @@ pub async fn rig_with(name: &str, extra: &[&str]) -> Rig {
     let mut events = asterisk.events(APP).await;
     asterisk.place_call("ag-1", "billing", "support").await;
     bridged(&mut events, 1).await;
-    let gateway = Gateway::start(&asterisk, name, extra);
+    let proxy = AriProxy::start(asterisk.port()).await;
+    let gateway = Gateway::start_at(&asterisk, &proxy.ari_url(), name, extra);
     let mut dana = Client::subscribed_at(gateway.addr, DANA).await;
     let call = placed(&asterisk, &mut dana, "ag-1").await;
     Rig {
         asterisk,
+        proxy,
         events,
         gateway,
         dana,
