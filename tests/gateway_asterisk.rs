@@ -17,7 +17,7 @@ mod sim_client;
 use asterisk::{AGENT_HZ, CUSTOMER_HZ, Listener, PARTY_LEVEL};
 use floorwalk_audio::codec::{Decoder, Encoder};
 use floorwalk_audio::signal::{sine, tone_amplitude};
-use floorwalk_protocol::{AudioFrame, FrameHeader};
+use floorwalk_protocol::{AgentState, AudioFrame, FrameHeader};
 use gateway::{APP, Rig, all_gone, bridged, call_of, command, objects, rig, with_prefix};
 use serde_json::json;
 use sim_client::{Client, JORGE};
@@ -327,4 +327,50 @@ async fn leaving_touches_only_the_gateways_objects_and_end_call_hangs_up_both() 
         })
         .collect();
     assert_eq!(deletes.len(), 2, "{deletes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roster_agents_are_named_and_follow_their_device_states_off_a_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.toml");
+    std::fs::write(
+        &roster,
+        "[[agent]]\nid = \"ag-1\"\nname = \"Bo Chen\"\nteam = \"billing\"\n\n\
+         [[agent]]\nid = \"ag-5\"\nname = \"Ana Lima\"\nteam = \"billing\"\n\
+         endpoints = [\"Stasis:ag5\"]\n",
+    )
+    .unwrap();
+    let Rig {
+        proxy: _proxy,
+        asterisk,
+        events: _events,
+        gateway: _gateway,
+        mut dana,
+        call,
+    } = gateway::rig_with("roster", &["--roster", roster.to_str().unwrap()]).await;
+    let on_call = dana.floor.calls[&call.id]
+        .leg_with_role(floorwalk_protocol::Role::Agent)
+        .unwrap()
+        .name
+        .clone();
+    assert_eq!(on_call, "Bo Chen");
+    assert_eq!(dana.floor.agents["ag-5"].name, "Ana Lima");
+    for (state, expected) in [
+        ("NOT_INUSE", AgentState::Available),
+        ("INUSE", AgentState::OnCall),
+        ("UNAVAILABLE", AgentState::Offline),
+    ] {
+        // A device state ARI owns stands in for a phone's.
+        asterisk
+            .put(&format!("/deviceStates/Stasis:ag5?deviceState={state}"))
+            .await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while dana.floor.agents["ag-5"].state != expected {
+            assert!(
+                Instant::now() < deadline,
+                "ag-5 is not {expected:?} after {state}"
+            );
+            dana.pump(Duration::from_millis(50)).await;
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //! real Asterisk: a supervisor joins a call, hears both parties (the
 //! console's WAV output holds each party's tone), leaves with `d` (the
 //! gateway's objects go, the call stays), and ends the call with `E`, `y`
-//! (both parties hung up). Slow ARI (Asterisk stopped for longer than a
+//! (both parties hung up); a console killed (SIGKILL) on a call loses its
+//! leg at lease expiry. Slow ARI (Asterisk stopped for longer than a
 //! request may take) gives a clear refusal and leaves nothing behind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -20,9 +21,9 @@ mod sim_client;
 
 use asterisk::{AGENT_HZ, CUSTOMER_HZ, PARTY_LEVEL};
 use floorwalk_audio::signal::tone_amplitude;
-use gateway::{Rig, all_gone, objects, rig};
+use gateway::{Rig, all_gone, objects, rig, rig_with};
 use pty::PtyApp;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const STEP: Duration = Duration::from_secs(10);
 
@@ -155,4 +156,39 @@ async fn a_slow_asterisk_gives_a_clear_refusal_and_leaves_nothing_behind() {
         serde_json::json!({"type": "monitor", "call_id": call.id, "mode": "silent"}),
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_killed_on_a_call_loses_its_leg_at_lease_expiry() {
+    let Rig {
+        proxy: _proxy,
+        asterisk,
+        events: _events,
+        gateway,
+        dana: _dana,
+        call,
+    } = rig_with("killed", &["--lease-ms", "2000"]).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut app = console(home.path(), &gateway.url, &home.path().join("heard.wav"));
+    app.wait_for_text("● live", STEP);
+    app.send("n");
+    app.wait_for_text(&format!("Call {}", &call.id[..8]), STEP);
+    app.send("b");
+    app.wait_for_text("BARGE", STEP);
+    assert!(!objects(&asterisk, "floorwalk-killed-").await.is_empty());
+    let killed = Instant::now();
+    let pid = app.pid().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    all_gone(&asterisk, "floorwalk-killed-").await;
+    // Not before the lease ran out: a console back within it keeps its legs.
+    assert!(
+        killed.elapsed() >= Duration::from_millis(2000),
+        "{:?}",
+        killed.elapsed()
+    );
+    gateway::parties_up(&asterisk, &call).await;
 }

@@ -372,6 +372,12 @@ impl Asterisk {
         self.send(&format!("POST {path}"), request).await
     }
 
+    /// PUT `path` (below /ari). Panics unless it succeeds.
+    pub async fn put(&self, path: &str) -> Value {
+        let request = self.http.put(format!("{}{path}", self.ari_url()));
+        self.send(&format!("PUT {path}"), request).await
+    }
+
     /// DELETE `path` (below /ari). Panics unless it succeeds.
     pub async fn delete(&self, path: &str) -> Value {
         let request = self.http.delete(format!("{}{path}", self.ari_url()));
