@@ -15,10 +15,10 @@ mod gateway;
 mod sim_client;
 
 use floorwalk_protocol::{LegLeftReason, Reachability, ServerMessage};
-use gateway::{APP, Gateway, Rig, all_gone, bridged, call_of, command, objects, rig, rig_with};
+use gateway::{APP, Gateway, Rig, all_gone, bridged, call_of, command, objects, rig};
 use serde_json::json;
 use sim_client::{Client, DANA};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_gateway_removes_what_a_killed_one_left() {
