@@ -374,3 +374,67 @@ async fn roster_agents_are_named_and_follow_their_device_states_off_a_call() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_caller_waits_in_its_queue_and_app_queue_names_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.toml");
+    std::fs::write(
+        &roster,
+        "[[queue]]\nid = \"sales\"\nname = \"Sales\"\nteam = \"billing\"\n",
+    )
+    .unwrap();
+    let Rig {
+        proxy: _proxy,
+        asterisk,
+        mut events,
+        gateway: _gateway,
+        mut dana,
+        ..
+    } = gateway::rig_with("queue", &["--roster", roster.to_str().unwrap()]).await;
+    asterisk.place_queued_call().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while dana
+        .floor
+        .queues
+        .get("sales")
+        .is_none_or(|q| q.waiting != 1)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no caller waiting: {:?}",
+            dana.floor.queues
+        );
+        dana.pump(Duration::from_millis(50)).await;
+    }
+    assert_eq!(dana.floor.queues["sales"].name, "Sales");
+    dana.pump(Duration::from_millis(2200)).await;
+    assert!(
+        dana.floor.queues["sales"].longest_wait_s >= 2,
+        "{:?}",
+        dana.floor.queues["sales"]
+    );
+
+    asterisk.cli("queue unpause member Local/agent@calls/n queue sales");
+    bridged(&mut events, 2).await;
+    let call_id = call_of(&mut dana, "ag-9").await;
+    let call = &dana.floor.calls[&call_id];
+    assert_eq!(call.queue.as_deref(), Some("sales"));
+    assert_eq!(call.customer, "+1 ••• ••• 0134");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while dana.floor.queues["sales"].waiting != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "still waiting: {:?}",
+            dana.floor.queues
+        );
+        dana.pump(Duration::from_millis(50)).await;
+    }
+    // Answered within the service level (20 s).
+    assert_eq!(dana.floor.queues["sales"].sla_percent, 100.0);
+    command(
+        &mut dana,
+        json!({"type": "monitor", "call_id": call_id, "mode": "silent"}),
+    )
+    .await;
+}

@@ -452,6 +452,23 @@ impl Asterisk {
         .await
     }
 
+    /// Places a caller into queue `sales` (queues.conf), whose one member,
+    /// ag-9, is paused until `queue unpause member`. Returns the customer's
+    /// channel.
+    pub async fn place_queued_call(&self) -> Value {
+        self.post(
+            "/channels",
+            &json!({
+                "endpoint": format!("Local/customer@{CALLS_CONTEXT}/n"),
+                "context": CALLS_CONTEXT,
+                "extension": "queued",
+                "priority": 1,
+                "callerId": format!("\"Customer\" <{CUSTOMER_NUMBER}>"),
+            }),
+        )
+        .await
+    }
+
     /// Stops Asterisk (`core stop now`, then a kill if it lingers) and
     /// reaps it. Idempotent.
     fn stop(&mut self) {
