@@ -46,11 +46,6 @@ impl Board {
         self.parties.get(id)
     }
 
-    /// The team of a published call (its agent's).
-    pub fn team_of(&self, call_id: &str) -> Option<&str> {
-        self.parties.get(call_id).map(|p| p.team.as_str())
-    }
-
     /// Tells what changed since the last view. `ended` says how a call that
     /// is gone ended.
     pub fn sync(
@@ -274,11 +269,6 @@ impl Board {
                 reason,
             })
         })
-    }
-
-    /// Whether an agent is on the floor and available (for tests and logs).
-    pub fn agent_state(&self, id: &str) -> Option<AgentState> {
-        self.agents.get(id).map(|a| a.state)
     }
 }
 

@@ -139,14 +139,6 @@ impl Pbx {
         }
     }
 
-    pub fn channel(&self, id: &str) -> Option<&Channel> {
-        self.channels.get(id)
-    }
-
-    pub fn has_bridge(&self, id: &str) -> bool {
-        self.bridges.contains_key(id)
-    }
-
     /// Every channel id and bridge id, for sweeping the gateway's own.
     pub fn object_ids(&self) -> (Vec<String>, Vec<String>) {
         (
