@@ -6,8 +6,8 @@
 
 use crate::model::{PartyCall, View, masked};
 use floorwalk_protocol::{
-    Agent, AgentEvent, AgentState, Call, CallEndReason, CallEnded, CallEvent, Leg, LegChanged,
-    LegJoined, LegLeft, LegLeftReason, Mode, Queue, Role, ServerMessage, Timestamp,
+    Agent, AgentEvent, Call, CallEndReason, CallEnded, CallEvent, Leg, LegChanged, LegJoined,
+    LegLeft, LegLeftReason, Mode, Queue, Role, ServerMessage, Timestamp,
 };
 use floorwalk_server::{FloorOutput, FloorState, TeamQueue};
 use std::collections::{BTreeMap, HashMap};
