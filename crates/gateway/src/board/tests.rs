@@ -1,7 +1,7 @@
 use super::*;
 use crate::ari::events::CallerId;
 use crate::model::{AgentView, QueueView};
-use floorwalk_protocol::Direction;
+use floorwalk_protocol::{AgentState, Direction};
 use std::collections::HashSet;
 
 /// `secs` seconds into the test.
