@@ -49,6 +49,17 @@ pub const CUSTOMER_HZ: f32 = 400.0;
 pub const AGENT_HZ: f32 = 900.0;
 /// The amplitude of both (full scale 1.0).
 pub const PARTY_LEVEL: f32 = 0.25;
+/// A sound the customer's phone can say instead of its tone
+/// ([`CallAudio::customer_says`]): bursts of a `BURST_HZ` tone at
+/// `PARTY_LEVEL`, `BURST_MS` long, one starting every `BURST_EVERY_MS`
+/// (from the first sample), silence between; a listener can time each
+/// onset.
+pub const BURSTS: &str = "floorwalk-bursts";
+pub const BURST_HZ: f32 = 1_000.0;
+pub const BURST_MS: u32 = 100;
+pub const BURST_EVERY_MS: u32 = 500;
+/// How long `BURSTS` lasts before the dialplan plays it again.
+const BURSTS_SECS: u32 = 60;
 
 /// How long Asterisk may take to boot until ARI answers.
 const BOOT_PATIENCE: Duration = Duration::from_secs(30);
@@ -428,22 +439,37 @@ impl Asterisk {
     /// `queue`. Returns the customer's channel (its id is `["id"]`); the
     /// agent's channel joins the customer's in a bridge moments later.
     pub async fn place_call(&self, agent: &str, team: &str, queue: &str) -> Value {
-        self.post(
-            "/channels",
-            &json!({
-                "endpoint": format!("Local/customer@{CALLS_CONTEXT}/n"),
-                "callerId": format!("\"Customer\" <{CUSTOMER_NUMBER}>"),
-                "context": CALLS_CONTEXT,
-                "extension": "inbound",
-                "priority": 1,
-                "variables": {
-                    "CALL_AGENT": agent,
-                    "CALL_TEAM": team,
-                    "CALL_QUEUE": queue,
-                },
-            }),
-        )
-        .await
+        self.place_call_with(agent, team, queue, CallAudio::default())
+            .await
+    }
+
+    /// [`Asterisk::place_call`] with other audio than the rig's default.
+    pub async fn place_call_with(
+        &self,
+        agent: &str,
+        team: &str,
+        queue: &str,
+        audio: CallAudio<'_>,
+    ) -> Value {
+        let mut call = json!({
+            "endpoint": format!("Local/customer@{CALLS_CONTEXT}/n"),
+            "callerId": format!("\"Customer\" <{CUSTOMER_NUMBER}>"),
+            "context": CALLS_CONTEXT,
+            "extension": "inbound",
+            "priority": 1,
+            "variables": {
+                "CALL_AGENT": agent,
+                "CALL_TEAM": team,
+                "CALL_QUEUE": queue,
+            },
+        });
+        if let Some(sound) = audio.customer_says {
+            call["variables"]["CALL_SOUND"] = json!(sound);
+        }
+        if let Some(format) = audio.format {
+            call["formats"] = json!(format);
+        }
+        self.post("/channels", &call).await
     }
 
     /// Stops Asterisk (`core stop now`, then a kill if it lingers) and
@@ -480,6 +506,18 @@ impl Drop for Asterisk {
             eprintln!("Asterisk's files are kept in {}", self.dir.path().display());
         }
     }
+}
+
+/// A placed call's audio where it differs from the rig's default.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CallAudio<'a> {
+    /// What the customer's phone says, in a loop, instead of its tone: a
+    /// file in [`Asterisk::sounds_dir`], e.g. [`BURSTS`].
+    pub customer_says: Option<&'a str>,
+    /// The call's channels' format (ARI's `formats`, e.g. `slin`: 8 kHz,
+    /// a telephone call's). By default Asterisk gives Local channels its
+    /// best, slin192, and resamples every frame the phones play to it.
+    pub format: Option<&'a str>,
 }
 
 /// The ARI events socket, keeping every event it has read.
@@ -657,16 +695,30 @@ fn write_tree(dir: &Path, prefix: &Path, port: u16, password: &str) {
     // Ten seconds of each party's tone at 8 kHz, what Asterisk plays
     // without resampling; the dialplan loops them.
     let rate = 8_000;
+    let tone =
+        |hz: f32, i: u32| PARTY_LEVEL * (std::f32::consts::TAU * hz * i as f32 / rate as f32).sin();
+    let sounds = dir.join("lib/sounds");
     for (name, hz) in [("customer", CUSTOMER_HZ), ("agent", AGENT_HZ)] {
-        let tone: Vec<f32> = (0..10 * rate)
-            .map(|i| PARTY_LEVEL * (std::f32::consts::TAU * hz * i as f32 / rate as f32).sin())
-            .collect();
+        let samples: Vec<f32> = (0..10 * rate).map(|i| tone(hz, i)).collect();
         wav::write_mono_at(
-            &dir.join(format!("lib/sounds/floorwalk-{name}.wav")),
+            &sounds.join(format!("floorwalk-{name}.wav")),
             rate,
-            &tone,
+            &samples,
         );
     }
+    // The bursts: each onset on a 20 ms frame's edge (500 ms is 4,000
+    // samples, a multiple of 160) and at phase 0.
+    let (on, every) = (BURST_MS * rate / 1000, BURST_EVERY_MS * rate / 1000);
+    let bursts: Vec<f32> = (0..BURSTS_SECS * rate)
+        .map(|i| {
+            if i % every < on {
+                tone(BURST_HZ, i % every)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    wav::write_mono_at(&sounds.join(format!("{BURSTS}.wav")), rate, &bursts);
 }
 
 /// A `@NAME@` left in `text` (NAME in capitals and underscores).
@@ -723,10 +775,14 @@ fn wait_or_kill(child: &mut Child, patience: Duration) -> Option<ExitStatus> {
     }
 }
 
+/// Frames of slin16 samples with their arrival times, shared with the
+/// task that reads them.
+type Frames = std::sync::Arc<std::sync::Mutex<Vec<(Instant, Vec<f32>)>>>;
+
 /// What one channel hears, recorded by the test's own snoop (`spy=in`)
 /// and WebSocket media channel: slin16 samples with their arrival times.
 pub struct Listener {
-    heard: std::sync::Arc<std::sync::Mutex<Vec<(Instant, Vec<f32>)>>>,
+    heard: Frames,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -737,13 +793,32 @@ impl Asterisk {
     pub async fn listen(&self, app: &str, channel: &str) -> Listener {
         let tag = random_hex(4);
         let snoop = format!("test-{tag}-spy");
-        let media = format!("test-{tag}-ear");
         let bridge = format!("test-{tag}-bridge");
         self.post(
             &format!("/channels/{channel}/snoop?app={app}&spy=in&snoopId={snoop}"),
             &json!({}),
         )
         .await;
+        self.post(
+            &format!("/bridges?type=mixing&bridgeId={bridge}"),
+            &json!({}),
+        )
+        .await;
+        self.ear(app, &tag, &bridge, Some(&snoop)).await
+    }
+
+    /// Starts listening to what an existing bridge `bridge` (another
+    /// application's, e.g. a gateway's listening bridge) mixes, with the
+    /// test's own media channel in it: it reads each frame when the
+    /// bridge's other media channels do. Its id starts with `test-`.
+    pub async fn listen_to_bridge(&self, app: &str, bridge: &str) -> Listener {
+        self.ear(app, &random_hex(4), bridge, None).await
+    }
+
+    /// A media channel `test-TAG-ear` reading slin16, joined to `bridge`
+    /// (with `snoop`, when there is one) once both are in Stasis.
+    async fn ear(&self, app: &str, tag: &str, bridge: &str, snoop: Option<&str>) -> Listener {
+        let media = format!("test-{tag}-ear");
         let made = self
             .post(
                 &format!(
@@ -765,14 +840,13 @@ impl Asterisk {
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", "media".parse().unwrap());
         let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        self.post(
-            &format!("/bridges?type=mixing&bridgeId={bridge}"),
-            &json!({}),
-        )
-        .await;
         let deadline = Instant::now() + PATIENCE;
+        let channels = match snoop {
+            Some(snoop) => format!("{snoop},{media}"),
+            None => media,
+        };
         let add = format!(
-            "{}/bridges/{bridge}/addChannel?channel={snoop},{media}",
+            "{}/bridges/{bridge}/addChannel?channel={channels}",
             self.ari_url()
         );
         loop {
@@ -793,7 +867,7 @@ impl Asterisk {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let heard = Frames::default();
         let sink = heard.clone();
         let task = tokio::spawn(async move {
             while let Some(Ok(message)) = ws.next().await {
@@ -820,6 +894,11 @@ impl Listener {
             .filter(|(at, _)| *at >= from && *at < to)
             .flat_map(|(_, samples)| samples.iter().copied())
             .collect()
+    }
+
+    /// Every frame so far (slin16 samples), with when it arrived.
+    pub fn frames(&self) -> Vec<(Instant, Vec<f32>)> {
+        self.heard.lock().unwrap().clone()
     }
 }
 

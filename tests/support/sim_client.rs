@@ -12,7 +12,7 @@ use floorwalk_sim::SimOptions;
 use floorwalk_state::{Applied, Floor};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -88,6 +88,8 @@ pub struct Client {
 pub struct Heard {
     /// How many text messages came before it.
     pub after: usize,
+    /// When it was read.
+    pub at: Instant,
     pub bytes: Vec<u8>,
 }
 
@@ -168,6 +170,7 @@ impl Client {
             Message::Binary(bytes) => {
                 self.audio.push(Heard {
                     after: self.texts,
+                    at: Instant::now(),
                     bytes: bytes.to_vec(),
                 });
                 None
