@@ -145,6 +145,11 @@ struct Bursts {
     /// The longest gap between two frames at the bench's own media
     /// channel: Asterisk's delivery, without the gateway.
     listener_gap_ms: f64,
+    /// The longest gap between two frames of the same track at the client.
+    client_gap_ms: f64,
+    /// Messages from Asterisk to the bench's media channel that were not
+    /// one 20 ms frame (320 samples).
+    odd_sized: usize,
 }
 
 impl Bursts {
@@ -157,10 +162,14 @@ impl Bursts {
             .into_iter()
             .filter(|(at, _)| *at >= from)
             .collect();
-        let listener_gap_ms = frames
-            .windows(2)
-            .map(|w| ms_between(w[0].0, w[1].0))
-            .fold(0.0, f64::max);
+        let odd_sized = frames.iter().filter(|(_, f)| f.len() != 320).count();
+        let longest_gap = |times: Vec<Instant>| {
+            times
+                .windows(2)
+                .map(|w| ms_between(w[0], w[1]))
+                .fold(0.0, f64::max)
+        };
+        let listener_gap_ms = longest_gap(frames.iter().map(|(at, _)| *at).collect());
         let levels: Vec<Level> = frames
             .iter()
             .map(|(at, samples)| Level::of(*at, samples, 16_000))
@@ -178,6 +187,7 @@ impl Bursts {
                 Level::of(at, &pcm, 48_000)
             })
             .collect();
+        let client_gap_ms = longest_gap(decoded.iter().map(|l| l.at).collect());
         let at_listener = onsets(&levels);
         let at_client = onsets(&decoded);
         let half_period = f64::from(BURST_EVERY_MS) / 2.0;
@@ -196,6 +206,8 @@ impl Bursts {
             heard: at_listener.len(),
             place: (onset_place(&at_listener), onset_place(&at_client)),
             listener_gap_ms,
+            client_gap_ms,
+            odd_sized,
         }
     }
 
@@ -450,11 +462,15 @@ async fn load(plan: &Plan) -> Load {
             let frames_per_sec = dana.audio.len() as f64 / plan.span.as_secs_f64();
             let bursts = Bursts::since(listener, &dana, *track, from);
             eprintln!(
-                "{n} monitored: gateway {:.1} %, Asterisk {:.1} %, other load {:.0} %, {late} late, longest gap {worst_gap_ms:.0} ms (Asterisk → bench {:.0} ms){}",
+                "{n} monitored: gateway {:.1} %, Asterisk {:.1} %, other load {:.0} %, {late} late, longest gap {worst_gap_ms:.0} ms (first call's customer: client {:.0} ms, Asterisk → bench {:.0} ms, {} odd-sized); gateway-added delay median {:.1} ms, max {:.1} ms{}",
                 cpu.gateway,
                 cpu.asterisk,
                 cpu.others(),
+                bursts.client_gap_ms,
                 bursts.listener_gap_ms,
+                bursts.odd_sized,
+                bursts.percentile(0.5),
+                bursts.percentile(1.0),
                 idle.map(|i| format!(
                     "; idle just before: gateway {:.1} %, Asterisk {:.1} %",
                     i.gateway, i.asterisk
@@ -670,8 +686,8 @@ fn report(plan: &Plan, delay: &Bursts, load: &Load) {
         delay.place.0, delay.place.1
     );
     println!(
-        "| longest gap between frames at the bench's media channel (Asterisk's delivery) | {:.0} ms | |",
-        delay.listener_gap_ms
+        "| longest gap between frames: at the client, at the bench's media channel (Asterisk's delivery) | {:.0} ms, {:.0} ms | |",
+        delay.client_gap_ms, delay.listener_gap_ms
     );
     println!();
     println!(
@@ -698,13 +714,13 @@ fn report(plan: &Plan, delay: &Bursts, load: &Load) {
     }
     println!();
     println!(
-        "| monitored calls | frames/s to the client | gateway | Asterisk | bench | other load | late frames | longest gap: client, Asterisk → bench | gateway-added delay, first call: median, p95, max |"
+        "| monitored calls | frames/s to the client | gateway | Asterisk | bench | other load | late frames | longest gap, any track | first call's customer, longest gap: client, Asterisk → bench | gateway-added delay, first call: median, p95, max |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for step in &load.steps {
         let bursts = &step.bursts;
         println!(
-            "| {}{} | {:.0} | {:.1} % | {:.1} % | {:.1} % | {:.0} % | {} | {:.0} ms, {:.0} ms | {:.1}, {:.1}, {:.1} ms ({} onsets) |",
+            "| {}{} | {:.0} | {:.1} % | {:.1} % | {:.1} % | {:.0} % | {} | {:.0} ms | {:.0} ms, {:.0} ms | {:.1}, {:.1}, {:.1} ms ({} onsets) |",
             step.monitored,
             if step.again { " (again)" } else { "" },
             step.frames_per_sec,
@@ -714,11 +730,18 @@ fn report(plan: &Plan, delay: &Bursts, load: &Load) {
             step.cpu.others(),
             step.late,
             step.worst_gap_ms,
+            bursts.client_gap_ms,
             bursts.listener_gap_ms,
             bursts.percentile(0.5),
             bursts.percentile(0.95),
             bursts.percentile(1.0),
             bursts.delays.len()
+        );
+    }
+    for step in load.steps.iter().filter(|s| s.bursts.odd_sized > 0) {
+        println!(
+            "({} monitored: {} messages from Asterisk to the bench's media channel were not one 20 ms frame)",
+            step.monitored, step.bursts.odd_sized
         );
     }
     println!();
