@@ -108,12 +108,24 @@ fn frames_play_to_a_wav_and_the_microphone_goes_upstream_only_while_transmitting
 
     // Every packet played has its listening delay measured: a WAV output
     // takes each frame at its due time, so the delay is the jitter
-    // buffer's wait, which its 200 ms cap bounds.
-    let stats = eventually("all 25 packets played and measured", || {
+    // buffer's wait, which its 200 ms cap bounds. On a loaded machine the
+    // paced sender can fall behind and the buffer may drop a frame as
+    // late, so wait for every packet to be accounted for, not for 25
+    // played.
+    let stats = eventually("all 25 packets played or dropped, and measured", || {
         let stats = audio.stats();
-        let played = stats.tracks.first()?.jitter.played;
-        (played == 25 && stats.listening_delay.played.count() == played).then_some(stats)
+        let jitter = &stats.tracks.first()?.jitter;
+        let accounted = jitter.played + jitter.late_drops + jitter.dropped + jitter.overflow_drops;
+        (accounted == 25
+            && jitter.buffered.is_zero()
+            && stats.listening_delay.played.count() == jitter.played)
+            .then_some(stats)
     });
+    assert!(
+        stats.tracks[0].jitter.played >= 20,
+        "most of the call was played: {:?}",
+        stats.tracks[0].jitter
+    );
     let delay = &stats.listening_delay;
     assert_eq!(delay.handed, delay.played, "a file plays what it takes");
     assert!(
@@ -129,7 +141,11 @@ fn frames_play_to_a_wav_and_the_microphone_goes_upstream_only_while_transmitting
         .samples::<i16>()
         .map(|s| f32::from(s.unwrap()) / 32767.0)
         .collect();
-    let (_, c) = best_correlation(&tone[..20 * 960], &heard, heard.len() - 21 * 960);
+    // Search around where the tone starts: a search over the whole file is
+    // quadratic and takes seconds in a debug build.
+    let onset = heard.iter().position(|s| s.abs() > 0.05).unwrap();
+    let from = onset.saturating_sub(960);
+    let (_, c) = best_correlation(&tone[..20 * 960], &heard[from..], 2 * 960);
     assert!(c > 0.9, "the WAV holds what was played: {c}");
 }
 
