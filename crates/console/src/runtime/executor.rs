@@ -4,8 +4,9 @@
 //! runtime can hold a frame until the records behind it are on disk.
 
 use crate::app::{Effect, Input, Unrecorded};
-use crate::audit::Journal;
+use crate::audit::{AuditError, Journal, Record, read_dir, utc_date};
 use crate::feed::{CommandFailure, FeedEvent, FeedHandle};
+use floorwalk_protocol::Timestamp;
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -120,7 +121,22 @@ fn run_batch(
                 records.clear();
             }
             Effect::Send { message, .. } => feed.send(message),
+            Effect::ReadJournal => {
+                let _ = back.send(Input::JournalRead(read_today(journal.as_deref())));
+            }
         }
+    }
+}
+
+/// Today's records (the UTC day's file), for the audit pane. Read here, on
+/// the effects thread, after every record queued before it is on disk.
+fn read_today(journal: Option<&Journal>) -> Result<Vec<Record>, String> {
+    let journal = journal.ok_or("this console keeps no audit journal")?;
+    let today = utc_date(Timestamp::now());
+    match read_dir(journal.dir(), today, today) {
+        Ok(loaded) => Ok(loaded.records),
+        Err(AuditError::Missing { .. }) => Ok(Vec::new()),
+        Err(err) => Err(err.to_string()),
     }
 }
 
@@ -163,10 +179,10 @@ fn refuse_the_rest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{Record, RecordKind, read_dir};
+    use crate::audit::RecordKind;
     use crate::config::Secret;
     use crate::feed::FeedOptions;
-    use floorwalk_protocol::{ClientMessage, Timestamp};
+    use floorwalk_protocol::ClientMessage;
 
     /// A feed that never connects (port 9 on loopback): nothing is sent, and
     /// a command given to it is answered offline.
