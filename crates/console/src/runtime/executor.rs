@@ -111,7 +111,7 @@ fn run_batch(
                     tracing::error!("audit journal: {err}");
                     *failing = true;
                     let _ = back.send(Input::AuditFailed(err.to_string()));
-                    refuse_the_rest(effects, &err.to_string(), feed, back);
+                    refuse_the_rest(effects, &err.to_string(), journal, feed, back);
                     return;
                 }
                 if std::mem::take(failing) {
@@ -142,20 +142,26 @@ fn read_today(journal: Option<&Journal>) -> Result<Vec<Record>, String> {
 
 /// After a record that could not be written, the rest of the batch: each
 /// message goes or is refused as the app said (see [`Unrecorded`]); a refused
-/// one is answered as not sent. The records are not tried.
+/// one is answered as not sent. The records are not tried; the journal is
+/// still read for the audit pane (it shows what did get on disk).
 fn refuse_the_rest(
     effects: impl Iterator<Item = Effect>,
     why: &str,
+    journal: &Journal,
     feed: &FeedHandle,
     back: &UnboundedSender<Input>,
 ) {
     for effect in effects {
-        let Effect::Send {
-            message,
-            unrecorded,
-        } = effect
-        else {
-            continue;
+        let (message, unrecorded) = match effect {
+            Effect::Send {
+                message,
+                unrecorded,
+            } => (message, unrecorded),
+            Effect::ReadJournal => {
+                let _ = back.send(Input::JournalRead(read_today(Some(journal))));
+                continue;
+            }
+            Effect::Audit { .. } => continue,
         };
         match unrecorded {
             Unrecorded::SendAnyway => {
@@ -197,6 +203,40 @@ mod tests {
             audio_gate: None,
         })
         .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_journal_is_read_for_the_audit_pane_after_the_records_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (feed, _events) = unconnected_feed();
+        let (back, mut inputs) = tokio::sync::mpsc::unbounded_channel();
+        let journal = Journal::open(dir.path()).unwrap();
+        let mut executor = Executor::start(Some(journal), feed.clone(), back).unwrap();
+        let record = Record::new(Timestamp::now(), RecordKind::Joined, "sup-1", "c-1");
+        let n = executor.queue(vec![
+            Effect::Audit {
+                record: record.clone(),
+                hold_frame: true,
+            },
+            Effect::ReadJournal,
+        ]);
+        executor.wait_for(n).await;
+        assert_eq!(
+            inputs.try_recv().unwrap(),
+            Input::JournalRead(Ok(vec![record]))
+        );
+        executor.finish();
+        // Without a journal, the pane is told why.
+        let (back, mut inputs) = tokio::sync::mpsc::unbounded_channel();
+        let mut executor = Executor::start(None, feed.clone(), back).unwrap();
+        let n = executor.queue(vec![Effect::ReadJournal]);
+        executor.wait_for(n).await;
+        assert!(matches!(
+            inputs.try_recv(),
+            Ok(Input::JournalRead(Err(why))) if why.contains("no audit journal")
+        ));
+        executor.finish();
+        feed.shutdown();
     }
 
     #[tokio::test]
