@@ -425,6 +425,11 @@ fn bad_dates_and_ranges_are_clear_errors() {
         .unwrap()
         .to_string();
     assert!(err.contains("table, csv, json"), "{err}");
+    let err = Cli::try_parse_from(["r", "--demo", "--dir", FLOOR])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("cannot be used with"), "{err}");
     let mut out = Vec::new();
     let err = run_report(
         &args(&["--dir", FLOOR, "--from", "2026-11-22", "--to", "2026-11-21"]),
