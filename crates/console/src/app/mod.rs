@@ -12,8 +12,8 @@
 //! `incoming` (what the feed reports), `legs` (my legs on calls), `audio`
 //! (push-to-talk and the engine's plan), `reconcile` (after a crash),
 //! `rotation` (listening to each call in turn), `audit_pane` (my day from
-//! the journal),
-//! `status`, `selection` and `redraw` (what the screen shows and when).
+//! the journal), `status`, `selection` and `redraw` (what the screen shows
+//! and when).
 
 mod audio;
 mod audit_pane;

@@ -280,23 +280,23 @@ pub fn hints(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
             (Action::Quit, "quit"),
         ])
     } else {
-        [
-            Action::Monitor,
-            Action::Whisper,
-            Action::Barge,
-            Action::Talk,
-            Action::Disconnect,
-            Action::NextCall,
-            Action::Filter,
-            Action::Quit,
-            Action::Help,
-            Action::Sort,
-            Action::Rotate,
-            Action::AuditLog,
-        ]
-        .into_iter()
-        .filter_map(|action| keymap.label(action).map(|key| (key, action.hint())))
-        .collect()
+        bound(
+            &[
+                Action::Monitor,
+                Action::Whisper,
+                Action::Barge,
+                Action::Talk,
+                Action::Disconnect,
+                Action::NextCall,
+                Action::Filter,
+                Action::Quit,
+                Action::Help,
+                Action::Sort,
+                Action::Rotate,
+                Action::AuditLog,
+            ]
+            .map(|action| (action, action.hint())),
+        )
     };
     let width = usize::from(screen.hints.width);
     let mut used = 1;
