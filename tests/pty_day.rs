@@ -111,7 +111,7 @@ fn assert_make_before_break(records: &[Record]) {
 }
 
 #[test]
-fn rotation_hops_make_before_break_and_r_stops_it_where_i_am() {
+fn rotation_hops_make_before_break_and_r_or_push_to_talk_stop_it_where_i_am() {
     let home = home_with_dwell(2);
     let mut app = demo(home.path());
     app.send("r");
@@ -129,6 +129,17 @@ fn rotation_hops_make_before_break_and_r_stops_it_where_i_am() {
         screen.contains("you:silent"),
         "I stay where I am:\n{screen}"
     );
+    let last = hops(&journal(home.path())).last().unwrap().call_id.clone();
+    // Again: it starts from the silent leg I am on (no join), then
+    // push-to-talk stops it: silent, so it only says why nobody hears me.
+    app.send("r");
+    let on = wait_for_rotation_on(&app, &[]);
+    assert_eq!(on, last, "the rotation starts where I am");
+    app.send(" ");
+    let screen = app.wait_for("push-to-talk to stop the rotation", STEP, |s| {
+        !s.contains("⟳ ROTATION") && s.contains("Silent monitoring: nobody hears you")
+    });
+    assert!(screen.contains("you:silent"), "{screen}");
     app.send("q");
     app.wait_for_text("and quit?", STEP);
     app.send("y");
