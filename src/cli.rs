@@ -181,7 +181,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("cannot start the simulator")?;
         // The demo keeps its own journal so it never mixes with real audits.
-        let audit_dir = audit::default_dir().map(|dir| dir.with_file_name("demo-audit"));
+        let audit_dir = audit::demo_dir();
         let outcome = run_console(&config, simulator.url(), token, audit_dir, &args.audio).await;
         simulator.shutdown().await;
         outcome
@@ -226,6 +226,13 @@ async fn run_console(
         audio_output: output.clone(),
         audio_input: input.clone(),
         ptt,
+        rotation: app::RotationSettings {
+            dwell: config.rotation.dwell(),
+            skip_occupied: config.rotation.skip_occupied,
+            min_call_age: config.rotation.min_call_age(),
+            skip_left_within: config.rotation.skip_left_within(),
+            agents: config.rotation.agents.clone(),
+        },
     };
     let feed = feed_options(config, url, token);
     let warnings = config.warnings().to_vec();

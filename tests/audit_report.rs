@@ -252,8 +252,9 @@ fn the_csv_parses_back_to_the_same_figures() {
             unmatched_records: n("unmatched_records"),
         }
     };
-    // The name with a comma survives quoting.
-    let sam = &rows[3];
+    // The agents come most present first: Alex Kim (4:30), Sam Lee (4:00),
+    // Priya Nair (1:29). The name with a comma survives quoting.
+    let sam = &rows[2];
     assert_eq!(
         (
             cell(sam, "scope"),
@@ -263,7 +264,7 @@ fn the_csv_parses_back_to_the_same_figures() {
         ("agent".into(), "a-3".into(), "Lee, Sam".into())
     );
     assert_eq!(figures(&rows[1]), day21_alex());
-    assert_eq!(figures(&rows[2]), day21_priya());
+    assert_eq!(figures(&rows[3]), day21_priya());
     assert_eq!(figures(sam), day21_sam());
     assert_eq!(cell(sam, "coverage"), "0.5000");
     assert_eq!(cell(sam, "average_present_ms"), "240000");
@@ -424,6 +425,11 @@ fn bad_dates_and_ranges_are_clear_errors() {
         .unwrap()
         .to_string();
     assert!(err.contains("table, csv, json"), "{err}");
+    let err = Cli::try_parse_from(["r", "--demo", "--dir", FLOOR])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("cannot be used with"), "{err}");
     let mut out = Vec::new();
     let err = run_report(
         &args(&["--dir", FLOOR, "--from", "2026-11-22", "--to", "2026-11-21"]),

@@ -34,6 +34,10 @@ fn example_parses_with_the_documented_values() {
     assert_eq!(config.keys["disconnect"], ["d"]);
     assert_eq!(config.keys["talk"], ["Space"]);
     assert_eq!(config.ptt, floorwalk_console::config::PushToTalk::default());
+    assert_eq!(
+        config.rotation,
+        floorwalk_console::config::RotationSection::default()
+    );
     assert_eq!(config.keys["end_call"], ["E"]);
     assert_ne!(config.keys["disconnect"], config.keys["end_call"]);
 }

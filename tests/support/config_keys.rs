@@ -3,18 +3,19 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use floorwalk_console::app::Action;
-use floorwalk_console::config::{AudioSection, Config, PushToTalk};
+use floorwalk_console::config::{AudioSection, Config, PushToTalk, RotationSection};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 /// The top-level keys, then the keys of each table: `[keys]` takes the
-/// actions' names, `[audio]` and `[ptt]` their structs' fields.
+/// actions' names, `[audio]`, `[ptt]` and `[rotation]` their structs' fields.
 pub fn config_keys() -> Vec<&'static str> {
     let mut keys = fields_of::<Config>().to_vec();
     keys.extend(Action::ALL.map(Action::name));
     keys.extend(fields_of::<AudioSection>());
     keys.extend(fields_of::<PushToTalk>());
+    keys.extend(fields_of::<RotationSection>());
     keys
 }
 

@@ -30,6 +30,8 @@ pub fn carry_out(effects: Vec<Effect>, journal: &mut Journal, feed: &FeedHandle)
         match effect {
             Effect::Audit { record, .. } => journal.append(&record).unwrap(),
             Effect::Send { message, .. } => feed.send(message),
+            // The audit pane is not drawn here.
+            Effect::ReadJournal => {}
         }
     }
 }

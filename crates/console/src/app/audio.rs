@@ -2,7 +2,7 @@
 //! (the plan), the output and microphone as the screen shows them, and the
 //! level meters. Pure: the runtime feeds events in and applies the plan.
 
-use super::{Action, App, Effect, LegStatus, Severity};
+use super::{Action, App, Effect, LegStatus, MyLeg, Severity};
 use crossterm::event::{KeyEvent, KeyEventKind};
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::engine::{AudioEvent, Meters};
@@ -129,14 +129,21 @@ impl App {
 
     /// The call whose audio plays: the one my (first) leg is on.
     pub fn listening_call(&self) -> Option<&str> {
+        self.listening_leg().map(|leg| leg.call_id.as_str())
+    }
+
+    /// The leg whose call plays: the one I talk on, else one I am not
+    /// leaving (a rotation hop plays the new call as soon as it is up),
+    /// else any.
+    fn listening_leg(&self) -> Option<&MyLeg> {
         self.talk_leg()
+            .or_else(|| self.my_legs().find(|leg| leg.status != LegStatus::Leaving))
             .or_else(|| self.my_legs().next())
-            .map(|leg| leg.call_id.as_str())
     }
 
     /// What the engine must be doing now.
     pub fn audio_plan(&self) -> AudioPlan {
-        let leg = self.talk_leg().or_else(|| self.my_legs().next());
+        let leg = self.listening_leg();
         let tracks = leg
             .and_then(|leg| {
                 let call = self.floor.calls.get(&leg.call_id)?;

@@ -202,7 +202,7 @@ impl App {
     /// Enters a command in the ledger: its `..._requested` record, then its
     /// message (made with its request id). The record is on disk before the
     /// message goes.
-    fn request(
+    pub(super) fn request(
         &mut self,
         command: Outstanding,
         kind: RecordKind,
@@ -215,7 +215,7 @@ impl App {
     }
 
     /// Whether the console is live; when it is not, says nothing was sent.
-    fn ensure_live(&mut self, attempt: Attempt, now: Timestamp) -> bool {
+    pub(super) fn ensure_live(&mut self, attempt: Attempt, now: Timestamp) -> bool {
         if self.is_live() {
             return true;
         }
@@ -279,7 +279,10 @@ impl App {
         let text = words::failure(failure, attempt(&command.op));
         self.notify(Severity::Error, text, now);
         let kind = match &command.op {
-            Op::Join { .. } => RecordKind::JoinFailed,
+            Op::Join { .. } => {
+                self.rotation_hop_failed(&command.call_id, now);
+                RecordKind::JoinFailed
+            }
             Op::SetMode { leg_id, .. } => {
                 if let Some(leg) = self.mine.get_mut(leg_id)
                     && matches!(leg.status, LegStatus::Switching { .. })

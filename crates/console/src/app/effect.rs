@@ -25,6 +25,9 @@ pub enum Effect {
         /// could not be written.
         unrecorded: Unrecorded,
     },
+    /// Read today's journal (after the records before it are on disk) and
+    /// hand it back as `Input::JournalRead`, for the audit pane.
+    ReadJournal,
 }
 
 /// What becomes of a message to the server when the audit journal could not

@@ -1,6 +1,7 @@
 //! A fixed floor and clock for the app and view tests.
 
 use super::{App, AppSettings, Effect, Input};
+use crate::audit::{Record, RecordKind};
 use crate::feed::FeedEvent;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use floorwalk_audio::engine::AudioEvent;
@@ -302,4 +303,35 @@ pub fn connect_over(
         effects.extend(app.update(input, NOW));
     }
     (app, effects)
+}
+
+/// Today's journal as the fixture's console would have written it: a leg
+/// of mine on c-9, left, and one on c-13, still on; plus a colleague's.
+pub fn journal() -> Vec<Record> {
+    let record = |kind, secs: i64, call: &str, leg: &str| {
+        let mut record = Record::new(ago(secs), kind, "sup-1", call);
+        record.server_at = Some(ago(secs).plus_millis(-40));
+        record.leg_id = Some(leg.into());
+        record.agent_id = Some("a-01".into());
+        record.agent_name = Some("Alex Kim".into());
+        record.mode = Some(Mode::Silent);
+        record
+    };
+    let mut left = record(RecordKind::Left, 600, "c-9", "l-20");
+    left.reason = Some("disconnected".into());
+    let mut whisper = record(RecordKind::ModeChanged, 700, "c-9", "l-20");
+    whisper.mode = Some(Mode::Whisper);
+    let mut seen = Record::new(ago(1000), RecordKind::CallSeen, "sup-1", "c-9");
+    seen.agent_id = Some("a-01".into());
+    let mut colleague = record(RecordKind::Joined, 650, "c-9", "l-21");
+    colleague.supervisor = "sup-2".into();
+    vec![
+        seen,
+        record(RecordKind::JoinRequested, 900, "c-9", "l-20"),
+        record(RecordKind::Joined, 900, "c-9", "l-20"),
+        whisper,
+        colleague,
+        left,
+        record(RecordKind::Joined, 120, "c-13", "l-30"),
+    ]
 }

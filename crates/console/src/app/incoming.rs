@@ -299,6 +299,9 @@ impl App {
         let stale = self
             .ledger
             .close_joins_on(|call_id| !calls.contains_key(call_id));
+        for join in &stale {
+            self.rotation_hop_failed(&join.call_id, now);
+        }
         stale
             .iter()
             .map(|join| {

@@ -1,5 +1,6 @@
 //! Everything the app reacts to.
 
+use crate::audit::Record;
 use crate::feed::FeedEvent;
 use crossterm::event::{KeyEvent, MouseEvent};
 use floorwalk_audio::engine::{AudioEvent, Meters};
@@ -29,4 +30,6 @@ pub enum Input {
     AuditFailed(String),
     /// A write to the audit journal worked again after a failure.
     AuditRecovered,
+    /// Today's journal records, read for the audit pane (or why not).
+    JournalRead(Result<Vec<Record>, String>),
 }

@@ -27,6 +27,10 @@ pub enum Action {
     EndCall,
     NextCall,
     PrevCall,
+    /// Start or stop the rotation (see `rotation.rs`).
+    Rotate,
+    /// Open my presence history of today from the journal.
+    AuditLog,
     Help,
     Quit,
 }
@@ -42,7 +46,7 @@ type Entry = (
 
 impl Action {
     /// Every action, in the order the help overlay lists them.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Action::Monitor,
         Action::Whisper,
         Action::Barge,
@@ -51,6 +55,7 @@ impl Action {
         Action::EndCall,
         Action::NextCall,
         Action::PrevCall,
+        Action::Rotate,
         Action::Filter,
         Action::Sort,
         Action::Up,
@@ -59,6 +64,7 @@ impl Action {
         Action::PageDown,
         Action::Top,
         Action::Bottom,
+        Action::AuditLog,
         Action::Help,
         Action::Quit,
     ];
@@ -117,6 +123,18 @@ impl Action {
             ),
             Action::NextCall => ("next_call", "next", "next active call", &["n"]),
             Action::PrevCall => ("prev_call", "prev", "previous active call", &["p"]),
+            Action::Rotate => (
+                "rotate",
+                "rotate",
+                "rotate: listen silently to each call in turn (again: stop)",
+                &["r"],
+            ),
+            Action::AuditLog => (
+                "audit_log",
+                "audit",
+                "my audit log of today (esc closes)",
+                &["a"],
+            ),
             Action::Help => ("help", "help", "this help", &["?"]),
             Action::Quit => ("quit", "quit", "quit (leaves your calls first)", &["q"]),
         }

@@ -2,6 +2,7 @@
 //! field, then the key map.
 
 use super::keymap::{Action, Key};
+use super::rotation::stops_rotation;
 use super::{App, Button, Dialog, Effect, Severity};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -42,6 +43,9 @@ impl App {
             Some(Dialog::Quit { focus, .. }) => return self.quit_dialog_key(&key, focus, now),
             None => {}
         }
+        if let Some(effects) = self.audit_pane_key(&key) {
+            return effects;
+        }
         if self.filter_editing && self.filter_key(&key) {
             return Vec::new();
         }
@@ -61,6 +65,9 @@ impl App {
 
     fn act(&mut self, action: Action, now: Timestamp) -> Vec<Effect> {
         let page = self.page();
+        if stops_rotation(action) {
+            self.stop_rotation(now);
+        }
         match action {
             Action::Up => self.move_selection(-1),
             Action::Down => self.move_selection(1),
@@ -82,8 +89,12 @@ impl App {
             Action::Talk => return self.talk_refused(now),
             Action::Disconnect => return self.leave_pressed(now),
             Action::EndCall => self.open_end_call(now),
+            Action::NextCall if self.rotation.is_some() => return self.rotation_skip(true, now),
+            Action::PrevCall if self.rotation.is_some() => return self.rotation_skip(false, now),
             Action::NextCall => self.jump_to_call(true, now),
             Action::PrevCall => self.jump_to_call(false, now),
+            Action::Rotate => return self.rotate_pressed(now),
+            Action::AuditLog => return self.open_audit_pane(),
             Action::Help => self.dialog = Some(Dialog::Help),
             Action::Quit => {
                 let calls: Vec<String> = self.my_legs().map(|leg| leg.call_id.clone()).collect();
@@ -228,7 +239,7 @@ impl App {
         let Some(screen) = self.screen() else {
             return;
         };
-        if self.dialog.is_some() {
+        if self.dialog.is_some() || self.audit_pane.is_some() {
             return;
         }
         match mouse.kind {

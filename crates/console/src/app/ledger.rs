@@ -184,6 +184,16 @@ impl Ledger {
         any
     }
 
+    /// Marks the join in flight on this call to be left the moment its leg
+    /// appears (a rotation stopped mid-hop).
+    pub fn leave_join_on_arrival(&mut self, call_id: &str) {
+        for entry in self.outstanding.values_mut() {
+            if entry.is_join() && entry.call_id == call_id {
+                entry.then_leave = true;
+            }
+        }
+    }
+
     /// Whether a disconnect waits for its reply, or a join in flight is
     /// still to be left.
     pub fn awaiting_leave(&self) -> bool {

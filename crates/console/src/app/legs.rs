@@ -4,7 +4,7 @@
 
 use super::words::{self, shout, who_hears};
 use super::{App, Effect, Severity};
-use crate::audit::{Record, RecordKind};
+use crate::audit::{ROTATION_HOP, Record, RecordKind};
 use floorwalk_protocol::{Leg, LegLeftReason, Mode, Role, Timestamp};
 
 /// Where one of my legs stands.
@@ -115,6 +115,7 @@ impl App {
     /// and a disconnect for each leg not already leaving. A join still in
     /// flight is left as soon as its leg appears (see [`App::awaiting_leave`]).
     pub fn leave_all(&mut self, now: Timestamp) -> Vec<Effect> {
+        self.rotation = None;
         self.ledger.leave_joins_on_arrival();
         let legs: Vec<String> = self
             .mine
@@ -206,6 +207,8 @@ impl App {
         record.server_at = Some(mine.joined_at);
         if req.is_none() {
             record.reason = Some(context.unasked_join.to_owned());
+        } else if self.is_rotation_hop(call_id) {
+            record.reason = Some(ROTATION_HOP.to_owned());
         }
         let text = format!(
             "You joined {call_id} ({}) in {} – {}.",
@@ -222,6 +225,7 @@ impl App {
         if then_leave {
             effects.extend(self.disconnect(&mine.leg_id, now));
         }
+        effects.extend(self.rotation_landed(call_id, now));
         effects
     }
 
@@ -288,6 +292,7 @@ impl App {
         // A mode switch for a leg that is gone will not be confirmed.
         self.ledger.drop_switches_of(leg_id);
         let req = self.ledger.disconnect_of(leg_id);
+        self.rotation_leg_gone(&leg.call_id, now);
         let mut record = self.leg_record(RecordKind::Left, &leg, now);
         record.server_at = context.at;
         record.reason = Some(context.left_reason.to_owned());

@@ -11,9 +11,12 @@
 //! the supervisor asks of the server, and the replies) with its `ledger`,
 //! `incoming` (what the feed reports), `legs` (my legs on calls), `audio`
 //! (push-to-talk and the engine's plan), `reconcile` (after a crash),
-//! `status`, `selection` and `redraw` (what the screen shows and when).
+//! `rotation` (listening to each call in turn), `audit_pane` (my day from
+//! the journal), `status`, `selection` and `redraw` (what the screen shows
+//! and when).
 
 mod audio;
+mod audit_pane;
 mod commands;
 mod effect;
 mod incoming;
@@ -25,6 +28,7 @@ mod ledger;
 mod legs;
 mod reconcile;
 mod redraw;
+mod rotation;
 mod selection;
 mod settings;
 mod status;
@@ -32,10 +36,12 @@ mod view;
 mod words;
 
 pub use audio::{AudioOut, AudioPlan, METER_CELLS, MeterCells, Mic, meter_cells};
+pub use audit_pane::{AuditContent, AuditPane};
 pub use effect::{Effect, Unrecorded};
 pub use input::Input;
 pub use keymap::{Action, Key, KeyMap, KeyMapError};
 pub use legs::{LegStatus, MyLeg};
+pub use rotation::{Rotation, RotationSettings};
 pub use settings::AppSettings;
 pub use status::{Button, Dialog, FLASH_MS, FlashKind, Link, Notice, Severity, rtt_shown};
 pub use view::{SortKey, age_minutes, queue_name, state_label};
@@ -86,6 +92,13 @@ pub struct App {
     audio_out: AudioOut,
     mic: Mic,
     meters: MeterCells,
+    /// The audit pane (`a`), while open.
+    audit_pane: Option<AuditPane>,
+    /// The rotation under way (`r`).
+    rotation: Option<Rotation>,
+    /// When I last left each call (local clock), for the rotation's skip
+    /// rule; entries older than its window are dropped.
+    left_calls: HashMap<String, Timestamp>,
 }
 
 impl App {
@@ -120,6 +133,9 @@ impl App {
             dirty: true,
             drawn: None,
             quitting: false,
+            audit_pane: None,
+            rotation: None,
+            left_calls: HashMap::new(),
         }
     }
 
@@ -128,8 +144,9 @@ impl App {
     /// follow [`App::audio_plan`]: a leave stops the microphone before its
     /// command is sent.
     pub fn update(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
-        let effects = self.step(input, now);
+        let mut effects = self.step(input, now);
         self.settle_audio();
+        self.refresh_audit_pane(&mut effects);
         effects
     }
 
@@ -143,12 +160,13 @@ impl App {
                 self.dirty = true;
                 self.keep_selection_visible();
             }
-            Input::Tick => self.on_tick(now),
+            Input::Tick => return self.on_tick(now),
             Input::AuditFailed(why) => self.on_audit_failed(why, now),
             Input::AuditRecovered => self.on_audit_recovered(now),
             Input::TalkTick(at) => self.on_talk_tick(at, now),
             Input::Audio(event) => self.on_audio(event, now),
             Input::Meters(meters) => self.on_meters(meters),
+            Input::JournalRead(read) => self.on_journal_read(read),
         }
         Vec::new()
     }

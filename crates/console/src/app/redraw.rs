@@ -14,6 +14,8 @@ pub(super) struct Visible {
     retry_tenths: Option<i64>,
     flashes: usize,
     notice: bool,
+    /// The rotation's countdown to its next hop.
+    rotation_secs: Option<i64>,
 }
 
 impl App {
@@ -58,6 +60,7 @@ impl App {
                 .filter(|(_, until)| *until > now)
                 .count(),
             notice: self.notice.as_ref().is_some_and(|n| n.live(now)),
+            rotation_secs: self.rotation().and_then(|r| r.next_in_secs(now)),
         }
     }
 }

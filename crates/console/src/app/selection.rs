@@ -49,6 +49,13 @@ impl App {
         self.keep_selection_visible();
     }
 
+    /// Selects an agent's row, when the table shows it.
+    pub(super) fn select_agent(&mut self, agent_id: &str) {
+        if let Some(index) = self.view.position(agent_id) {
+            self.select_index(index);
+        }
+    }
+
     pub(super) fn keep_selection_visible(&mut self) {
         self.scroll = layout::scroll_for(
             self.selected_index,

@@ -1,6 +1,6 @@
 //! What the app needs from the configuration and the command line.
 
-use super::KeyMap;
+use super::{KeyMap, RotationSettings};
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::ptt::PttConfig;
 
@@ -20,6 +20,8 @@ pub struct AppSettings {
     pub audio_input: Endpoint,
     /// How the talk key is read (with whether the terminal reports releases).
     pub ptt: PttConfig,
+    /// How `r` rotates through the calls.
+    pub rotation: RotationSettings,
 }
 
 impl Default for AppSettings {
@@ -32,6 +34,7 @@ impl Default for AppSettings {
             audio_output: Endpoint::None,
             audio_input: Endpoint::None,
             ptt: PttConfig::default(),
+            rotation: RotationSettings::default(),
         }
     }
 }

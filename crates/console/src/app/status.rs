@@ -2,7 +2,7 @@
 //! legs: the connection, the contact center behind the server, dialogs, row
 //! highlights, the message line and the journal's health.
 
-use super::App;
+use super::{App, Effect};
 use floorwalk_protocol::{FloorStatus, Reachability, Timestamp};
 use std::time::Duration;
 
@@ -136,12 +136,14 @@ impl App {
         self.dirty = true;
     }
 
-    /// Time passed: highlights and notices expire.
-    pub(super) fn on_tick(&mut self, now: Timestamp) {
+    /// Time passed: highlights and notices expire, and a rotation hops
+    /// when its dwell is over.
+    pub(super) fn on_tick(&mut self, now: Timestamp) -> Vec<Effect> {
         self.flashes.retain(|_, (_, until)| *until > now);
         if self.notice.as_ref().is_some_and(|n| !n.live(now)) {
             self.notice = None;
         }
+        self.rotation_tick(now)
     }
 
     /// The server lost its contact center, or has it again. Commands still

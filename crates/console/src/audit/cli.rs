@@ -4,7 +4,7 @@ use super::day::parse_date;
 use super::read::{Loaded, read_dir};
 use super::render::{JournalOrigin, render_csv, render_json, render_table};
 use super::report::{Filter, build_report};
-use super::{AuditError, default_dir};
+use super::{AuditError, default_dir, demo_dir};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 use time::Date;
@@ -15,6 +15,10 @@ pub struct ReportArgs {
     /// floorwalk/audit]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Report the journal of `floorwalk demo` (the platform data
+    /// directory's floorwalk/demo-audit) instead
+    #[arg(long, conflicts_with = "dir")]
+    pub demo: bool,
     /// First UTC day to report, inclusive
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub from: Option<Date>,
@@ -43,11 +47,12 @@ pub enum Format {
 /// A missing or empty journal is a message (table) or an empty report (CSV,
 /// JSON), not an error.
 pub fn run_report(args: &ReportArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let dir = match &args.dir {
-        Some(dir) => dir.clone(),
-        None => default_dir()
-            .context("cannot find the platform data directory for the audit journal; pass --dir")?,
-    };
+    let dir = match (&args.dir, args.demo) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, true) => demo_dir(),
+        (None, false) => default_dir(),
+    }
+    .context("cannot find the platform data directory for the audit journal; pass --dir")?;
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
     {
@@ -86,5 +91,21 @@ pub fn run_report(args: &ReportArgs, out: &mut dyn std::io::Write) -> anyhow::Re
         Format::Csv => render_csv(&report, out),
         Format::Json => render_json(&report, &origin, out),
     }
-    .context("cannot write the report")
+    .context("cannot write the report")?;
+    // Nothing recorded here, but a demo ran: say where its journal is.
+    let demo = demo_dir().filter(|demo| demo.is_dir());
+    if let Some(demo) = demo
+        && args.format == Format::Table
+        && args.dir.is_none()
+        && !args.demo
+        && report.records == 0
+    {
+        writeln!(
+            out,
+            "The journal of `floorwalk demo` is at {}: `floorwalk report --demo` reports it.",
+            demo.display()
+        )
+        .context("cannot write the report")?;
+    }
+    Ok(())
 }

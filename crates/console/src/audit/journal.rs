@@ -188,3 +188,10 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
 pub fn default_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "floorwalk").map(|dirs| dirs.data_dir().join("audit"))
 }
+
+/// The journal of `floorwalk demo`, beside the default one
+/// (`~/.local/share/floorwalk/demo-audit`), so a demo never mixes with real
+/// audits.
+pub fn demo_dir() -> Option<PathBuf> {
+    default_dir().map(|dir| dir.with_file_name("demo-audit"))
+}

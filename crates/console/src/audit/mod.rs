@@ -1,7 +1,8 @@
 //! The audit journal (append-only JSON Lines, crash-safe) and its reports.
 //!
 //! `journal` writes, `read` reads back (flagging torn and unparseable lines),
-//! `recover` finds the legs a crash left open, `report` is the pure arithmetic from records to figures, `render` prints a
+//! `recover` finds the legs a crash left open, `presence` is one
+//! supervisor's legs for the console's audit pane, `report` is the pure arithmetic from records to figures, `render` prints a
 //! report as a table, CSV or JSON, and `cli` is `floorwalk report`.
 //! `docs/audit.md` states the format, the guarantees and every formula.
 
@@ -9,6 +10,7 @@ mod cli;
 mod day;
 mod error;
 mod journal;
+mod presence;
 mod read;
 mod record;
 mod recover;
@@ -18,7 +20,8 @@ mod report;
 pub use cli::{Format, ReportArgs, run_report};
 pub use day::{file_name, parse_date, parse_file_name, utc_date};
 pub use error::AuditError;
-pub use journal::{Journal, default_dir};
+pub use journal::{Journal, default_dir, demo_dir};
+pub use presence::{LegEnd, Presence, call_history, presence_history};
 pub use read::{Loaded, Problem, ProblemKind, parse_journal, read_dir};
 pub use record::*;
 pub use recover::{OpenLeg, RECOVER_DAYS, Recovery, open_legs, recover};

@@ -41,6 +41,9 @@ pub enum RecordKind {
 pub const STILL_LIVE: &str = "still_live";
 /// `reconciled`: the server no longer has the leg.
 pub const UNKNOWN_AFTER_CRASH: &str = "unknown_after_crash";
+/// `joined`: a hop of a rotation, which leaves the previous leg right after
+/// (make before break), so the overlap is no back-to-back join.
+pub const ROTATION_HOP: &str = "rotation";
 
 impl RecordKind {
     /// The name on the journal line.

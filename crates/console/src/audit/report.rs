@@ -3,7 +3,7 @@
 
 use super::day::{format_date, parse_file_name, utc_date};
 use super::read::{Problem, ProblemKind};
-use super::{Record, RecordKind, UNKNOWN_AFTER_CRASH};
+use super::{ROTATION_HOP, Record, RecordKind, UNKNOWN_AFTER_CRASH};
 use floorwalk_protocol::{Mode, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -184,7 +184,8 @@ pub struct Report {
     /// Records inside the filter.
     pub records: u64,
     pub overall: Figures,
-    /// Sorted by agent id; the unknown agent last.
+    /// Most presence first, then most sessions, then by agent id; the
+    /// unknown agent last.
     pub agents: Vec<AgentFigures>,
     /// In time order.
     pub anomalies: Vec<Anomaly>,
@@ -340,7 +341,9 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                     end: None,
                     end_reason: None,
                     call_over: false,
-                    back_to_back,
+                    // A rotation hop overlaps its previous leg on purpose.
+                    back_to_back: back_to_back
+                        .filter(|_| record.reason.as_deref() != Some(ROTATION_HOP)),
                     superseded: false,
                     closed_after_crash: false,
                 });
@@ -510,9 +513,15 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
             }
         })
         .collect();
-    // `BTreeMap` puts `None` first; the unknown agent reads better last.
+    // The agents with most presence first, then most sessions, then by id
+    // for a stable order; the unknown agent reads better last.
     let (mut agents, unknown): (Vec<_>, Vec<_>) =
         agents.into_iter().partition(|a| a.agent_id.is_some());
+    agents.sort_by(|a, b| {
+        (b.figures.present_ms.cmp(&a.figures.present_ms))
+            .then(b.figures.sessions.cmp(&a.figures.sessions))
+            .then_with(|| a.agent_id.cmp(&b.agent_id))
+    });
     agents.extend(unknown);
 
     Report {

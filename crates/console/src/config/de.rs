@@ -42,17 +42,35 @@ pub(super) struct WholeNumber {
 
 impl WholeNumber {
     pub fn deserialize<'de, D: Deserializer<'de>>(&self, deserializer: D) -> Result<u64, D::Error> {
+        self.from(1, deserializer)
+    }
+
+    /// Like [`WholeNumber::deserialize`], with 0 allowed too (it turns the
+    /// setting off).
+    pub fn deserialize_or_off<'de, D: Deserializer<'de>>(
+        &self,
+        deserializer: D,
+    ) -> Result<u64, D::Error> {
+        self.from(0, deserializer)
+    }
+
+    fn from<'de, D: Deserializer<'de>>(
+        &self,
+        lowest: u64,
+        deserializer: D,
+    ) -> Result<u64, D::Error> {
         let Self {
             key,
             unit,
             example,
             max,
         } = self;
+        let lowest_text = if lowest == 0 { "0 (off)" } else { "1" };
         match toml::Value::deserialize(deserializer)? {
             toml::Value::Integer(n) => match u64::try_from(n) {
-                Ok(n @ 1..) if n <= *max => Ok(n),
+                Ok(n) if n >= lowest && n <= *max => Ok(n),
                 _ => Err(de::Error::custom(format!(
-                    "{key} must be between 1 and {max} {unit}, found {n}"
+                    "{key} must be between {lowest_text} and {max} {unit}, found {n}"
                 ))),
             },
             other => Err(de::Error::custom(format!(

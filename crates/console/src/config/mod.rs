@@ -7,11 +7,13 @@
 mod audio;
 mod de;
 mod gateway;
+mod rotation;
 mod secret;
 mod token;
 
 pub use audio::{AudioSection, PushToTalk};
 pub use gateway::{ChannelVariables, ENV_ARI_PASSWORD, GatewaySection};
+pub use rotation::RotationSection;
 pub use secret::Secret;
 
 use serde::Deserialize;
@@ -61,6 +63,8 @@ pub struct Config {
     pub ptt: PushToTalk,
     /// `floorwalk gateway`'s settings (the console ignores them).
     pub gateway: GatewaySection,
+    /// How `r` rotates through the calls.
+    pub rotation: RotationSection,
     /// `FLOORWALK_TOKEN`, taken when the config was loaded.
     #[serde(skip)]
     env_token: Option<Secret>,
@@ -87,6 +91,7 @@ impl Default for Config {
             audio: AudioSection::default(),
             ptt: PushToTalk::default(),
             gateway: GatewaySection::default(),
+            rotation: RotationSection::default(),
             env_token: None,
             source: None,
             warnings: Vec::new(),

@@ -4,8 +4,9 @@
 //! runtime can hold a frame until the records behind it are on disk.
 
 use crate::app::{Effect, Input, Unrecorded};
-use crate::audit::Journal;
+use crate::audit::{AuditError, Journal, Record, read_dir, utc_date};
 use crate::feed::{CommandFailure, FeedEvent, FeedHandle};
+use floorwalk_protocol::Timestamp;
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -110,7 +111,7 @@ fn run_batch(
                     tracing::error!("audit journal: {err}");
                     *failing = true;
                     let _ = back.send(Input::AuditFailed(err.to_string()));
-                    refuse_the_rest(effects, &err.to_string(), feed, back);
+                    refuse_the_rest(effects, &err.to_string(), journal, feed, back);
                     return;
                 }
                 if std::mem::take(failing) {
@@ -120,26 +121,47 @@ fn run_batch(
                 records.clear();
             }
             Effect::Send { message, .. } => feed.send(message),
+            Effect::ReadJournal => {
+                let _ = back.send(Input::JournalRead(read_today(journal.as_deref())));
+            }
         }
+    }
+}
+
+/// Today's records (the UTC day's file), for the audit pane. Read here, on
+/// the effects thread, after every record queued before it is on disk.
+fn read_today(journal: Option<&Journal>) -> Result<Vec<Record>, String> {
+    let journal = journal.ok_or("this console keeps no audit journal")?;
+    let today = utc_date(Timestamp::now());
+    match read_dir(journal.dir(), today, today) {
+        Ok(loaded) => Ok(loaded.records),
+        Err(AuditError::Missing { .. }) => Ok(Vec::new()),
+        Err(err) => Err(err.to_string()),
     }
 }
 
 /// After a record that could not be written, the rest of the batch: each
 /// message goes or is refused as the app said (see [`Unrecorded`]); a refused
-/// one is answered as not sent. The records are not tried.
+/// one is answered as not sent. The records are not tried; the journal is
+/// still read for the audit pane (it shows what did get on disk).
 fn refuse_the_rest(
     effects: impl Iterator<Item = Effect>,
     why: &str,
+    journal: &Journal,
     feed: &FeedHandle,
     back: &UnboundedSender<Input>,
 ) {
     for effect in effects {
-        let Effect::Send {
-            message,
-            unrecorded,
-        } = effect
-        else {
-            continue;
+        let (message, unrecorded) = match effect {
+            Effect::Send {
+                message,
+                unrecorded,
+            } => (message, unrecorded),
+            Effect::ReadJournal => {
+                let _ = back.send(Input::JournalRead(read_today(Some(journal))));
+                continue;
+            }
+            Effect::Audit { .. } => continue,
         };
         match unrecorded {
             Unrecorded::SendAnyway => {
@@ -163,10 +185,10 @@ fn refuse_the_rest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{Record, RecordKind, read_dir};
+    use crate::audit::RecordKind;
     use crate::config::Secret;
     use crate::feed::FeedOptions;
-    use floorwalk_protocol::{ClientMessage, Timestamp};
+    use floorwalk_protocol::ClientMessage;
 
     /// A feed that never connects (port 9 on loopback): nothing is sent, and
     /// a command given to it is answered offline.
@@ -181,6 +203,40 @@ mod tests {
             audio_gate: None,
         })
         .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_journal_is_read_for_the_audit_pane_after_the_records_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (feed, _events) = unconnected_feed();
+        let (back, mut inputs) = tokio::sync::mpsc::unbounded_channel();
+        let journal = Journal::open(dir.path()).unwrap();
+        let mut executor = Executor::start(Some(journal), feed.clone(), back).unwrap();
+        let record = Record::new(Timestamp::now(), RecordKind::Joined, "sup-1", "c-1");
+        let n = executor.queue(vec![
+            Effect::Audit {
+                record: record.clone(),
+                hold_frame: true,
+            },
+            Effect::ReadJournal,
+        ]);
+        executor.wait_for(n).await;
+        assert_eq!(
+            inputs.try_recv().unwrap(),
+            Input::JournalRead(Ok(vec![record]))
+        );
+        executor.finish();
+        // Without a journal, the pane is told why.
+        let (back, mut inputs) = tokio::sync::mpsc::unbounded_channel();
+        let mut executor = Executor::start(None, feed.clone(), back).unwrap();
+        let n = executor.queue(vec![Effect::ReadJournal]);
+        executor.wait_for(n).await;
+        assert!(matches!(
+            inputs.try_recv(),
+            Ok(Input::JournalRead(Err(why))) if why.contains("no audit journal")
+        ));
+        executor.finish();
+        feed.shutdown();
     }
 
     #[tokio::test]

@@ -33,6 +33,7 @@ pub fn header(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
         None => parts.push((0, vec![Span::styled("not signed in", theme.dim())])),
     }
     parts.push((0, vec![Span::raw(GAP), link(app.link(), theme, now)]));
+    parts.extend(rotation(app, theme, now));
     if app.floor_down().is_some() {
         // The reason is on the line below; here only that it is so.
         let down = " · ! contact center unreachable";
@@ -69,7 +70,7 @@ pub fn header(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
             .map(Span::width)
             .sum()
     };
-    for rank in 1..=4 {
+    for rank in 1..=5 {
         if width(&parts) <= usize::from(screen.header.width) {
             break;
         }
@@ -77,6 +78,36 @@ pub fn header(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen, now:
     }
     let spans: Vec<Span> = parts.into_iter().flat_map(|(_, spans)| spans).collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), screen.header);
+}
+
+/// The rotation under way: the call it listens to (and its agent's name,
+/// dropped last when the line is short) and the countdown to the next hop.
+fn rotation(app: &App, theme: &Theme, now: Timestamp) -> Vec<(u8, Vec<Span<'static>>)> {
+    let Some(rotation) = app.rotation() else {
+        return Vec::new();
+    };
+    let mut parts = Vec::new();
+    let (call, countdown) = match (rotation.hopping_to(), rotation.call()) {
+        (Some(to), _) => (format!("⟳ ROTATION → {to}"), "…".to_owned()),
+        (None, call) => (
+            format!("⟳ ROTATION {}", call.unwrap_or("—")),
+            rotation
+                .next_in_secs(now)
+                .map_or_else(String::new, |secs| format!(" · next {secs} s")),
+        ),
+    };
+    let agent = rotation
+        .hopping_to()
+        .or(rotation.call())
+        .and_then(|call| app.floor().calls.get(call))
+        .and_then(|call| app.floor().agents.get(&call.agent_id))
+        .map(|agent| format!(" ({})", agent.name));
+    parts.push((0, vec![Span::raw(GAP), Span::styled(call, theme.bold())]));
+    if let Some(agent) = agent {
+        parts.push((5, vec![Span::raw(agent)]));
+    }
+    parts.push((0, vec![Span::raw(countdown)]));
+    parts
 }
 
 fn link(link: &Link, theme: &Theme, now: Timestamp) -> Span<'static> {
@@ -221,6 +252,7 @@ pub fn hints(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
         ],
         Some(Dialog::Quit { .. }) => &[("enter/y", "leave and quit"), ("esc", "stay")],
         Some(Dialog::Help) => &[("any key", "closes the help")],
+        None if app.audit_pane().is_some() => &[("up/down", "select a leg"), ("esc", "close")],
         None if app.filter_editing() => &[
             ("type", "to filter"),
             ("enter", "keep"),
@@ -229,25 +261,42 @@ pub fn hints(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
         ],
         None => &[],
     };
-    let entries: Vec<(String, &str)> = if fixed.is_empty() {
-        let keymap = &app.settings().keymap;
-        [
-            Action::Monitor,
-            Action::Whisper,
-            Action::Barge,
-            Action::Talk,
-            Action::Disconnect,
-            Action::NextCall,
-            Action::Filter,
-            Action::Quit,
-            Action::Help,
-            Action::Sort,
-        ]
-        .into_iter()
-        .filter_map(|action| keymap.label(action).map(|key| (key, action.hint())))
-        .collect()
-    } else {
+    let keymap = &app.settings().keymap;
+    let bound = |actions: &[(Action, &'static str)]| -> Vec<(String, &'static str)> {
+        (actions.iter())
+            .filter_map(|(action, hint)| keymap.label(*action).map(|key| (key, *hint)))
+            .collect()
+    };
+    let entries: Vec<(String, &str)> = if !fixed.is_empty() {
         fixed.iter().map(|(k, h)| ((*k).to_owned(), *h)).collect()
+    } else if app.rotation().is_some() {
+        bound(&[
+            (Action::Rotate, "stop rotation"),
+            (Action::NextCall, "skip"),
+            (Action::PrevCall, "back"),
+            (Action::Disconnect, "stop and leave"),
+            (Action::Monitor, "stay"),
+            (Action::AuditLog, "audit"),
+            (Action::Quit, "quit"),
+        ])
+    } else {
+        bound(
+            &[
+                Action::Monitor,
+                Action::Whisper,
+                Action::Barge,
+                Action::Talk,
+                Action::Disconnect,
+                Action::NextCall,
+                Action::Filter,
+                Action::Quit,
+                Action::Help,
+                Action::Sort,
+                Action::Rotate,
+                Action::AuditLog,
+            ]
+            .map(|action| (action, action.hint())),
+        )
     };
     let width = usize::from(screen.hints.width);
     let mut used = 1;

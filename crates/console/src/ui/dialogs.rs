@@ -122,20 +122,38 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             Span::styled(format!("{mark}{text}"), style),
         ])
     };
-    for action in Action::ALL {
+    let keys_of = |action: Action| {
         let keys: Vec<String> = keymap
             .keys(action)
             .iter()
             .map(ToString::to_string)
             .collect();
-        let keys = if keys.is_empty() {
+        if keys.is_empty() {
             "(unbound)".to_owned()
         } else {
             keys.join(" ")
-        };
-        let text = match action {
-            Action::Talk => format!("{} · {}", action.description(), app.ptt_mode().as_str()),
-            _ => action.description().to_owned(),
+        }
+    };
+    // The moves come in pairs, one row each, so everything fits 24 rows.
+    let pairs = [
+        (Action::Up, Action::Down),
+        (Action::PageUp, Action::PageDown),
+        (Action::Top, Action::Bottom),
+    ];
+    for action in Action::ALL {
+        if pairs.iter().any(|(_, second)| *second == action) {
+            continue;
+        }
+        let (keys, text) = match pairs.iter().find(|(first, _)| *first == action) {
+            Some((first, second)) => (
+                format!("{} / {}", keys_of(*first), keys_of(*second)),
+                format!("{} / {}", first.description(), second.description()),
+            ),
+            None if action == Action::Talk => (
+                keys_of(action),
+                format!("{} · {}", action.description(), app.ptt_mode().as_str()),
+            ),
+            None => (keys_of(action), action.description().to_owned()),
         };
         lines.push(row(keys, &text, action.dangerous()));
     }

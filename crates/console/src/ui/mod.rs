@@ -1,6 +1,7 @@
 //! Pure views over the app state, with the clock passed in. Nothing here
 //! changes the app or reads a clock; drawing only builds the rows on screen.
 
+mod audit;
 mod bars;
 mod dialogs;
 pub mod format;
@@ -36,6 +37,7 @@ pub fn draw(frame: &mut Frame, app: &App, now: Timestamp) {
     bars::queues(frame, app, &theme, &screen);
     table::agents(frame, app, &theme, &screen, now);
     pane::call(frame, app, &theme, &screen, now);
+    audit::draw(frame, app, &theme, &screen, now);
     bars::message(frame, app, &theme, &screen, now);
     bars::hints(frame, app, &theme, &screen);
     dialogs::draw(frame, app, &theme, area);

@@ -345,3 +345,73 @@ fn the_header_says_when_the_audio_device_failed() {
     let screen = text(&render(&app, 120, 30));
     assert!(screen.contains("(no default device)"), "{screen}");
 }
+
+#[test]
+fn the_audit_pane_lists_my_legs_with_server_times_and_the_call_history() {
+    let open = |app: &mut App| {
+        press(app, "a");
+        app.update(Input::JournalRead(Ok(fixture::journal())), NOW);
+    };
+    assert_screens("audit_pane", false, open);
+    // The leg on c-9: its join, mode change and confirmed leave, at the
+    // server's times (40 ms before the console wrote them).
+    let mut app = app_at(false, 80, 24);
+    open(&mut app);
+    press(&mut app, "k");
+    let screen = text(&render(&app, 80, 24));
+    for said in [
+        "▶ 08:59:03  09:04:03  0:05:00 c-9     Alex Kim    confirmed     silent→whisper",
+        "History of c-9 (6 records)",
+        "08:59:03  joined",
+        "by sup-2",
+    ] {
+        assert!(screen.contains(said), "{said:?} is not in:\n{screen}");
+    }
+    // Any size, any state: nothing panics.
+    for (w, h) in [(40, 12), (41, 13), (60, 15), (79, 23), (250, 70)] {
+        app.update(Input::Resize(w, h), NOW);
+        render(&app, w, h);
+    }
+    app.update(Input::JournalRead(Err("gone".into())), NOW);
+    let screen = text(&render(&app, 250, 70));
+    assert!(
+        screen.contains("Cannot read the audit journal: gone"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_header_shows_the_rotation_and_its_countdown() {
+    let land = |app: &mut App| {
+        let leg = fixture::leg(
+            "l-31",
+            floorwalk_protocol::Role::Supervisor,
+            Some("sup-1"),
+            "Dana Ruiz",
+            Some(floorwalk_protocol::Mode::Silent),
+            31,
+            NOW,
+        );
+        let seq = app.floor().last_seq.unwrap() + 1;
+        let joined = ServerMessage::LegJoined(floorwalk_protocol::LegJoined {
+            seq,
+            call_id: "c-9".into(),
+            leg,
+        });
+        app.update(Input::Feed(FeedEvent::Message(joined)), NOW);
+    };
+    assert_screens("rotation", false, |app| {
+        press(app, "r");
+        land(app);
+    });
+    let mut app = app_at(false, 80, 24);
+    press(&mut app, "r");
+    let top = line(render(&app, 80, 24).backend().buffer(), 0);
+    assert!(top.contains("⟳ ROTATION → c-9 (Alex Kim)…"), "{top}");
+    land(&mut app);
+    let top = line(render(&app, 80, 24).backend().buffer(), 0);
+    assert!(
+        top.contains("⟳ ROTATION c-9 (Alex Kim) · next 45 s"),
+        "{top}"
+    );
+}

@@ -6,7 +6,7 @@ fn frame_holds(effects: &[Effect]) -> Vec<(RecordKind, bool)> {
         .iter()
         .filter_map(|e| match e {
             Effect::Audit { record, hold_frame } => Some((record.kind, *hold_frame)),
-            Effect::Send { .. } => None,
+            Effect::Send { .. } | Effect::ReadJournal => None,
         })
         .collect()
 }
@@ -17,7 +17,7 @@ fn if_unrecorded(effects: &[Effect]) -> Vec<Unrecorded> {
         .iter()
         .filter_map(|e| match e {
             Effect::Send { unrecorded, .. } => Some(*unrecorded),
-            Effect::Audit { .. } => None,
+            Effect::Audit { .. } | Effect::ReadJournal => None,
         })
         .collect()
 }

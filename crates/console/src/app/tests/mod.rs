@@ -8,6 +8,7 @@ use floorwalk_protocol::*;
 use std::time::Duration;
 
 mod audio;
+mod audit_pane;
 mod commands;
 mod effect;
 mod incoming;
@@ -17,6 +18,7 @@ mod ledger;
 mod legs;
 mod reconcile;
 mod redraw;
+mod rotation;
 mod selection;
 mod status;
 
@@ -54,6 +56,7 @@ fn split(effects: &[Effect]) -> (Vec<&Record>, Vec<&ClientMessage>) {
         match effect {
             Effect::Audit { record, .. } => records.push(record),
             Effect::Send { message, .. } => messages.push(message),
+            Effect::ReadJournal => {}
         }
     }
     (records, messages)

@@ -596,3 +596,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn agents_come_most_present_first_then_most_sessions_then_by_id() {
+    #[rustfmt::skip]
+    let report = report(vec![
+        // a-3: one leg of 60 s; a-1: two legs of 10 s; a-2: one of 10 s;
+        // a-4 only seen, like the unknown agent's call.
+        r("09:00:00", Joined, "s", "c-3").agent("a-3", "Cy").leg("l-3"),
+        r("09:01:00", Left, "s", "c-3").leg("l-3").reason("disconnected"),
+        r("09:02:00", Joined, "s", "c-1").agent("a-1", "Al").leg("l-1"),
+        r("09:02:05", Left, "s", "c-1").leg("l-1").reason("disconnected"),
+        r("09:03:00", Joined, "s", "c-5").agent("a-1", "Al").leg("l-5"),
+        r("09:03:05", Left, "s", "c-5").leg("l-5").reason("disconnected"),
+        r("09:04:00", Joined, "s", "c-2").agent("a-2", "Bo").leg("l-2"),
+        r("09:04:10", Left, "s", "c-2").leg("l-2").reason("disconnected"),
+        r("09:05:00", CallSeen, "s", "c-4").agent("a-4", "Di"),
+        r("09:05:00", CallSeen, "s", "c-6"),
+    ]);
+    let order: Vec<Option<&str>> = report
+        .agents
+        .iter()
+        .map(|a| a.agent_id.as_deref())
+        .collect();
+    assert_eq!(
+        order,
+        [Some("a-3"), Some("a-1"), Some("a-2"), Some("a-4"), None]
+    );
+}
+
+#[test]
+fn a_rotation_hop_is_no_back_to_back_join() {
+    #[rustfmt::skip]
+    let report = report(vec![
+        r("09:00:00", Joined, "s", "c-1").agent("a-1", "Al").leg("l-1").reason("rotation"),
+        r("09:00:45", Joined, "s", "c-2").agent("a-2", "Bo").leg("l-2").reason("rotation"),
+        r("09:00:45.100", Left, "s", "c-1").leg("l-1").reason("disconnected"),
+        // Without the reason, the same overlap is one.
+        r("09:01:30", Joined, "s", "c-3").agent("a-3", "Cy").leg("l-3"),
+    ]);
+    assert_eq!(report.overall.back_to_back_joins, 1);
+    let back_to_back: Vec<_> = kinds(&report)
+        .into_iter()
+        .filter(|(kind, _)| *kind == AnomalyKind::BackToBackJoin)
+        .collect();
+    assert_eq!(back_to_back, [(AnomalyKind::BackToBackJoin, Some("l-3"))]);
+}
