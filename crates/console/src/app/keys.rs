@@ -1,6 +1,7 @@
 //! Keys and the mouse: push-to-talk first, then dialogs, then the filter
 //! field, then the key map.
 
+use super::commands::Notice;
 use super::keymap::{Action, Key};
 use super::{App, Button, Dialog, Effect, Severity};
 use crossterm::event::{
@@ -40,6 +41,12 @@ impl App {
                 return self.end_call_dialog_key(&key, &call_id, focus, now);
             }
             Some(Dialog::Quit { focus, .. }) => return self.quit_dialog_key(&key, focus, now),
+            Some(Dialog::Rejoin {
+                call_id,
+                mode,
+                focus,
+                ..
+            }) => return self.rejoin_dialog_key(&key, (&call_id, mode), focus, now),
             None => {}
         }
         if self.filter_editing && self.filter_key(&key) {
@@ -197,6 +204,47 @@ impl App {
             (KeyCode::Enter, Button::Confirm) => confirm(self, now),
             (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
                 if let Some(Dialog::EndCall { focus, .. }) = &mut self.dialog {
+                    *focus = focus.other();
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The rejoin dialog: the customer will hear the monitoring notice.
+    /// Focus starts on Cancel; joining needs a move to the button then
+    /// Enter, or typing 'y'. The disconnect key cancels.
+    fn rejoin_dialog_key(
+        &mut self,
+        key: &KeyEvent,
+        (call_id, mode): (&str, Mode),
+        focus: Button,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Repeat {
+            return Vec::new();
+        }
+        let cancel = |app: &mut App, now| {
+            app.dialog = None;
+            let text = format!("Cancelled: you did not rejoin {call_id}.");
+            app.notify(Severity::Info, text, now);
+            Vec::new()
+        };
+        if self.settings.keymap.is(Action::Disconnect, key) {
+            return cancel(self, now);
+        }
+        let confirm = |app: &mut App, now| {
+            app.dialog = None;
+            app.join_call(call_id, mode, Notice::Confirmed, now)
+        };
+        match (key.code, focus) {
+            (KeyCode::Esc | KeyCode::Char('n' | 'N'), _) | (KeyCode::Enter, Button::Cancel) => {
+                cancel(self, now)
+            }
+            (KeyCode::Char('y' | 'Y'), _) | (KeyCode::Enter, Button::Confirm) => confirm(self, now),
+            (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
+                if let Some(Dialog::Rejoin { focus, .. }) = &mut self.dialog {
                     *focus = focus.other();
                 }
                 Vec::new()

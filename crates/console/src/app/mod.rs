@@ -25,6 +25,7 @@ mod ledger;
 mod legs;
 mod reconcile;
 mod redraw;
+mod rejoin;
 mod selection;
 mod settings;
 mod status;
@@ -62,6 +63,8 @@ pub struct App {
     mine: BTreeMap<String, MyLeg>,
     /// The commands sent and not yet fully confirmed.
     ledger: Ledger,
+    /// Which calls I left and when, for the rejoin rule.
+    rejoins: rejoin::Rejoins,
     /// Calls this console recorded as seen and not yet as ended.
     seen_calls: HashSet<String>,
     /// Legs the journal left open, to check against the first snapshot.
@@ -103,6 +106,7 @@ impl App {
             was_live: false,
             mine: BTreeMap::new(),
             ledger: Ledger::default(),
+            rejoins: rejoin::Rejoins::default(),
             seen_calls: HashSet::new(),
             unreconciled: Vec::new(),
             view: View::new(),

@@ -1,6 +1,7 @@
 //! What the app needs from the configuration and the command line.
 
 use super::KeyMap;
+use crate::config::ComplianceSection;
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::ptt::PttConfig;
 
@@ -20,6 +21,8 @@ pub struct AppSettings {
     pub audio_input: Endpoint,
     /// How the talk key is read (with whether the terminal reports releases).
     pub ptt: PttConfig,
+    /// When rejoining a call needs the monitoring notice.
+    pub compliance: ComplianceSection,
 }
 
 impl Default for AppSettings {
@@ -32,6 +35,7 @@ impl Default for AppSettings {
             audio_output: Endpoint::None,
             audio_input: Endpoint::None,
             ptt: PttConfig::default(),
+            compliance: ComplianceSection::default(),
         }
     }
 }

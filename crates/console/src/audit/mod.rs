@@ -2,9 +2,12 @@
 //!
 //! `journal` writes, `read` reads back (flagging torn and unparseable lines),
 //! `recover` finds the legs a crash left open, `report` is the pure arithmetic from records to figures, `render` prints a
-//! report as a table, CSV or JSON, and `cli` is `floorwalk report`.
+//! report as a table, CSV or JSON, and `cli` is `floorwalk report`;
+//! `calibration` keeps what `floorwalk calibrate` measured of a server, and
+//! brings console times onto its clock for the report.
 //! `docs/audit.md` states the format, the guarantees and every formula.
 
+mod calibration;
 mod cli;
 mod day;
 mod error;
@@ -15,6 +18,7 @@ mod recover;
 mod render;
 mod report;
 
+pub use calibration::{Calibration, calibration_file, default_calibration_dir};
 pub use cli::{Format, ReportArgs, run_report};
 pub use day::{file_name, parse_date, parse_file_name, utc_date};
 pub use error::AuditError;
@@ -26,6 +30,6 @@ pub use render::{
     CSV_COLUMNS, JournalOrigin, format_percent, render_csv, render_json, render_table,
 };
 pub use report::{
-    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, LegRef, Report, build_report,
-    format_duration,
+    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, LegRef, Report, SupervisorRejoins,
+    build_report, format_duration,
 };

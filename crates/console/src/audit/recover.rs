@@ -124,7 +124,8 @@ pub fn open_legs(records: &[Record]) -> Vec<OpenLeg> {
             | RecordKind::DisconnectRequested
             | RecordKind::DisconnectFailed
             | RecordKind::EndCallRequested
-            | RecordKind::EndCallFailed => {}
+            | RecordKind::EndCallFailed
+            | RecordKind::Rejoin => {}
         }
     }
     open

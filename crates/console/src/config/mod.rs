@@ -5,12 +5,14 @@
 //! comes from `FLOORWALK_TOKEN`, a token file, or a token command.
 
 mod audio;
+mod compliance;
 mod de;
 mod gateway;
 mod secret;
 mod token;
 
 pub use audio::{AudioSection, PushToTalk};
+pub use compliance::{ComplianceSection, RejoinAnnouncement, RejoinRule, RejoinRuleOverride};
 pub use gateway::{ChannelVariables, ENV_ARI_PASSWORD, GatewaySection};
 pub use secret::Secret;
 
@@ -61,6 +63,8 @@ pub struct Config {
     pub ptt: PushToTalk,
     /// `floorwalk gateway`'s settings (the console ignores them).
     pub gateway: GatewaySection,
+    /// When rejoining a call needs the monitoring notice.
+    pub compliance: ComplianceSection,
     /// `FLOORWALK_TOKEN`, taken when the config was loaded.
     #[serde(skip)]
     env_token: Option<Secret>,
@@ -87,6 +91,7 @@ impl Default for Config {
             audio: AudioSection::default(),
             ptt: PushToTalk::default(),
             gateway: GatewaySection::default(),
+            compliance: ComplianceSection::default(),
             env_token: None,
             source: None,
             warnings: Vec::new(),

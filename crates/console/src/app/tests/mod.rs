@@ -17,6 +17,7 @@ mod ledger;
 mod legs;
 mod reconcile;
 mod redraw;
+mod rejoin;
 mod selection;
 mod status;
 
