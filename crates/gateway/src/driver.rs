@@ -476,29 +476,30 @@ impl Driver {
                 tokio::spawn(async move {
                     // The customer is told before anyone listens; no
                     // notice, no leg.
-                    if let Some((sound, finished)) = notice
-                        && let Err(e) =
-                            work::announce(&rest, &app, &prefix, &channels, &sound, finished).await
-                    {
-                        let _ = tx.send(Finished::Joined(Box::new(JoinWork {
-                            ticket,
-                            call_id: channels.call_id.clone(),
-                            leg,
-                            prefix,
-                            ears_prefix,
-                            ears: None,
-                            voice: Err(e),
-                        })));
-                        return;
-                    }
-                    let ears = match &ears_prefix {
-                        Some(p) => Some(work::ears(&rest, &app, p, &channels, &sinks).await),
+                    let unannounced = match notice {
+                        Some((sound, finished)) => {
+                            work::announce(&rest, &app, &prefix, &channels, &sound, finished)
+                                .await
+                                .err()
+                        }
                         None => None,
                     };
-                    let voice = if matches!(ears, Some(Err(_))) {
-                        Err("not attempted".to_owned())
-                    } else {
-                        work::voice(&rest, &app, &prefix, &channels, mode, &sinks).await
+                    let (ears, voice) = match unannounced {
+                        Some(e) => (None, Err(e)),
+                        None => {
+                            let ears = match &ears_prefix {
+                                Some(p) => {
+                                    Some(work::ears(&rest, &app, p, &channels, &sinks).await)
+                                }
+                                None => None,
+                            };
+                            let voice = if matches!(ears, Some(Err(_))) {
+                                Err("not attempted".to_owned())
+                            } else {
+                                work::voice(&rest, &app, &prefix, &channels, mode, &sinks).await
+                            };
+                            (ears, voice)
+                        }
                     };
                     let _ = tx.send(Finished::Joined(Box::new(JoinWork {
                         ticket,

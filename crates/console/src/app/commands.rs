@@ -294,13 +294,7 @@ impl App {
             // The leg is on already; without a reply, the notice is not
             // known to have played.
             let result = outcome.unwrap_or_default();
-            return match rejoin.op {
-                Op::Join {
-                    rejoin: Some(asked),
-                    ..
-                } => self.rejoined(&rejoin, asked, &result, now),
-                _ => Vec::new(),
-            };
+            return self.on_success(req, rejoin, &result, now);
         }
         if self.ledger.get(req).is_none() {
             return Vec::new();

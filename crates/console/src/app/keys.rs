@@ -177,39 +177,14 @@ impl App {
         focus: Button,
         now: Timestamp,
     ) -> Vec<Effect> {
-        // Held keys repeat; confirming must be a deliberate press.
-        if key.kind == KeyEventKind::Repeat {
-            return Vec::new();
-        }
-        let cancel = |app: &mut App, now| {
-            app.dialog = None;
-            app.notify(Severity::Info, "Cancelled: the call was not ended.", now);
-            Vec::new()
-        };
-        if self.settings.keymap.is(Action::Disconnect, key) {
-            return cancel(self, now);
-        }
         // The end-call key pressed again never confirms, whatever it is bound to.
         if self.settings.keymap.is(Action::EndCall, key) {
             return Vec::new();
         }
-        let confirm = |app: &mut App, now| {
-            app.dialog = None;
+        let cancelled = "Cancelled: the call was not ended.";
+        self.confirmation_key(key, focus, cancelled, now, |app, now| {
             app.end_call(call_id, now)
-        };
-        match (key.code, focus) {
-            (KeyCode::Esc, _) | (KeyCode::Char('n' | 'N'), _) => cancel(self, now),
-            (KeyCode::Char('y' | 'Y'), _) => confirm(self, now),
-            (KeyCode::Enter, Button::Cancel) => cancel(self, now),
-            (KeyCode::Enter, Button::Confirm) => confirm(self, now),
-            (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
-                if let Some(Dialog::EndCall { focus, .. }) = &mut self.dialog {
-                    *focus = focus.other();
-                }
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
+        })
     }
 
     /// The rejoin dialog: the customer will hear the monitoring notice.
@@ -222,29 +197,47 @@ impl App {
         focus: Button,
         now: Timestamp,
     ) -> Vec<Effect> {
+        let cancelled = format!("Cancelled: you did not rejoin {call_id}.");
+        self.confirmation_key(key, focus, &cancelled, now, |app, now| {
+            app.join_call(call_id, mode, Notice::Confirmed, now)
+        })
+    }
+
+    /// The keys of a dialog that asks before doing something: 'y', or Enter
+    /// on the confirm button, confirms; 'n', Esc, Enter on Cancel and the
+    /// disconnect key cancel (saying `cancelled`); Tab and the arrows move
+    /// the focus. Held keys repeat, and confirming must be a deliberate press.
+    fn confirmation_key(
+        &mut self,
+        key: &KeyEvent,
+        focus: Button,
+        cancelled: &str,
+        now: Timestamp,
+        confirm: impl FnOnce(&mut App, Timestamp) -> Vec<Effect>,
+    ) -> Vec<Effect> {
         if key.kind == KeyEventKind::Repeat {
             return Vec::new();
         }
         let cancel = |app: &mut App, now| {
             app.dialog = None;
-            let text = format!("Cancelled: you did not rejoin {call_id}.");
-            app.notify(Severity::Info, text, now);
+            app.notify(Severity::Info, cancelled, now);
             Vec::new()
         };
         if self.settings.keymap.is(Action::Disconnect, key) {
             return cancel(self, now);
         }
-        let confirm = |app: &mut App, now| {
-            app.dialog = None;
-            app.join_call(call_id, mode, Notice::Confirmed, now)
-        };
         match (key.code, focus) {
             (KeyCode::Esc | KeyCode::Char('n' | 'N'), _) | (KeyCode::Enter, Button::Cancel) => {
                 cancel(self, now)
             }
-            (KeyCode::Char('y' | 'Y'), _) | (KeyCode::Enter, Button::Confirm) => confirm(self, now),
+            (KeyCode::Char('y' | 'Y'), _) | (KeyCode::Enter, Button::Confirm) => {
+                self.dialog = None;
+                confirm(self, now)
+            }
             (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
-                if let Some(Dialog::Rejoin { focus, .. }) = &mut self.dialog {
+                if let Some(Dialog::EndCall { focus, .. } | Dialog::Rejoin { focus, .. }) =
+                    &mut self.dialog
+                {
                     *focus = focus.other();
                 }
                 Vec::new()

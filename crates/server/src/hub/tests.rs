@@ -647,6 +647,18 @@ fn other_commands_that_finish_late_are_not_answered_twice() {
     assert_eq!(hub.floor.talks.len(), 1);
 }
 
+/// The first reply a connection got.
+fn first_reply(inbox: &mut mpsc::Receiver<Outgoing>) -> Reply {
+    received(inbox)
+        .0
+        .into_iter()
+        .find_map(|m| match m {
+            ServerMessage::Reply(r) => Some(r),
+            _ => None,
+        })
+        .unwrap()
+}
+
 #[test]
 fn announce_goes_to_the_floor_and_its_reply_says_announced() {
     let mut hub = hub();
@@ -667,14 +679,7 @@ fn announce_goes_to_the_floor_and_its_reply_says_announced() {
             ..
         }]
     ));
-    let reply = received(&mut inbox)
-        .0
-        .into_iter()
-        .find_map(|m| match m {
-            ServerMessage::Reply(r) => Some(r),
-            _ => None,
-        })
-        .unwrap();
+    let reply = first_reply(&mut inbox);
     assert_eq!(reply.outcome().unwrap()["announced"], true);
 
     // A plain join does not ask, and its reply does not claim it.
@@ -688,13 +693,6 @@ fn announce_goes_to_the_floor_and_its_reply_says_announced() {
             ..
         }
     ));
-    let plain = received(&mut amara_inbox)
-        .0
-        .into_iter()
-        .find_map(|m| match m {
-            ServerMessage::Reply(r) => Some(r),
-            _ => None,
-        })
-        .unwrap();
+    let plain = first_reply(&mut amara_inbox);
     assert!(plain.outcome().unwrap().get("announced").is_none());
 }
