@@ -107,8 +107,12 @@ pub struct Clock {
     /// the time the message took to arrive).
     pub offset_ms: f64,
     /// How fast the offset grows, in parts per million (least squares);
-    /// `None` over less than a second of readings.
+    /// `None` unless it stands out of the readings' scatter (beyond
+    /// `drift_noise_ppm`).
     pub drift_ppm: Option<f64>,
+    /// Three standard errors of the slope, in ppm: the drift the scatter of
+    /// the readings could fake (`None` under three readings or a second).
+    pub drift_noise_ppm: Option<f64>,
     pub readings: usize,
     /// From the first reading to the last, in ms.
     pub span_ms: i64,
@@ -141,10 +145,22 @@ impl Clock {
             .iter()
             .map(|(x, y)| (x - mean_x) * (y - mean_y))
             .sum();
-        let drift_ppm = (span_ms >= 1000 && sxx > 0.0).then(|| sxy / sxx * 1e6);
+        let (mut drift_ppm, mut drift_noise_ppm) = (None, None);
+        if points.len() >= 3 && span_ms >= 1000 && sxx > 0.0 {
+            let slope = sxy / sxx;
+            let residuals: f64 = points
+                .iter()
+                .map(|(x, y)| (y - mean_y - slope * (x - mean_x)).powi(2))
+                .sum();
+            let standard_error = (residuals / (n - 2.0) / sxx).sqrt();
+            let noise = 3.0 * standard_error * 1e6;
+            drift_noise_ppm = Some(noise);
+            drift_ppm = (slope.abs() * 1e6 > noise).then_some(slope * 1e6);
+        }
         Some(Clock {
             offset_ms,
             drift_ppm,
+            drift_noise_ppm,
             readings: readings.len(),
             span_ms,
         })
@@ -271,10 +287,13 @@ pub fn checks(samples: &[Sample], clock: Option<&Clock>) -> Vec<(&'static str, V
     let clock = match clock {
         None => Verdict::Unverified("no server timestamps read".into()),
         Some(c) => {
-            let drift = c.drift_ppm.map_or_else(
-                || "drift not measurable under a second".to_owned(),
-                |d| format!("drift {d:+.1} ppm"),
-            );
+            let drift = match (c.drift_ppm, c.drift_noise_ppm) {
+                (Some(d), _) => format!("drift {d:+.1} ppm"),
+                (None, Some(noise)) => {
+                    format!("no drift beyond the readings' scatter of ±{noise:.0} ppm")
+                }
+                (None, None) => "too few readings for a drift".to_owned(),
+            };
             Verdict::Ok(format!(
                 "server clock {:+.0} ms from this console ({drift}, {} readings over {:.1} s)",
                 c.offset_ms,
@@ -328,9 +347,25 @@ mod tests {
         assert_eq!(clock.span_ms, 20_000);
         let drift = clock.drift_ppm.unwrap();
         assert!((drift - 100.0).abs() < 20.0, "{drift}");
+        assert!(clock.drift_noise_ppm.unwrap() < drift, "{clock:?}");
         let short = Clock::of(&readings[..1]).unwrap();
-        assert_eq!(short.drift_ppm, None);
+        assert_eq!((short.drift_ppm, short.drift_noise_ppm), (None, None));
         assert_eq!(Clock::of(&[]), None);
+
+        // A server that stamps in 100 ms steps and does not drift: its
+        // scatter must not pass for a drift.
+        let stepped: Vec<ClockReading> = (0..21)
+            .map(|i| {
+                let ours = i * 790 + (i * i * 37) % 400;
+                ClockReading {
+                    ours: t(ours),
+                    server: t((ours + 30) / 100 * 100),
+                }
+            })
+            .collect();
+        let clock = Clock::of(&stepped).unwrap();
+        assert_eq!(clock.drift_ppm, None, "{clock:?}");
+        assert!(clock.drift_noise_ppm.unwrap() > 1000.0, "{clock:?}");
     }
 
     fn measured(mode: Mode, release: f64, after: u64) -> Sample {

@@ -26,7 +26,8 @@ pub struct Calibration {
     /// The server's clock minus the console's, in ms (median).
     pub clock_offset_ms: f64,
     /// How fast the server's clock gains on the console's, in parts per
-    /// million (negative: it loses).
+    /// million (negative: it loses); 0 when the run could not tell a drift
+    /// from the scatter of its readings.
     pub drift_ppm: f64,
     /// From the disconnect key to the server's `leg_left`, in ms (median).
     pub release_ms: Option<f64>,
