@@ -1,8 +1,10 @@
 //! The rejoin rule (`[compliance]`): which calls I was on and when I left
 //! them, and whether joining one of them again is a rejoin that needs the
 //! monitoring notice. Pure: the app tells it when my legs leave and calls
-//! end, and asks it before every join.
+//! end, and asks it before every join. At start it also learns from the
+//! journal which calls I left before the console (re)started.
 
+use crate::audit::LeftCall;
 use crate::config::{RejoinAnnouncement, RejoinRule};
 use floorwalk_protocol::{Mode, Timestamp};
 use std::collections::HashMap;
@@ -22,9 +24,27 @@ pub enum JoinKind {
 #[derive(Debug, Default)]
 pub struct Rejoins {
     left: HashMap<String, Timestamp>,
+    /// The journal's leaves of before this start, anyone's, until the
+    /// server says who I am.
+    earlier: Vec<LeftCall>,
 }
 
 impl Rejoins {
+    /// The calls the journal saw left before this start.
+    pub fn recall(&mut self, earlier: Vec<LeftCall>) {
+        self.earlier = earlier;
+    }
+
+    /// Keeps the journal's leaves that are `me`'s, of calls still `live`
+    /// (a leave of this run is newer and stays).
+    pub fn adopt_earlier(&mut self, me: &str, live: impl Fn(&str) -> bool) {
+        for call in std::mem::take(&mut self.earlier) {
+            if call.supervisor == me && live(&call.call_id) {
+                self.left.entry(call.call_id).or_insert(call.at);
+            }
+        }
+    }
+
     /// One of my legs left `call_id` at `at`.
     pub fn left(&mut self, call_id: &str, at: Timestamp) {
         self.left.insert(call_id.to_owned(), at);
@@ -99,6 +119,36 @@ mod tests {
         );
         rejoins.ended("c-1");
         assert_eq!(kind(&rejoins, Mode::Barge, always), JoinKind::First);
+    }
+
+    #[test]
+    fn calls_left_before_a_restart_count_if_they_are_mine_and_still_going() {
+        let t = Timestamp::from_millis;
+        let left = |supervisor: &str, call: &str, at| LeftCall {
+            supervisor: supervisor.into(),
+            call_id: call.into(),
+            at: t(at),
+        };
+        let mut rejoins = Rejoins::default();
+        rejoins.recall(vec![
+            left("sup-1", "c-1", 1_000),
+            left("sup-2", "c-2", 1_000),
+            left("sup-1", "c-3", 1_000),
+        ]);
+        let always = rule(RejoinAnnouncement::Always, 0);
+        assert_eq!(
+            rejoins.assess("c-1", Mode::Silent, always, t(5_000)),
+            JoinKind::First
+        );
+        rejoins.adopt_earlier("sup-1", |call| call != "c-3");
+        let kind = |rejoins: &Rejoins, call| rejoins.assess(call, Mode::Silent, always, t(5_000));
+        assert_eq!(kind(&rejoins, "c-1"), JoinKind::Rejoin { announce: true });
+        assert_eq!(
+            kind(&rejoins, "c-2"),
+            JoinKind::First,
+            "another supervisor's"
+        );
+        assert_eq!(kind(&rejoins, "c-3"), JoinKind::First, "the call is over");
     }
 
     #[test]

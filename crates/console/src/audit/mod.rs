@@ -25,7 +25,7 @@ pub use error::AuditError;
 pub use journal::{Journal, default_dir};
 pub use read::{Loaded, Problem, ProblemKind, parse_journal, read_dir};
 pub use record::*;
-pub use recover::{OpenLeg, RECOVER_DAYS, Recovery, open_legs, recover};
+pub use recover::{LeftCall, OpenLeg, RECOVER_DAYS, Recovery, left_calls, open_legs, recover};
 pub use render::{
     CSV_COLUMNS, JournalOrigin, format_percent, render_csv, render_json, render_table,
 };
