@@ -1,19 +1,26 @@
 //! `floorwalk calibrate` against a `floorwalk sim` whose carrier takes
 //! 300 ms to release a leg (`--vendor-delay 300`): it measures that delay
 //! (median within 40 ms, generous for a loaded two-core machine), finds no
-//! microphone frame after the key, recording on and the calls going on, and
-//! writes a calibration that `floorwalk report --calibration` applies.
+//! microphone frame after the key (and the simulator's recording of what
+//! each agent heard holds no more of calibrate's tone than it sent before
+//! the key), recording on and the calls going on, and writes a calibration
+//! that `floorwalk report --calibration` applies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
+use floorwalk_audio::signal::tone_amplitude;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
+use support::notice::read_wav;
 use support::sim_process::listening_url;
 
 const DELAY_MS: f64 = 300.0;
 /// How far the median may be from the configured delay.
 const TOLERANCE_MS: f64 = 40.0;
+/// The tone calibrate talks in whisper and barge.
+const MIC_TONE_HZ: f32 = 2300.0;
 
 fn floorwalk(home: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_floorwalk"));
@@ -37,9 +44,17 @@ fn measure<'a>(out: &'a Value, name: &str) -> &'a Value {
 #[test]
 fn calibrate_measures_the_carriers_release_delay_and_report_applies_it() {
     let home = tempfile::tempdir().unwrap();
+    let records = home.path().join("records");
     let mut sim = floorwalk(home.path())
         .args(["sim", "--listen", "127.0.0.1:0", "--agents", "60"])
-        .args(["--min-call-secs", "300", "--vendor-delay", "300"])
+        .args([
+            "--min-call-secs",
+            "300",
+            "--vendor-delay",
+            "300",
+            "--record-dir",
+        ])
+        .arg(&records)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -89,8 +104,24 @@ fn calibrate_measures_the_carriers_release_delay_and_report_applies_it() {
         modes,
         ["silent", "silent", "whisper", "whisper", "barge", "barge"]
     );
+    // What the agents heard, per call: never more of the tone than went
+    // out before the keys.
+    let mut sent: BTreeMap<&str, u64> = BTreeMap::new();
     for sample in samples.iter().filter(|s| s["mode"] != "silent") {
-        assert!(sample["mic_before_key"].as_u64().unwrap() > 10, "{sample}");
+        let before = sample["mic_before_key"].as_u64().unwrap();
+        assert!(before > 10, "{sample}");
+        *sent.entry(sample["call_id"].as_str().unwrap()).or_default() += before;
+    }
+    for (call, sent) in sent {
+        let heard = read_wav(&records.join(format!("{call}-agent.wav")));
+        let frames = heard
+            .chunks(960)
+            .filter(|frame| tone_amplitude(frame, MIC_TONE_HZ, 48_000) > 0.1)
+            .count() as u64;
+        assert!(
+            frames >= sent / 2 && frames <= sent,
+            "{call}: the agent heard {frames} frames of the tone, {sent} were sent before the keys"
+        );
     }
     for check in out["checks"].as_array().unwrap() {
         assert_eq!(check["verdict"], "ok", "{check}");

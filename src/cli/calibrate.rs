@@ -46,6 +46,9 @@ const HOLD: Duration = Duration::from_millis(1200);
 const AFTER_LEFT: Duration = Duration::from_millis(300);
 /// Downstream frames waiting for the measurement.
 const AUDIO_QUEUE: usize = 4096;
+/// The microphone's tone in whisper and barge: above where voices carry
+/// energy, so a recording of what the agent heard shows each frame of it.
+const MIC_TONE_HZ: f32 = 2300.0;
 
 #[derive(Args)]
 pub struct CalibrateArgs {
@@ -519,7 +522,7 @@ async fn microphone(feed: FeedHandle, gate: TransmitGate, handed: Arc<Mutex<Vec<
     let Ok(mut capture) = Capture::new() else {
         return;
     };
-    let tone = sine(440.0, 0.3, FRAME_SAMPLES as usize);
+    let tone = sine(MIC_TONE_HZ, 0.3, FRAME_SAMPLES as usize);
     let mut pace = tokio::time::interval(FRAME_DURATION);
     loop {
         pace.tick().await;
