@@ -1,9 +1,11 @@
 //! What each subcommand does: load configuration, set up logging, start the
 //! pieces and run them. Kept out of `main.rs` so `main` is only the parser.
 
+mod calibrate;
 mod doctor;
 mod gateway;
 
+pub use calibrate::{CalibrateArgs, calibrate};
 pub use doctor::{DoctorArgs, doctor};
 pub use gateway::{GatewayArgs, gateway};
 
@@ -134,6 +136,11 @@ pub struct SimArgs {
     /// by (for load tests); the clock stays real.
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
+    /// How long the simulated carrier takes to release a leg after a
+    /// disconnect, in ms, optionally give or take a jitter: e.g. `300,20`.
+    /// The leg hears the call until then (what `calibrate` measures).
+    #[arg(long, value_name = "MS[,JITTER]", default_value = "0")]
+    vendor_delay: sim::VendorDelay,
 }
 
 /// The certificate and key a server serves `wss://` with: one declaration
@@ -233,6 +240,7 @@ async fn run_console(
             skip_left_within: config.rotation.skip_left_within(),
             agents: config.rotation.agents.clone(),
         },
+        compliance: config.compliance.clone(),
     };
     let feed = feed_options(config, url, token);
     let warnings = config.warnings().to_vec();
@@ -300,6 +308,7 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         min_call_secs: args.min_call_secs,
         impair: args.impair,
         speed: args.speed,
+        vendor_delay: args.vendor_delay,
     };
     runtime()?.block_on(async {
         let simulator = sim::start(options)

@@ -36,6 +36,11 @@ enum Command {
     Devices,
     /// Check the server, the token and audio, one by one, with a verdict each.
     Doctor(cli::DoctorArgs),
+    /// Join calls in each mode, leave them, and measure the server: reply
+    /// times, how long after the key the leg and its audio go, the
+    /// microphone, recording, and its clock; keeps a calibration for
+    /// `report --calibration`.
+    Calibrate(cli::CalibrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +53,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cli::report(&args),
         Command::Devices => cli::devices(),
         Command::Doctor(args) => cli::doctor(args),
+        Command::Calibrate(args) => cli::calibrate(args),
     };
     match outcome {
         Ok(code) => code,

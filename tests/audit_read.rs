@@ -128,7 +128,7 @@ fn the_documented_example_lines_are_records_of_every_kind() {
     let mut kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
     kinds.sort_unstable();
     kinds.dedup();
-    assert_eq!(kinds.len(), 12, "{kinds:?}");
+    assert_eq!(kinds.len(), 13, "{kinds:?}");
     // Each line is exactly what the journal would write for that record.
     for (line, record) in example.trim().lines().zip(&records) {
         assert_eq!(serde_json::to_string(record).unwrap(), line);

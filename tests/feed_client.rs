@@ -15,6 +15,7 @@ fn monitor(req: &str) -> ClientMessage {
         req: req.into(),
         call_id: "c-9".into(),
         mode: Mode::Silent,
+        announce: false,
     }
 }
 

@@ -51,6 +51,7 @@ async fn the_token_never_reaches_the_logs() {
         req: "r-1".into(),
         call_id: "c-1".into(),
         mode: Mode::Silent,
+        announce: false,
     });
     conn.recv_client().await;
     conn.send(serde_json::json!({"type": "reply", "req": "r-1", "ok": true, "result": {}}))

@@ -104,7 +104,9 @@ async fn serve_one(listener: TcpListener) {
                                       "calls": calls, "queues": []});
                 (vec![snapshot], None)
             }
-            ClientMessage::Monitor { req, call_id, mode } => {
+            ClientMessage::Monitor {
+                req, call_id, mode, ..
+            } => {
                 joined.clone_from(&call_id);
                 let leg = json!({"id": "l-900", "role": "supervisor", "user_id": "sup-1",
                                  "name": "Dana Ruiz", "mode": mode, "track": 900, "joined_at": AT});

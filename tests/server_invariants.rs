@@ -214,6 +214,7 @@ async fn the_contract_holds(server: &ServerHandle, log: &Log) {
             call_id: call.clone(),
             supervisor: dana.hello.supervisor.clone(),
             mode: Mode::Silent,
+            announce: false,
         },
         FloorCommand::SetMode {
             call_id: call.clone(),

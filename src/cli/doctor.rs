@@ -17,10 +17,10 @@ mod input;
 mod output;
 mod recording;
 mod round_trip;
-mod server;
-mod token;
+pub(super) mod server;
+pub(super) mod token;
 mod tone;
-mod verdict;
+pub(super) mod verdict;
 
 use super::{AudioArgs, ServerArgs, runtime};
 use clap::Args;

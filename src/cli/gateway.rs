@@ -123,7 +123,13 @@ pub fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             user,
             password: password.expose().to_owned(),
         },
-        identity: GatewayOptions::identity(&name),
+        identity: gateway::Identity {
+            notice_sound: section
+                .notice_sound
+                .clone()
+                .unwrap_or_else(|| gateway::DEFAULT_NOTICE_SOUND.to_owned()),
+            ..GatewayOptions::identity(&name)
+        },
         marks,
         roster,
         server: server::ServerOptions {

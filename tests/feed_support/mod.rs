@@ -248,7 +248,9 @@ pub fn leg(id: &str, role: &str, user: Option<&str>, mode: Option<&str>, track: 
 /// Returns the call and the mode the join asked for.
 pub async fn accept_join(conn: &mut Conn, track: u32) -> (String, Mode) {
     let (req, call_id, mode) = match conn.recv_client().await {
-        ClientMessage::Monitor { req, call_id, mode } => (req, call_id, mode),
+        ClientMessage::Monitor {
+            req, call_id, mode, ..
+        } => (req, call_id, mode),
         other => panic!("expected monitor, got {other:?}"),
     };
     conn.send(json!({"type": "reply", "req": req, "ok": true,

@@ -58,6 +58,12 @@ pub const BURSTS: &str = "floorwalk-bursts";
 pub const BURST_HZ: f32 = 1_000.0;
 pub const BURST_MS: u32 = 100;
 pub const BURST_EVERY_MS: u32 = 500;
+/// The sound the gateway plays as the monitoring notice by default, in
+/// the rig a `NOTICE_HZ` tone at `PARTY_LEVEL` lasting `NOTICE_MS` (so a
+/// listener can tell it from the parties).
+pub const NOTICE_SOUND: &str = "floorwalk-monitoring-notice";
+pub const NOTICE_HZ: f32 = 1_400.0;
+pub const NOTICE_MS: u32 = 1_500;
 /// How long `BURSTS` lasts before the dialplan plays it again.
 const BURSTS_SECS: u32 = 60;
 
@@ -742,6 +748,10 @@ fn write_tree(dir: &Path, prefix: &Path, port: u16, password: &str) {
         })
         .collect();
     wav::write_mono_at(&sounds.join(format!("{BURSTS}.wav")), rate, &bursts);
+    let notice: Vec<f32> = (0..NOTICE_MS * rate / 1000)
+        .map(|i| tone(NOTICE_HZ, i))
+        .collect();
+    wav::write_mono_at(&sounds.join(format!("{NOTICE_SOUND}.wav")), rate, &notice);
 }
 
 /// A `@NAME@` left in `text` (NAME in capitals and underscores).

@@ -2,6 +2,7 @@
 pub mod console;
 pub mod disk;
 pub mod headless;
+pub mod notice;
 pub mod pty;
 pub mod sim_process;
 pub mod wav;

@@ -24,6 +24,15 @@ pub struct Clip {
 /// All clips, agents' lines first.
 pub static CLIPS: &[Clip] = include!("../../../assets/speech/clips.rs");
 
+/// The monitoring notice a customer hears when a supervisor joins under an
+/// announcement rule (`announce: true`; made by `scripts/make-notice.sh`).
+pub static MONITORING_NOTICE: Clip = Clip {
+    role: Role::Bot,
+    voice: "en-us",
+    text: "This call is being monitored.",
+    ogg: include_bytes!("../../../assets/notice/monitoring.opus"),
+};
+
 /// The clips spoken in `role`'s part (customer or agent).
 pub fn clips(role: Role) -> impl Iterator<Item = &'static Clip> {
     CLIPS.iter().filter(move |clip| clip.role == role)
@@ -122,7 +131,7 @@ mod tests {
         assert!(clips(Role::Customer).count() >= 12);
         let voices: std::collections::BTreeSet<_> = CLIPS.iter().map(|c| c.voice).collect();
         assert!(voices.len() >= 4, "{voices:?}");
-        for clip in CLIPS {
+        for clip in CLIPS.iter().chain([&MONITORING_NOTICE]) {
             let stream = clip.packets().unwrap();
             assert!(
                 stream.packets.len() > 25,

@@ -32,13 +32,15 @@ const VANISHED_SETTLE: Duration = Duration::from_millis(300);
 const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 const BACKOFF_MOST: Duration = Duration::from_secs(5);
 
-/// Who the gateway is on Asterisk.
+/// Who the gateway is on Asterisk, and what it plays there.
 #[derive(Debug, Clone)]
 pub struct Identity {
     /// The ARI application its events socket, snoops and media channels use.
     pub app: String,
     /// Every object it makes starts with this (e.g. `floorwalk-gw1-`).
     pub prefix: String,
+    /// The Asterisk sound a join with `announce` plays to the customer.
+    pub notice_sound: String,
 }
 
 /// What the floor hands the driver.
@@ -121,6 +123,8 @@ pub struct Driver {
     busy: HashMap<String, VecDeque<(Ticket, FloorCommand)>>,
     /// Prefixes of objects being made (not to be swept).
     making: HashSet<String>,
+    /// Monitoring notices playing, by playback id: who waits for the end.
+    notices: HashMap<String, oneshot::Sender<String>>,
     /// Calls a supervisor ended: their tickets and deadlines.
     ending: HashMap<String, (Ticket, tokio::time::Instant)>,
     ended_by_supervisor: HashSet<String>,
@@ -174,6 +178,7 @@ impl Driver {
             ears: HashMap::new(),
             busy: HashMap::new(),
             making: HashSet::new(),
+            notices: HashMap::new(),
             ending: HashMap::new(),
             ended_by_supervisor: HashSet::new(),
             next_leg: 0,
@@ -255,6 +260,11 @@ impl Driver {
         match heard {
             Heard::Event(event) => {
                 let now = Timestamp::now();
+                if let Event::PlaybackFinished { playback } = event.as_ref()
+                    && let Some(waiting) = self.notices.remove(&playback.id)
+                {
+                    let _ = waiting.send(playback.state.clone());
+                }
                 if let Event::ChannelDestroyed { channel } = event.as_ref()
                     && channel.id.starts_with(&self.me.prefix)
                 {
@@ -418,6 +428,7 @@ impl Driver {
                 call_id,
                 supervisor,
                 mode,
+                announce,
             } => {
                 let Some(channels) = self.call_channels(&call_id) else {
                     return self.refuse(
@@ -457,15 +468,38 @@ impl Driver {
                     self.sinks.clone(),
                     self.finished_tx.clone(),
                 );
+                let notice = announce.then(|| {
+                    let (waiting, finished) = oneshot::channel();
+                    self.notices.insert(work::notice_playback(&prefix), waiting);
+                    (self.me.notice_sound.clone(), finished)
+                });
                 tokio::spawn(async move {
-                    let ears = match &ears_prefix {
-                        Some(p) => Some(work::ears(&rest, &app, p, &channels, &sinks).await),
+                    // The customer is told before anyone listens; no
+                    // notice, no leg.
+                    let unannounced = match notice {
+                        Some((sound, finished)) => {
+                            work::announce(&rest, &app, &prefix, &channels, &sound, finished)
+                                .await
+                                .err()
+                        }
                         None => None,
                     };
-                    let voice = if matches!(ears, Some(Err(_))) {
-                        Err("not attempted".to_owned())
-                    } else {
-                        work::voice(&rest, &app, &prefix, &channels, mode, &sinks).await
+                    let (ears, voice) = match unannounced {
+                        Some(e) => (None, Err(e)),
+                        None => {
+                            let ears = match &ears_prefix {
+                                Some(p) => {
+                                    Some(work::ears(&rest, &app, p, &channels, &sinks).await)
+                                }
+                                None => None,
+                            };
+                            let voice = if matches!(ears, Some(Err(_))) {
+                                Err("not attempted".to_owned())
+                            } else {
+                                work::voice(&rest, &app, &prefix, &channels, mode, &sinks).await
+                            };
+                            (ears, voice)
+                        }
                     };
                     let _ = tx.send(Finished::Joined(Box::new(JoinWork {
                         ticket,
@@ -548,6 +582,7 @@ impl Driver {
                     voice,
                 } = *work;
                 self.making.remove(&prefix);
+                self.notices.remove(&work::notice_playback(&prefix));
                 if let Some(p) = &ears_prefix {
                     self.making.remove(p);
                 }

@@ -37,12 +37,19 @@ pub struct GatewayOptions {
     pub server: ServerOptions,
 }
 
+/// The sound a gateway plays as the monitoring notice unless told
+/// otherwise (`[gateway] notice_sound`): docs/asterisk.md says how to
+/// install it.
+pub const DEFAULT_NOTICE_SOUND: &str = "floorwalk-monitoring-notice";
+
 impl GatewayOptions {
-    /// The gateway's identity on Asterisk for a gateway named `name`.
+    /// The gateway's identity on Asterisk for a gateway named `name`, with
+    /// the default monitoring notice.
     pub fn identity(name: &str) -> Identity {
         Identity {
             app: format!("floorwalk-{name}"),
             prefix: format!("floorwalk-{name}-"),
+            notice_sound: DEFAULT_NOTICE_SOUND.to_owned(),
         }
     }
 }

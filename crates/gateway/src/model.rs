@@ -178,7 +178,9 @@ impl Pbx {
                 channel: Some(channel),
                 ..
             } => self.update(channel, now),
-            Event::ChannelVarset { channel: None, .. } | Event::Other => {}
+            Event::ChannelVarset { channel: None, .. }
+            | Event::PlaybackFinished { .. }
+            | Event::Other => {}
             Event::ChannelHangupRequest { channel } => {
                 self.update(channel, now);
                 self.hangup_count += 1;

@@ -7,14 +7,15 @@
 //! deleted on failure: a half-made join leaves nothing behind.
 //!
 //! No request here targets a call's own channels or bridges, except
-//! snooping on them and [`end_call`].
+//! snooping on them and [`end_call`]. The monitoring notice ([`announce`])
+//! plays on a whispering snoop of its own, never on the customer's channel.
 
 use crate::ari::{AriError, Channel, Rest};
 use crate::media::{self, Lost, MediaSocket, Pump};
 use floorwalk_protocol::Mode;
 use floorwalk_server::FloorOutput;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Bytes;
 
 /// How long a new channel may take to enter the Stasis application before
@@ -22,6 +23,8 @@ use tokio_tungstenite::tungstenite::Bytes;
 const STASIS_PATIENCE: Duration = Duration::from_secs(3);
 /// Supervisor frames waiting for the microphone channel.
 const TALK_QUEUE: usize = 16;
+/// The longest monitoring notice the gateway waits for.
+const NOTICE_PATIENCE: Duration = Duration::from_secs(8);
 
 /// The two parties, as snoop targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,6 +312,57 @@ pub async fn voice(
         }),
         Err(e) => making.fail("cannot talk", e).await,
     }
+}
+
+/// Plays the monitoring notice (Asterisk's sound `sound`) to the customer
+/// of a call, and to nobody else, and returns once it has played to its
+/// end: a snoop `{prefix}notice` on the customer's channel whispering into
+/// what the customer hears (`whisper=out`), the sound played on it as
+/// playback [`notice_playback`]`(prefix)`, whose `PlaybackFinished` state
+/// the driver hands over through `finished`, then the snoop removed. Fails,
+/// leaving nothing behind, when the playback does not end `done` (no such
+/// sound, say) within [`NOTICE_PATIENCE`].
+pub async fn announce(
+    rest: &Rest,
+    app: &str,
+    prefix: &str,
+    call: &CallChannels,
+    sound: &str,
+    finished: oneshot::Receiver<String>,
+) -> Result<(), String> {
+    let mut making = Making::new(rest);
+    let snoop = format!("{prefix}notice");
+    if let Err(e) = making
+        .snoop(app, &call.customer, &snoop, "none", "out")
+        .await
+    {
+        return making
+            .fail("cannot reach the customer for the notice", e)
+            .await;
+    }
+    let media = format!("sound:{sound}");
+    let playback = notice_playback(prefix);
+    if let Err(e) = in_stasis(|| rest.play(&snoop, &media, &playback)).await {
+        return making.fail("cannot play the monitoring notice", e).await;
+    }
+    let ended = match tokio::time::timeout(NOTICE_PATIENCE, finished).await {
+        Ok(Ok(state)) if state == "done" => Ok(()),
+        Ok(Ok(state)) => Err(format!(
+            "the playback of sound `{sound}` ended `{state}` (is it in Asterisk's sounds directory?)"
+        )),
+        Ok(Err(_)) => Err("the gateway lost track of the playback".to_owned()),
+        Err(_) => Err(format!("it did not end within {NOTICE_PATIENCE:?}")),
+    };
+    if let Err(e) = ended {
+        return making.fail("the monitoring notice did not play", e).await;
+    }
+    remove(rest, &making.made).await;
+    Ok(())
+}
+
+/// The id of the monitoring notice's playback of the leg under `prefix`.
+pub fn notice_playback(prefix: &str) -> String {
+    format!("{prefix}notice-play")
 }
 
 fn whisper_id(prefix: &str, party: Party) -> String {

@@ -252,6 +252,11 @@ impl ErrorCode {
 pub struct MonitorResult {
     pub leg_id: String,
     pub track: u32,
+    /// An addition: `true` when the join asked `announce` and the customer
+    /// is hearing the monitoring notice. A server that does not know
+    /// `announce` leaves it out, and the console must not stay on the call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub announced: bool,
 }
 
 /// Result of a successful `disconnect`.
@@ -313,6 +318,11 @@ pub enum ClientMessage {
         req: String,
         call_id: String,
         mode: Mode,
+        /// An addition to the contract: play the monitoring notice to the
+        /// customer as the leg joins (absent: `false`). A server that cannot
+        /// play it refuses the join rather than join without it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        announce: bool,
     },
     SetMode {
         req: String,

@@ -168,6 +168,13 @@ fn every_client_message() -> Vec<ClientMessage> {
             req: "r-1".into(),
             call_id: "c-9".into(),
             mode: Mode::Silent,
+            announce: false,
+        },
+        ClientMessage::Monitor {
+            req: "r-5".into(),
+            call_id: "c-9".into(),
+            mode: Mode::Barge,
+            announce: true,
         },
         ClientMessage::SetMode {
             req: "r-2".into(),
@@ -238,8 +245,25 @@ fn contract_examples_parse() {
     let monitor = r#"{"type":"monitor","req":"r-1","call_id":"c-9","mode":"silent"}"#;
     assert!(matches!(
         parse_client(monitor),
-        Ok(Parsed::Known(ClientMessage::Monitor { .. }))
+        Ok(Parsed::Known(ClientMessage::Monitor {
+            announce: false,
+            ..
+        }))
     ));
+    let announced =
+        r#"{"type":"monitor","req":"r-2","call_id":"c-9","mode":"barge","announce":true}"#;
+    assert!(matches!(
+        parse_client(announced),
+        Ok(Parsed::Known(ClientMessage::Monitor { announce: true, .. }))
+    ));
+    // `announce: false` stays off the wire, as a console of 0.1 sent it.
+    let plain = ClientMessage::Monitor {
+        req: "r-1".into(),
+        call_id: "c-9".into(),
+        mode: Mode::Silent,
+        announce: false,
+    };
+    assert_eq!(serde_json::to_string(&plain).unwrap(), monitor);
     let end = r#"{"type":"end_call","req":"r-4","call_id":"c-9","confirm":"c-9"}"#;
     assert!(matches!(
         parse_client(end),

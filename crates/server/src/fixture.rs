@@ -79,6 +79,7 @@ pub fn obey(ticket: Ticket, command: FloorCommand, track: u32) -> Vec<FloorOutpu
             call_id,
             supervisor,
             mode,
+            ..
         } => {
             let leg = Leg {
                 user_id: Some(supervisor.id),

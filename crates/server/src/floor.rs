@@ -82,10 +82,14 @@ pub struct FloorState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FloorCommand {
     /// Add a supervisor leg for `supervisor` to the call, in `mode`.
+    /// With `announce`, the customer (and only the customer) hears the
+    /// monitoring notice as the leg joins: a floor that cannot play it
+    /// refuses the join (`unavailable`) rather than join without it.
     Join {
         call_id: String,
         supervisor: Supervisor,
         mode: Mode,
+        announce: bool,
     },
     /// Switch the leg's mode without leaving: the new routing is in place
     /// before the old one goes, so listening never gaps.

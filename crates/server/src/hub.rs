@@ -493,6 +493,7 @@ impl<F: Floor> Hub<F> {
                     desk,
                     call_id,
                     mode,
+                    announce,
                 },
                 Ok(Outcome::Joined(joined)),
             ) => {
@@ -504,8 +505,16 @@ impl<F: Floor> Hub<F> {
                     joined.track,
                     &self.scope,
                 );
+                // `announced` only when asked: a floor refuses an announced
+                // join it cannot announce, so a join that was asked it and
+                // finished is one the customer hears.
+                let mut result =
+                    serde_json::json!({ "leg_id": joined.leg_id, "track": joined.track });
+                if announce {
+                    result["announced"] = true.into();
+                }
                 booked
-                    .map(|()| serde_json::json!({ "leg_id": joined.leg_id, "track": joined.track }))
+                    .map(|()| result)
                     .map_err(|refused| (refused.code, refused.message))
             }
             (asked @ Asked::Join { .. }, Ok(Outcome::Done)) => {

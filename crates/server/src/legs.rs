@@ -77,6 +77,8 @@ pub enum Asked {
         desk: usize,
         call_id: String,
         mode: Mode,
+        /// The customer is to hear the monitoring notice.
+        announce: bool,
     },
     SetMode {
         leg_id: String,
@@ -134,9 +136,12 @@ impl Legs {
     ) -> Option<(String, Result<Decision, Refusal>)> {
         Some(match command {
             ClientMessage::Subscribe { .. } => return None,
-            ClientMessage::Monitor { req, call_id, mode } => {
-                (req, self.monitor(caller, scope, call_id, mode))
-            }
+            ClientMessage::Monitor {
+                req,
+                call_id,
+                mode,
+                announce,
+            } => (req, self.monitor(caller, scope, (call_id, mode, announce))),
             ClientMessage::SetMode { req, leg_id, mode } => {
                 (req, self.set_mode(caller, leg_id, mode, scope))
             }
@@ -155,8 +160,7 @@ impl Legs {
         &mut self,
         caller: Caller<'_>,
         scope: &Scope,
-        call_id: String,
-        mode: Mode,
+        (call_id, mode, announce): (String, Mode, bool),
     ) -> Result<Decision, Refusal> {
         visible_call(caller, &call_id, scope)?;
         if let Some(leg) = self.leg_on(caller.desk, &call_id) {
@@ -175,11 +179,13 @@ impl Legs {
             call_id: call_id.clone(),
             supervisor: caller.supervisor.clone(),
             mode,
+            announce,
         };
         let asked = Asked::Join {
             desk: caller.desk,
             call_id,
             mode,
+            announce,
         };
         Ok(Decision::Ask(command, asked))
     }

@@ -54,6 +54,8 @@ pub struct Library {
     clips: Vec<Spoken>,
     /// Per party (agent, customer): per voice, the clips in that voice.
     parts: [Vec<Vec<usize>>; 2],
+    /// The monitoring notice's packets (none in a library of given clips).
+    notice: Vec<Vec<u8>>,
 }
 
 impl Library {
@@ -75,7 +77,15 @@ impl Library {
                 })
             })
             .collect::<Result<Vec<_>, LibraryError>>()?;
-        Self::new(clips)
+        let notice = &assets::MONITORING_NOTICE;
+        let notice = notice.packets().map_err(|source| LibraryError::Asset {
+            text: notice.text,
+            source,
+        })?;
+        Ok(Self {
+            notice: notice.packets,
+            ..Self::new(clips)?
+        })
     }
 
     /// A library of the given clips; both parties need at least one.
@@ -100,11 +110,20 @@ impl Library {
             }
         }
         let parts = parts.map(|voices| voices.into_iter().map(|(_, lines)| lines).collect());
-        Ok(Self { clips, parts })
+        Ok(Self {
+            clips,
+            parts,
+            notice: Vec::new(),
+        })
     }
 
     pub fn clip(&self, n: usize) -> Option<&Spoken> {
         self.clips.get(n)
+    }
+
+    /// The `n`-th 20 ms packet of the monitoring notice; `None` past its end.
+    pub fn notice(&self, n: usize) -> Option<&[u8]> {
+        self.notice.get(n).map(Vec::as_slice)
     }
 }
 

@@ -31,16 +31,21 @@
 //! silent ones and carries whispers and barges to the other supervisors).
 //! With [`SimOptions::record_dir`], each such call's customer and agent ears
 //! are written as WAV files. [`SimOptions::impair`] makes the downstream
-//! audio lossy, late and out of order, reproducibly.
+//! audio lossy, late and out of order, reproducibly. [`SimOptions::vendor_delay`]
+//! makes the carrier slow to release a leg after a disconnect, and a join
+//! with `announce` plays the monitoring notice to the customer (into the
+//! customer's recording).
 
 pub mod conversation;
 mod floor;
 mod media;
 /// Believable names and masked numbers, also for benchmarks that want a real-looking floor.
 pub mod names;
+mod vendor;
 pub mod world;
 
 pub use floor::SimFloor;
+pub use vendor::VendorDelay;
 
 use anyhow::{Context as _, bail};
 use floorwalk_protocol::Timestamp;
@@ -81,6 +86,9 @@ pub struct SimOptions {
     /// How many times faster than a real floor things happen (calls, waits,
     /// breaks, arrivals), for load tests; the clock stays real. 1 by default.
     pub speed: f64,
+    /// How long the carrier takes to release a leg after a disconnect
+    /// (none by default): see [`VendorDelay`].
+    pub vendor_delay: VendorDelay,
 }
 
 impl Default for SimOptions {
@@ -99,6 +107,7 @@ impl Default for SimOptions {
             record_dir: None,
             min_call_secs: 20,
             speed: 1.0,
+            vendor_delay: VendorDelay::default(),
         }
     }
 }
@@ -175,7 +184,7 @@ pub fn floor(opts: &SimOptions) -> anyhow::Result<SimFloor> {
         },
         library,
     );
-    Ok(SimFloor::new(world, media))
+    Ok(SimFloor::new(world, media, opts.vendor_delay, opts.seed))
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub async fn round_trip(
         req: "doctor-join".into(),
         call_id: call_id.clone(),
         mode: Mode::Whisper,
+        announce: false,
     });
     let leg = match wait_for_reply(events, &mut floor, "doctor-join").await {
         Ok(result) => match serde_json::from_value::<MonitorResult>(result) {

@@ -25,20 +25,52 @@ impl Verdict {
     }
 }
 
-/// Prints verdicts as they come and remembers whether any failed.
+impl Verdict {
+    /// The verdict as JSON: `{"check","verdict","detail"}`.
+    fn json(&self, what: &str) -> serde_json::Value {
+        let (word, detail) = match self {
+            Verdict::Ok(detail) => ("ok", detail),
+            Verdict::Failed(detail) => ("failed", detail),
+            Verdict::Warning(detail) => ("warning", detail),
+            Verdict::Unverified(detail) => ("unverified", detail),
+        };
+        serde_json::json!({ "check": what, "verdict": word, "detail": detail })
+    }
+}
+
+/// Prints verdicts as they come (unless quiet) and remembers them, and
+/// whether any failed.
 #[derive(Default)]
 pub struct Report {
     failed: bool,
+    quiet: bool,
+    said: Vec<serde_json::Value>,
 }
 
 impl Report {
+    /// A report that prints nothing (its verdicts go out as JSON).
+    pub fn quiet() -> Self {
+        Self {
+            quiet: true,
+            ..Self::default()
+        }
+    }
+
     pub fn say(&mut self, what: &str, verdict: Verdict) {
         self.failed |= matches!(verdict, Verdict::Failed(_));
-        println!("{}", verdict.line(what));
+        if !self.quiet {
+            println!("{}", verdict.line(what));
+        }
+        self.said.push(verdict.json(what));
     }
 
     pub fn failed(&self) -> bool {
         self.failed
+    }
+
+    /// Every verdict so far, as JSON objects.
+    pub fn said(&self) -> Vec<serde_json::Value> {
+        self.said.clone()
     }
 }
 
@@ -72,6 +104,10 @@ mod tests {
         report.say("server", Verdict::Failed("refused".into()));
         report.say("input", Verdict::Ok("fine".into()));
         assert!(report.failed());
+        assert_eq!(
+            report.said()[2],
+            serde_json::json!({"check": "server", "verdict": "failed", "detail": "refused"})
+        );
     }
 
     #[test]

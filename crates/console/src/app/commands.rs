@@ -6,12 +6,22 @@
 //! event. Nothing the screen shows as done waits for a reply to be journaled.
 
 use super::ledger::{Op, Outstanding};
+use super::rejoin::JoinKind;
 use super::words::{self, Attempt, shout};
-use super::{Action, App, Effect, LegStatus, MyLeg, Severity};
+use super::{Action, App, Button, Dialog, Effect, LegStatus, MyLeg, Severity};
 use crate::audit::{Record, RecordKind};
+use crate::config::RejoinRule;
 use crate::feed::CommandFailure;
-use floorwalk_protocol::{ClientMessage, Mode, Timestamp};
+use floorwalk_protocol::{Call, ClientMessage, Mode, MonitorResult, Timestamp};
 use std::time::Duration;
+
+/// Whether the supervisor has confirmed that the customer will hear the
+/// monitoring notice (the rejoin dialog).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Notice {
+    Unasked,
+    Confirmed,
+}
 
 fn attempt(op: &Op) -> Attempt {
     match op {
@@ -30,12 +40,34 @@ impl App {
             self.notify(Severity::Warn, "No agent selected.", now);
             return Vec::new();
         };
-        let agent_name = self.agent_name(&agent_id);
         let Some(call_id) = self.floor.call_of_agent(&agent_id).map(|c| c.id.clone()) else {
-            let text = format!("{agent_name} is not on a call.");
+            let text = format!("{} is not on a call.", self.agent_name(&agent_id));
             self.notify(Severity::Warn, text, now);
             return Vec::new();
         };
+        self.join_call(&call_id, mode, Notice::Unasked, now)
+    }
+
+    /// The one way onto a call (every key and path that joins comes here):
+    /// join `call_id` in `mode`, or switch mode when already on it. A rejoin
+    /// that `[compliance]` wants announced first asks the supervisor
+    /// (`Notice::Unasked`), and goes out with `announce` once confirmed.
+    pub(super) fn join_call(
+        &mut self,
+        call_id: &str,
+        mode: Mode,
+        notice: Notice,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let Some(call) = self.floor.calls.get(call_id) else {
+            let text = format!("Call {call_id} has already ended.");
+            self.notify(Severity::Info, text, now);
+            return Vec::new();
+        };
+        let agent_id = call.agent_id.clone();
+        let rule = self.rejoin_rule(call);
+        let agent_name = self.agent_name(&agent_id);
+        let call_id = call_id.to_owned();
         if !self.ensure_live(Attempt::Join, now) {
             return Vec::new();
         }
@@ -82,13 +114,62 @@ impl App {
             self.notify(Severity::Warn, text, now);
             return Vec::new();
         }
+        let rejoin = match self.rejoins.assess(&call_id, mode, rule, now) {
+            JoinKind::First | JoinKind::Continuing => None,
+            JoinKind::Rejoin { announce: false } => Some(false),
+            JoinKind::Rejoin { announce: true } if notice == Notice::Confirmed => Some(true),
+            JoinKind::Rejoin { announce: true } => {
+                self.dialog = Some(Dialog::Rejoin {
+                    call_id,
+                    agent_name,
+                    mode,
+                    focus: Button::Cancel,
+                });
+                return Vec::new();
+            }
+        };
+        if rejoin == Some(true) {
+            let text = format!("Rejoining {call_id}: the customer hears the monitoring notice…");
+            self.notify(Severity::Info, text, now);
+        }
+        self.send_join(call_id, agent_id, &agent_name, mode, rejoin, now)
+    }
+
+    /// `[compliance]`'s rejoin rule for `call` (its queue's, else its team's).
+    pub(super) fn rejoin_rule(&self, call: &Call) -> RejoinRule {
+        self.settings.compliance.rule(
+            self.floor
+                .agents
+                .get(&call.agent_id)
+                .map(|a| a.team.as_str()),
+            call.queue.as_deref(),
+        )
+    }
+
+    /// Sends a join the rules have allowed (`rejoin`: whether it is a rejoin,
+    /// and whether it is announced).
+    pub(super) fn send_join(
+        &mut self,
+        call_id: String,
+        agent_id: String,
+        agent_name: &str,
+        mode: Mode,
+        rejoin: Option<bool>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
         // While the journal fails, a join still goes out as record first,
         // command second: the executor sends the command only once the record
         // is on disk, so each attempt finds out whether the disk has room again.
-        let command = Outstanding::new(Op::Join { mode }, &call_id, &agent_id, &agent_name, now);
+        let op = Op::Join { mode, rejoin };
+        let command = Outstanding::new(op, &call_id, &agent_id, agent_name, now);
         self.dirty = true;
         self.request(command, RecordKind::JoinRequested, now, |req| {
-            Effect::send(ClientMessage::Monitor { req, call_id, mode })
+            Effect::send(ClientMessage::Monitor {
+                req,
+                call_id,
+                mode,
+                announce: rejoin == Some(true),
+            })
         })
     }
 
@@ -232,17 +313,23 @@ impl App {
         latency: Duration,
         now: Timestamp,
     ) -> Vec<Effect> {
+        if let Some(rejoin) = self.ledger.unanswered_rejoin(req) {
+            // The leg is on already; without a reply, the notice is not
+            // known to have played.
+            let result = outcome.unwrap_or_default();
+            return self.on_success(req, rejoin, &result, now);
+        }
         if self.ledger.get(req).is_none() {
             return Vec::new();
         }
         self.dirty = true;
         match outcome {
-            Ok(_) => {
+            Ok(result) => {
                 let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
-                if let Some(command) = self.ledger.answered(req, latency_ms).cloned() {
-                    self.on_success(req, command, now);
+                match self.ledger.answered(req, latency_ms).cloned() {
+                    Some(command) => self.on_success(req, command, &result, now),
+                    None => Vec::new(),
                 }
-                Vec::new()
             }
             Err(failure) => match self.ledger.close(req) {
                 Some(command) => self.on_failure(command, &failure, now),
@@ -251,8 +338,18 @@ impl App {
         }
     }
 
-    fn on_success(&mut self, req: &str, command: Outstanding, now: Timestamp) {
+    fn on_success(
+        &mut self,
+        req: &str,
+        command: Outstanding,
+        result: &serde_json::Value,
+        now: Timestamp,
+    ) -> Vec<Effect> {
         match command.op {
+            Op::Join {
+                rejoin: Some(asked),
+                ..
+            } => return self.rejoined(&command, asked, result, now),
             Op::Join { .. } | Op::SetMode { .. } => {}
             // Confirmed: the presence indicator goes now; the `left` record
             // waits for the server's leg_left.
@@ -268,6 +365,40 @@ impl App {
                 self.notify(Severity::Info, text, now);
             }
         }
+        Vec::new()
+    }
+
+    /// A rejoin the server carried out: journaled with whether the notice
+    /// played. One asked with the notice that the server did not announce
+    /// (a server that does not know `announce`) is left at once.
+    fn rejoined(
+        &mut self,
+        command: &Outstanding,
+        asked: bool,
+        result: &serde_json::Value,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let joined = serde_json::from_value::<MonitorResult>(result.clone()).ok();
+        let announced = joined.as_ref().is_some_and(|j| j.announced);
+        let mut record = self.command_record(RecordKind::Rejoin, command, now);
+        record.leg_id = joined.as_ref().map(|j| j.leg_id.clone());
+        record.announced = Some(announced);
+        let mut effects = vec![Effect::audit(record)];
+        if asked && !announced {
+            let call_id = &command.call_id;
+            let text = format!(
+                "The server did not play the monitoring notice on {call_id}: leaving the call."
+            );
+            self.notify(Severity::Error, text, now);
+            let leg = joined.and_then(|j| self.mine.contains_key(&j.leg_id).then_some(j.leg_id));
+            match leg {
+                Some(leg_id) => effects.extend(self.disconnect(&leg_id, now)),
+                None => {
+                    self.ledger.leave_joins_on_arrival();
+                }
+            }
+        }
+        effects
     }
 
     fn on_failure(
@@ -311,7 +442,7 @@ impl App {
     /// truth). Without a matching command (someone else's doing), it is
     /// written as is.
     pub(super) fn confirm(&mut self, req: Option<String>, mut record: Record) -> Vec<Effect> {
-        if let Some(command) = req.and_then(|req| self.ledger.close(&req)) {
+        if let Some(command) = req.and_then(|req| self.ledger.settle(&req)) {
             record.latency_ms = Some(command.latency_at(record.at));
         }
         vec![Effect::audit(record)]
@@ -329,7 +460,7 @@ impl App {
         record.agent_id = Some(command.agent_id.clone());
         record.agent_name = Some(command.agent_name.clone());
         match &command.op {
-            Op::Join { mode } => record.mode = Some(*mode),
+            Op::Join { mode, .. } => record.mode = Some(*mode),
             Op::SetMode { leg_id, mode } | Op::Disconnect { leg_id, mode } => {
                 record.leg_id = Some(leg_id.clone());
                 record.mode = Some(*mode);

@@ -279,9 +279,11 @@ impl App {
             ..Context::at(at)
         };
         effects.extend(self.reconcile_call(call_id, &context, now));
+        self.rejoins.ended(call_id);
         effects.extend(self.fail_stale_joins(now));
         let why = end_reason_words(reason);
-        if matches!(&self.dialog, Some(Dialog::EndCall { call_id: id, .. }) if id == call_id) {
+        if matches!(&self.dialog, Some(Dialog::EndCall { call_id: id, .. } | Dialog::Rejoin { call_id: id, .. }) if id == call_id)
+        {
             self.dialog = None;
             let text = format!("Call {call_id} has already ended ({why}).");
             self.notify(Severity::Info, text, now);

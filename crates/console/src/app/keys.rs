@@ -1,6 +1,7 @@
 //! Keys and the mouse: push-to-talk first, then dialogs, then the filter
 //! field, then the key map.
 
+use super::commands::Notice;
 use super::keymap::{Action, Key};
 use super::rotation::stops_rotation;
 use super::{App, Button, Dialog, Effect, Severity};
@@ -41,6 +42,12 @@ impl App {
                 return self.end_call_dialog_key(&key, &call_id, focus, now);
             }
             Some(Dialog::Quit { focus, .. }) => return self.quit_dialog_key(&key, focus, now),
+            Some(Dialog::Rejoin {
+                call_id,
+                mode,
+                focus,
+                ..
+            }) => return self.rejoin_dialog_key(&key, (&call_id, mode), focus, now),
             None => {}
         }
         if let Some(effects) = self.audit_pane_key(&key) {
@@ -181,33 +188,67 @@ impl App {
         focus: Button,
         now: Timestamp,
     ) -> Vec<Effect> {
-        // Held keys repeat; confirming must be a deliberate press.
+        // The end-call key pressed again never confirms, whatever it is bound to.
+        if self.settings.keymap.is(Action::EndCall, key) {
+            return Vec::new();
+        }
+        let cancelled = "Cancelled: the call was not ended.";
+        self.confirmation_key(key, focus, cancelled, now, |app, now| {
+            app.end_call(call_id, now)
+        })
+    }
+
+    /// The rejoin dialog: the customer will hear the monitoring notice.
+    /// Focus starts on Cancel; joining needs a move to the button then
+    /// Enter, or typing 'y'. The disconnect key cancels.
+    fn rejoin_dialog_key(
+        &mut self,
+        key: &KeyEvent,
+        (call_id, mode): (&str, Mode),
+        focus: Button,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let cancelled = format!("Cancelled: you did not rejoin {call_id}.");
+        self.confirmation_key(key, focus, &cancelled, now, |app, now| {
+            app.join_call(call_id, mode, Notice::Confirmed, now)
+        })
+    }
+
+    /// The keys of a dialog that asks before doing something: 'y', or Enter
+    /// on the confirm button, confirms; 'n', Esc, Enter on Cancel and the
+    /// disconnect key cancel (saying `cancelled`); Tab and the arrows move
+    /// the focus. Held keys repeat, and confirming must be a deliberate press.
+    fn confirmation_key(
+        &mut self,
+        key: &KeyEvent,
+        focus: Button,
+        cancelled: &str,
+        now: Timestamp,
+        confirm: impl FnOnce(&mut App, Timestamp) -> Vec<Effect>,
+    ) -> Vec<Effect> {
         if key.kind == KeyEventKind::Repeat {
             return Vec::new();
         }
         let cancel = |app: &mut App, now| {
             app.dialog = None;
-            app.notify(Severity::Info, "Cancelled: the call was not ended.", now);
+            app.notify(Severity::Info, cancelled, now);
             Vec::new()
         };
         if self.settings.keymap.is(Action::Disconnect, key) {
             return cancel(self, now);
         }
-        // The end-call key pressed again never confirms, whatever it is bound to.
-        if self.settings.keymap.is(Action::EndCall, key) {
-            return Vec::new();
-        }
-        let confirm = |app: &mut App, now| {
-            app.dialog = None;
-            app.end_call(call_id, now)
-        };
         match (key.code, focus) {
-            (KeyCode::Esc, _) | (KeyCode::Char('n' | 'N'), _) => cancel(self, now),
-            (KeyCode::Char('y' | 'Y'), _) => confirm(self, now),
-            (KeyCode::Enter, Button::Cancel) => cancel(self, now),
-            (KeyCode::Enter, Button::Confirm) => confirm(self, now),
+            (KeyCode::Esc | KeyCode::Char('n' | 'N'), _) | (KeyCode::Enter, Button::Cancel) => {
+                cancel(self, now)
+            }
+            (KeyCode::Char('y' | 'Y'), _) | (KeyCode::Enter, Button::Confirm) => {
+                self.dialog = None;
+                confirm(self, now)
+            }
             (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _) => {
-                if let Some(Dialog::EndCall { focus, .. }) = &mut self.dialog {
+                if let Some(Dialog::EndCall { focus, .. } | Dialog::Rejoin { focus, .. }) =
+                    &mut self.dialog
+                {
                     *focus = focus.other();
                 }
                 Vec::new()

@@ -10,9 +10,20 @@ use std::collections::BTreeMap;
 /// What a command asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Op {
-    Join { mode: Mode },
-    SetMode { leg_id: String, mode: Mode },
-    Disconnect { leg_id: String, mode: Mode },
+    /// `rejoin`: `Some(announce)` for a call I left before (outside the
+    /// grace window), with whether the monitoring notice was asked.
+    Join {
+        mode: Mode,
+        rejoin: Option<bool>,
+    },
+    SetMode {
+        leg_id: String,
+        mode: Mode,
+    },
+    Disconnect {
+        leg_id: String,
+        mode: Mode,
+    },
     EndCall,
 }
 
@@ -86,6 +97,9 @@ impl Outstanding {
 #[derive(Debug)]
 pub(super) struct Ledger {
     outstanding: BTreeMap<String, Outstanding>,
+    /// Rejoins their leg's appearing settled before their reply came: the
+    /// reply still says whether the notice played.
+    unanswered_rejoins: BTreeMap<String, Outstanding>,
     next_req: u64,
 }
 
@@ -93,6 +107,7 @@ impl Default for Ledger {
     fn default() -> Self {
         Ledger {
             outstanding: BTreeMap::new(),
+            unanswered_rejoins: BTreeMap::new(),
             next_req: 1,
         }
     }
@@ -125,10 +140,34 @@ impl Ledger {
         self.outstanding.remove(req)
     }
 
+    /// Takes out a command its state event settled; a rejoin whose reply
+    /// has not come yet waits for it aside ([`Ledger::unanswered_rejoin`]).
+    pub fn settle(&mut self, req: &str) -> Option<Outstanding> {
+        let entry = self.outstanding.remove(req)?;
+        if entry.latency_ms.is_none()
+            && matches!(
+                entry.op,
+                Op::Join {
+                    rejoin: Some(_),
+                    ..
+                }
+            )
+        {
+            self.unanswered_rejoins
+                .insert(req.to_owned(), entry.clone());
+        }
+        Some(entry)
+    }
+
+    /// The settled rejoin `req` answers, if it is one.
+    pub fn unanswered_rejoin(&mut self, req: &str) -> Option<Outstanding> {
+        self.unanswered_rejoins.remove(req)
+    }
+
     /// The mode of a join in flight on this call.
     pub fn joining(&self, call_id: &str) -> Option<Mode> {
         self.outstanding.values().find_map(|entry| match entry.op {
-            Op::Join { mode } if entry.call_id == call_id => Some(mode),
+            Op::Join { mode, .. } if entry.call_id == call_id => Some(mode),
             _ => None,
         })
     }

@@ -291,6 +291,7 @@ impl App {
         };
         // A mode switch for a leg that is gone will not be confirmed.
         self.ledger.drop_switches_of(leg_id);
+        self.rejoins.left(&leg.call_id, now);
         let req = self.ledger.disconnect_of(leg_id);
         self.rotation_leg_gone(&leg.call_id, now);
         let mut record = self.leg_record(RecordKind::Left, &leg, now);

@@ -28,6 +28,7 @@ mod ledger;
 mod legs;
 mod reconcile;
 mod redraw;
+mod rejoin;
 mod rotation;
 mod selection;
 mod settings;
@@ -68,6 +69,8 @@ pub struct App {
     mine: BTreeMap<String, MyLeg>,
     /// The commands sent and not yet fully confirmed.
     ledger: Ledger,
+    /// Which calls I left and when, for the rejoin rule.
+    rejoins: rejoin::Rejoins,
     /// Calls this console recorded as seen and not yet as ended.
     seen_calls: HashSet<String>,
     /// Legs the journal left open, to check against the first snapshot.
@@ -96,9 +99,6 @@ pub struct App {
     audit_pane: Option<AuditPane>,
     /// The rotation under way (`r`).
     rotation: Option<Rotation>,
-    /// When I last left each call (local clock), for the rotation's skip
-    /// rule; entries older than its window are dropped.
-    left_calls: HashMap<String, Timestamp>,
 }
 
 impl App {
@@ -116,6 +116,7 @@ impl App {
             was_live: false,
             mine: BTreeMap::new(),
             ledger: Ledger::default(),
+            rejoins: rejoin::Rejoins::default(),
             seen_calls: HashSet::new(),
             unreconciled: Vec::new(),
             view: View::new(),
@@ -135,7 +136,6 @@ impl App {
             quitting: false,
             audit_pane: None,
             rotation: None,
-            left_calls: HashMap::new(),
         }
     }
 

@@ -7,7 +7,7 @@
 
 use super::words::shout;
 use super::{Action, App, Effect, Severity};
-use crate::audit::{OpenLeg, RecordKind, STILL_LIVE, UNKNOWN_AFTER_CRASH};
+use crate::audit::{LeftCall, OpenLeg, RecordKind, STILL_LIVE, UNKNOWN_AFTER_CRASH};
 use floorwalk_protocol::Timestamp;
 
 impl App {
@@ -19,10 +19,21 @@ impl App {
         self.unreconciled = legs;
     }
 
+    /// Hands the app the calls its journal saw left (from
+    /// [`crate::audit::recover`]): after a restart, joining one again is
+    /// still a rejoin. Mine, of calls still going, count from the first
+    /// snapshot.
+    pub fn recall_left_calls(&mut self, calls: Vec<LeftCall>) {
+        self.rejoins.recall(calls);
+    }
+
     pub(super) fn reconcile_journal(&mut self, now: Timestamp) -> Vec<Effect> {
         let Some(me) = self.me.as_ref().map(|me| me.id.clone()) else {
             return Vec::new();
         };
+        let calls = &self.floor.calls;
+        self.rejoins
+            .adopt_earlier(&me, |call| calls.contains_key(call));
         let legs = std::mem::take(&mut self.unreconciled);
         let mut effects = Vec::new();
         let mut still = Vec::new();

@@ -10,11 +10,10 @@
 //! hop tries the call after it. A hop never opens a microphone: it joins
 //! in silent mode, and the rotation does not start from a whisper or barge.
 
-use super::ledger::{Op, Outstanding};
+use super::rejoin::JoinKind;
 use super::words::Attempt;
 use super::{Action, App, Dialog, Effect, LegStatus, Severity};
-use crate::audit::RecordKind;
-use floorwalk_protocol::{Call, ClientMessage, Mode, Role, Timestamp};
+use floorwalk_protocol::{Call, Mode, Role, Timestamp};
 use std::time::Duration;
 
 /// After a failed hop with no call to listen to, the next try comes this
@@ -91,6 +90,8 @@ enum Skip {
     Occupied,
     Young,
     RecentlyLeft,
+    /// A rejoin that `[compliance]` wants announced.
+    NeedsNotice,
 }
 
 /// The keys that end a rotation where I am (a mode key, push-to-talk, leave).
@@ -272,13 +273,14 @@ impl App {
         if let Some(rotation) = &mut self.rotation {
             rotation.hop = Some((call_id.clone(), agent_id.clone()));
         }
-        self.dirty = true;
         let agent_name = self.agent_name(&agent_id);
-        let mode = Mode::Silent;
-        let command = Outstanding::new(Op::Join { mode }, &call_id, &agent_id, &agent_name, now);
-        self.request(command, RecordKind::JoinRequested, now, |req| {
-            Effect::send(ClientMessage::Monitor { req, call_id, mode })
-        })
+        // `skip` let through no rejoin that needs the notice.
+        let rejoin = self.floor.calls.get(&call_id).map(|call| {
+            self.rejoins
+                .assess(&call_id, Mode::Silent, self.rejoin_rule(call), now)
+        });
+        let rejoin = matches!(rejoin, Some(JoinKind::Rejoin { .. })).then_some(false);
+        self.send_join(call_id, agent_id, &agent_name, Mode::Silent, rejoin, now)
     }
 
     /// The agents the rotation goes through, in order: the config's list
@@ -321,9 +323,17 @@ impl App {
         if age < millis(rules.min_call_age) {
             return Some(Skip::Young);
         }
-        let left = self.left_calls.get(&call.id);
-        if left.is_some_and(|at| now.millis_since(*at) < millis(rules.skip_left_within)) {
+        let left = self.rejoins.left_at(&call.id);
+        if left.is_some_and(|at| now.millis_since(at) < millis(rules.skip_left_within)) {
             return Some(Skip::RecentlyLeft);
+        }
+        // A rotation never asks: a rejoin `[compliance]` wants announced is
+        // for the supervisor to make by hand.
+        let rule = self.rejoin_rule(call);
+        if self.rejoins.assess(&call.id, Mode::Silent, rule, now)
+            == (JoinKind::Rejoin { announce: true })
+        {
+            return Some(Skip::NeedsNotice);
         }
         None
     }
@@ -384,13 +394,9 @@ impl App {
         }
     }
 
-    /// A leg of mine is gone: the call counts as recently left, and when it
-    /// was the rotation's (the call ended, say), the rotation moves on now.
+    /// A leg of mine is gone (the rejoin memory keeps when): when it was
+    /// the rotation's (the call ended, say), the rotation moves on now.
     pub(super) fn rotation_leg_gone(&mut self, call_id: &str, now: Timestamp) {
-        let window = millis(self.settings.rotation.skip_left_within);
-        self.left_calls
-            .retain(|_, at| now.millis_since(*at) < window);
-        self.left_calls.insert(call_id.to_owned(), now);
         if let Some(rotation) = &mut self.rotation
             && rotation.call.as_deref() == Some(call_id)
         {
@@ -407,6 +413,7 @@ fn skipped_words(skipped: &[Skip]) -> String {
         (Skip::Occupied, "with another supervisor"),
         (Skip::Young, "too young"),
         (Skip::RecentlyLeft, "left recently"),
+        (Skip::NeedsNotice, "needing the monitoring notice"),
     ]
     .into_iter()
     .filter(|(kind, _)| count(*kind) > 0)

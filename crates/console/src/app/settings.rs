@@ -1,6 +1,7 @@
 //! What the app needs from the configuration and the command line.
 
 use super::{KeyMap, RotationSettings};
+use crate::config::ComplianceSection;
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::ptt::PttConfig;
 
@@ -22,6 +23,8 @@ pub struct AppSettings {
     pub ptt: PttConfig,
     /// How `r` rotates through the calls.
     pub rotation: RotationSettings,
+    /// When rejoining a call needs the monitoring notice.
+    pub compliance: ComplianceSection,
 }
 
 impl Default for AppSettings {
@@ -35,6 +38,7 @@ impl Default for AppSettings {
             audio_input: Endpoint::None,
             ptt: PttConfig::default(),
             rotation: RotationSettings::default(),
+            compliance: ComplianceSection::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! highlights, the message line and the journal's health.
 
 use super::{App, Effect};
-use floorwalk_protocol::{FloorStatus, Reachability, Timestamp};
+use floorwalk_protocol::{FloorStatus, Mode, Reachability, Timestamp};
 use std::time::Duration;
 
 /// How long a row keeps its highlight after its call started, changed or ended.
@@ -56,6 +56,14 @@ pub enum Dialog {
     },
     Quit {
         calls: Vec<String>,
+        focus: Button,
+    },
+    /// Rejoining a call I left, where `[compliance]` wants the customer to
+    /// hear the monitoring notice: confirm, or not join.
+    Rejoin {
+        call_id: String,
+        agent_name: String,
+        mode: Mode,
         focus: Button,
     },
 }

@@ -1,5 +1,6 @@
 //! `floorwalk report`: read the journal, build the report, print it.
 
+use super::calibration::{Calibration, calibration_file, default_calibration_dir};
 use super::day::parse_date;
 use super::read::{Loaded, read_dir};
 use super::render::{JournalOrigin, render_csv, render_json, render_table};
@@ -31,6 +32,23 @@ pub struct ReportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Bring console times onto the server's clock with what `floorwalk
+    /// calibrate` measured: a server URL (its calibration in the data
+    /// directory) or a calibration file
+    #[arg(long, value_name = "URL|FILE")]
+    pub calibration: Option<String>,
+}
+
+/// The calibration `--calibration` names: a `ws://` or `wss://` URL is the
+/// stored calibration of that server, anything else a file.
+fn calibration_path(given: &str) -> anyhow::Result<PathBuf> {
+    if given.starts_with("ws://") || given.starts_with("wss://") {
+        let dir = default_calibration_dir()
+            .context("cannot find the platform data directory for calibrations; pass a file")?;
+        Ok(calibration_file(&dir, given))
+    } else {
+        Ok(PathBuf::from(given))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -67,11 +85,19 @@ pub fn run_report(args: &ReportArgs, out: &mut dyn std::io::Write) -> anyhow::Re
     // end of the range is read whole; the report counts it by its start.
     let widen_from = args.from.map(|d| d.previous_day().unwrap_or(d));
     let widen_to = args.to.map(|d| d.next_day().unwrap_or(d));
-    let (loaded, exists) = match read_dir(&dir, widen_from, widen_to) {
+    let calibration = match &args.calibration {
+        Some(given) => Some(Calibration::load(&calibration_path(given)?)?),
+        None => None,
+    };
+    let (mut loaded, exists) = match read_dir(&dir, widen_from, widen_to) {
         Ok(loaded) => (loaded, true),
         Err(AuditError::Missing { .. }) => (Loaded::default(), false),
         Err(err) => return Err(err.into()),
     };
+    let calibration = calibration.map(|c| {
+        let corrected = c.correct(&mut loaded.records);
+        (c, corrected)
+    });
     let report = build_report(&loaded.records, &loaded.problems, &filter);
     let in_range = |path: &PathBuf| {
         path.file_name()
@@ -85,6 +111,7 @@ pub fn run_report(args: &ReportArgs, out: &mut dyn std::io::Write) -> anyhow::Re
         files: loaded.files.iter().filter(|p| in_range(p)).count(),
         dir,
         exists,
+        calibration,
     };
     match args.format {
         Format::Table => render_table(&report, &origin, out),

@@ -3,9 +3,12 @@
 //! `journal` writes, `read` reads back (flagging torn and unparseable lines),
 //! `recover` finds the legs a crash left open, `presence` is one
 //! supervisor's legs for the console's audit pane, `report` is the pure arithmetic from records to figures, `render` prints a
-//! report as a table, CSV or JSON, and `cli` is `floorwalk report`.
+//! report as a table, CSV or JSON, and `cli` is `floorwalk report`;
+//! `calibration` keeps what `floorwalk calibrate` measured of a server, and
+//! brings console times onto its clock for the report.
 //! `docs/audit.md` states the format, the guarantees and every formula.
 
+mod calibration;
 mod cli;
 mod day;
 mod error;
@@ -17,6 +20,7 @@ mod recover;
 mod render;
 mod report;
 
+pub use calibration::{Calibration, calibration_file, default_calibration_dir};
 pub use cli::{Format, ReportArgs, run_report};
 pub use day::{file_name, parse_date, parse_file_name, utc_date};
 pub use error::AuditError;
@@ -24,11 +28,11 @@ pub use journal::{Journal, default_dir, demo_dir};
 pub use presence::{LegEnd, Presence, call_history, presence_history};
 pub use read::{Loaded, Problem, ProblemKind, parse_journal, read_dir};
 pub use record::*;
-pub use recover::{OpenLeg, RECOVER_DAYS, Recovery, open_legs, recover};
+pub use recover::{LeftCall, OpenLeg, RECOVER_DAYS, Recovery, left_calls, open_legs, recover};
 pub use render::{
     CSV_COLUMNS, JournalOrigin, format_percent, render_csv, render_json, render_table,
 };
 pub use report::{
-    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, LegRef, Report, build_report,
-    format_duration,
+    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, LegRef, Report, SupervisorRejoins,
+    build_report, format_duration,
 };

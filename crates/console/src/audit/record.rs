@@ -35,6 +35,10 @@ pub enum RecordKind {
     /// snapshot: `reason` is [`STILL_LIVE`] (it stays open, its `left` comes
     /// later) or [`UNKNOWN_AFTER_CRASH`] (gone; when and why is unknown).
     Reconciled,
+    /// The server confirmed a join of a call this supervisor had left
+    /// before (outside the `[compliance]` grace window); `announced` says
+    /// whether the customer heard the monitoring notice.
+    Rejoin,
 }
 
 /// `reconciled`: the server still has the leg.
@@ -61,6 +65,7 @@ impl RecordKind {
             RecordKind::EndCallRequested => "end_call_requested",
             RecordKind::EndCallFailed => "end_call_failed",
             RecordKind::Reconciled => "reconciled",
+            RecordKind::Rejoin => "rejoin",
         }
     }
 }
@@ -85,6 +90,9 @@ pub struct Record {
     pub latency_ms: Option<u64>,
     /// For `left`, `call_ended` and failures: the reason or error, as words.
     pub reason: Option<String>,
+    /// For `rejoin`: whether the server played the monitoring notice.
+    #[serde(default)]
+    pub announced: Option<bool>,
 }
 
 impl Serialize for Record {
@@ -98,6 +106,7 @@ impl Serialize for Record {
             self.server_at.is_some(),
             self.latency_ms.is_some(),
             self.reason.is_some(),
+            self.announced.is_some(),
         ];
         let known = 4 + optional.into_iter().filter(|&known| known).count();
         let mut line = serializer.serialize_struct("Record", known)?;
@@ -112,6 +121,7 @@ impl Serialize for Record {
         if_known(&mut line, "server_at", &self.server_at)?;
         if_known(&mut line, "latency_ms", &self.latency_ms)?;
         if_known(&mut line, "reason", &self.reason)?;
+        if_known(&mut line, "announced", &self.announced)?;
         line.end()
     }
 }
@@ -143,6 +153,7 @@ impl Record {
             server_at: None,
             latency_ms: None,
             reason: None,
+            announced: None,
         }
     }
 }

@@ -25,11 +25,23 @@ pub struct OpenLeg {
     pub supervisor: String,
 }
 
+/// A call the journal saw a supervisor leave, and not end: joining it
+/// again after a restart is still a rejoin (the `[compliance]` rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftCall {
+    pub supervisor: String,
+    pub call_id: String,
+    /// When the leave was recorded (the console's clock).
+    pub at: Timestamp,
+}
+
 /// What the console learns from its journal at start.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recovery {
     /// In the order they were joined.
     pub open_legs: Vec<OpenLeg>,
+    /// The latest leave of each call, per supervisor.
+    pub left_calls: Vec<LeftCall>,
     pub problems: Vec<Problem>,
 }
 
@@ -65,8 +77,32 @@ pub fn recover(dir: &Path, now: Timestamp) -> Result<Recovery, AuditError> {
     };
     Ok(Recovery {
         open_legs: open_legs(&loaded.records),
+        left_calls: left_calls(&loaded.records),
         problems: loaded.problems,
     })
+}
+
+/// The calls each supervisor left (a `left` record) whose end the journal
+/// has not recorded since, with the latest leave; records in journal order.
+pub fn left_calls(records: &[Record]) -> Vec<LeftCall> {
+    let mut left: Vec<LeftCall> = Vec::new();
+    for record in records {
+        match record.kind {
+            RecordKind::Left => {
+                left.retain(|l| {
+                    !(l.supervisor == record.supervisor && l.call_id == record.call_id)
+                });
+                left.push(LeftCall {
+                    supervisor: record.supervisor.clone(),
+                    call_id: record.call_id.clone(),
+                    at: record.at,
+                });
+            }
+            RecordKind::CallEnded => left.retain(|l| l.call_id != record.call_id),
+            _ => {}
+        }
+    }
+    left
 }
 
 /// The legs joined and not closed, records taken in journal order. A
@@ -124,7 +160,8 @@ pub fn open_legs(records: &[Record]) -> Vec<OpenLeg> {
             | RecordKind::DisconnectRequested
             | RecordKind::DisconnectFailed
             | RecordKind::EndCallRequested
-            | RecordKind::EndCallFailed => {}
+            | RecordKind::EndCallFailed
+            | RecordKind::Rejoin => {}
         }
     }
     open
@@ -159,6 +196,54 @@ mod tests {
         legs.iter()
             .map(|l| (l.supervisor.as_str(), l.leg_id.as_str(), l.mode))
             .collect()
+    }
+
+    #[test]
+    fn the_calls_left_and_not_ended_are_remembered_with_their_last_leave() {
+        let at = |record: Record, ms: i64, call: &str| Record {
+            at: Timestamp::from_millis(ms),
+            call_id: call.to_owned(),
+            ..record
+        };
+        let left = |ms, call| {
+            at(
+                record(RecordKind::Left, "sup-1", Some("l-1"), None),
+                ms,
+                call,
+            )
+        };
+        let records = [
+            left(1_000, "c-1"),
+            left(2_000, "c-2"),
+            at(
+                record(RecordKind::Left, "sup-2", Some("l-5"), None),
+                2_500,
+                "c-1",
+            ),
+            left(3_000, "c-1"),
+            at(
+                record(RecordKind::CallEnded, "sup-1", None, None),
+                4_000,
+                "c-2",
+            ),
+        ];
+        let calls: Vec<(String, String, i64)> = left_calls(&records)
+            .into_iter()
+            .map(|l| {
+                (
+                    l.supervisor,
+                    l.call_id,
+                    l.at.millis_since(Timestamp::from_millis(0)),
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("sup-2".into(), "c-1".into(), 2_500),
+                ("sup-1".into(), "c-1".into(), 3_000)
+            ]
+        );
     }
 
     #[test]

@@ -1,19 +1,36 @@
 //! The report as an aligned table (80 columns), CSV, or JSON.
 
+use super::calibration::Calibration;
 use super::read::Problem;
-use super::report::{AgentFigures, Anomaly, Figures, Report, format_duration};
+use super::report::{AgentFigures, Anomaly, Figures, Report, SupervisorRejoins, format_duration};
 use serde::Serialize;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
 /// Where the records came from, for the header of the table and the JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JournalOrigin {
     pub dir: PathBuf,
     /// Journal files read (for the date range).
     pub files: usize,
     /// Whether the directory exists at all.
     pub exists: bool,
+    /// The calibration console times were corrected with, and how many
+    /// records it corrected.
+    pub calibration: Option<(Calibration, usize)>,
+}
+
+/// The line that says a calibration corrected console times.
+fn calibration_text(calibration: &Calibration, corrected: usize) -> String {
+    format!(
+        "console times corrected with the calibration of {} from {}: server clock {:+.0} ms, \
+         drift {:+.1} ppm ({})",
+        calibration.server,
+        calibration.measured_at,
+        calibration.clock_offset_ms,
+        calibration.drift_ppm,
+        count(corrected as u64, "record")
+    )
 }
 
 /// `66.7%`, or `-` when there is nothing to divide by.
@@ -132,6 +149,9 @@ pub fn render_table(
         files_text(origin.files),
         count(report.records, "record")
     )?;
+    if let Some((calibration, corrected)) = &origin.calibration {
+        writeln!(out, "{}", calibration_text(calibration, *corrected))?;
+    }
 
     writeln!(out, "\nPresence and talk time")?;
     Table {
@@ -203,6 +223,26 @@ pub fn render_table(
          dropped by lease expiry. CRASH: legs a crash left open that the server no\n\
          longer had when the console started again. Definitions: docs/audit.md."
     )?;
+
+    if !report.rejoins.is_empty() {
+        writeln!(out, "\nRejoins by supervisor")?;
+        Table {
+            headers: vec!["SUPERVISOR", "REJOINS", "ANNOUNCED", "NOT ANNOUNCED"],
+            rows: report
+                .rejoins
+                .iter()
+                .map(|r| {
+                    vec![
+                        fit(&r.supervisor, AGENT_WIDTH),
+                        (r.announced + r.unannounced).to_string(),
+                        r.announced.to_string(),
+                        r.unannounced.to_string(),
+                    ]
+                })
+                .collect(),
+        }
+        .write(out)?;
+    }
 
     if !report.anomalies.is_empty() {
         writeln!(out, "\nAnomaly details ({})", report.anomalies.len())?;
@@ -356,7 +396,15 @@ pub fn render_json(report: &Report, origin: &JournalOrigin, out: &mut dyn Write)
             })
             .collect(),
         anomalies: &report.anomalies,
+        rejoins: &report.rejoins,
         problems: &report.problems,
+        calibration: origin
+            .calibration
+            .as_ref()
+            .map(|(c, corrected)| JsonCalibration {
+                calibration: c,
+                corrected: *corrected,
+            }),
     };
     serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::other)?;
     writeln!(out)
@@ -374,7 +422,18 @@ struct JsonReport<'a> {
     overall: JsonFigures<'a>,
     agents: Vec<JsonAgent<'a>>,
     anomalies: &'a [Anomaly],
+    rejoins: &'a [SupervisorRejoins],
     problems: &'a [Problem],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    calibration: Option<JsonCalibration<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCalibration<'a> {
+    #[serde(flatten)]
+    calibration: &'a Calibration,
+    /// Records whose console time it brought onto the server's clock.
+    corrected: usize,
 }
 
 #[derive(Serialize)]

@@ -174,6 +174,16 @@ pub struct LegRef {
     pub agent_id: Option<String>,
 }
 
+/// One supervisor's rejoins of calls they had left (`rejoin` records).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupervisorRejoins {
+    pub supervisor: String,
+    /// Rejoins where the customer heard the monitoring notice.
+    pub announced: u64,
+    /// Rejoins without it.
+    pub unannounced: u64,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
@@ -189,6 +199,9 @@ pub struct Report {
     pub agents: Vec<AgentFigures>,
     /// In time order.
     pub anomalies: Vec<Anomaly>,
+    /// By supervisor id; only supervisors who rejoined a call.
+    #[serde(default)]
+    pub rejoins: Vec<SupervisorRejoins>,
     /// Torn and unparseable lines of the files in the date range.
     pub problems: Vec<Problem>,
 }
@@ -308,6 +321,7 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
     // First agent each seen call was attributed to, in order of first sight.
     let mut seen_calls: Vec<(String, Option<String>)> = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
+    let mut rejoins: BTreeMap<&str, SupervisorRejoins> = BTreeMap::new();
 
     for record in &records {
         let t = event_time(record);
@@ -409,7 +423,16 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
                     seen_calls.push((record.call_id.clone(), agent_of(record)));
                 }
             }
-            RecordKind::JoinRequested
+            RecordKind::Rejoin if in_range(t) => {
+                let counts = rejoins.entry(&record.supervisor).or_default();
+                if record.announced == Some(true) {
+                    counts.announced += 1;
+                } else {
+                    counts.unannounced += 1;
+                }
+            }
+            RecordKind::Rejoin
+            | RecordKind::JoinRequested
             | RecordKind::JoinFailed
             | RecordKind::DisconnectRequested
             | RecordKind::DisconnectFailed
@@ -532,6 +555,13 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
         overall,
         agents,
         anomalies,
+        rejoins: rejoins
+            .into_iter()
+            .map(|(supervisor, counts)| SupervisorRejoins {
+                supervisor: supervisor.to_owned(),
+                ..counts
+            })
+            .collect(),
         problems: problems
             .iter()
             .filter(|p| {

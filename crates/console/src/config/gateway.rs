@@ -34,6 +34,9 @@ pub struct GatewaySection {
     pub default_team: Option<String>,
     /// A queued caller answered within this many seconds meets the service level.
     pub sla_secs: Option<u64>,
+    /// The Asterisk sound (a name in its sounds directory, no extension)
+    /// played to the customer when a supervisor joins with `announce`.
+    pub notice_sound: Option<String>,
     pub variables: ChannelVariables,
 }
 

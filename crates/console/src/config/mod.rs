@@ -5,6 +5,7 @@
 //! comes from `FLOORWALK_TOKEN`, a token file, or a token command.
 
 mod audio;
+mod compliance;
 mod de;
 mod gateway;
 mod rotation;
@@ -12,6 +13,7 @@ mod secret;
 mod token;
 
 pub use audio::{AudioSection, PushToTalk};
+pub use compliance::{ComplianceSection, RejoinAnnouncement, RejoinRule, RejoinRuleOverride};
 pub use gateway::{ChannelVariables, ENV_ARI_PASSWORD, GatewaySection};
 pub use rotation::RotationSection;
 pub use secret::Secret;
@@ -65,6 +67,8 @@ pub struct Config {
     pub gateway: GatewaySection,
     /// How `r` rotates through the calls.
     pub rotation: RotationSection,
+    /// When rejoining a call needs the monitoring notice.
+    pub compliance: ComplianceSection,
     /// `FLOORWALK_TOKEN`, taken when the config was loaded.
     #[serde(skip)]
     env_token: Option<Secret>,
@@ -92,6 +96,7 @@ impl Default for Config {
             ptt: PushToTalk::default(),
             gateway: GatewaySection::default(),
             rotation: RotationSection::default(),
+            compliance: ComplianceSection::default(),
             env_token: None,
             source: None,
             warnings: Vec::new(),

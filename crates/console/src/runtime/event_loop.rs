@@ -84,6 +84,7 @@ impl Core {
             Some(Ok(recovery)) => {
                 warnings.extend(recovery.problem_summary());
                 app.reconcile_after_crash(recovery.open_legs);
+                app.recall_left_calls(recovery.left_calls);
             }
             Some(Err(err)) => warnings.push(format!(
                 "cannot read the audit journal back to look for legs a crash left open: {err}"

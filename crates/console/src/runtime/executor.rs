@@ -305,6 +305,7 @@ mod tests {
                 req: "r-1".into(),
                 call_id: "c-2".into(),
                 mode: floorwalk_protocol::Mode::Silent,
+                announce: false,
             },
             unrecorded: Unrecorded::Refuse,
         });

@@ -251,6 +251,12 @@ pub fn hints(frame: &mut Frame, app: &App, theme: &Theme, screen: &Screen) {
             ("esc", "cancel"),
         ],
         Some(Dialog::Quit { .. }) => &[("enter/y", "leave and quit"), ("esc", "stay")],
+        Some(Dialog::Rejoin { .. }) => &[
+            ("tab", "switch"),
+            ("enter", "choose"),
+            ("y", "join with notice"),
+            ("esc", "cancel"),
+        ],
         Some(Dialog::Help) => &[("any key", "closes the help")],
         None if app.audit_pane().is_some() => &[("up/down", "select a leg"), ("esc", "close")],
         None if app.filter_editing() => &[

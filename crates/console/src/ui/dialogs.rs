@@ -1,4 +1,4 @@
-//! Dialogs over the dashboard: help, end call, quit.
+//! Dialogs over the dashboard: help, end call, quit, rejoin.
 
 use super::format;
 use super::theme::Theme;
@@ -50,6 +50,33 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
                 buttons(theme, *focus, "Stay", "Leave and quit"),
             ];
             boxed(frame, theme, area, " Quit ", lines, 48);
+        }
+        Some(Dialog::Rejoin {
+            call_id,
+            agent_name,
+            mode,
+            focus,
+        }) => {
+            let mode = mode.to_string().to_uppercase();
+            let lines = vec![
+                Line::styled(
+                    format!("Rejoin call {call_id} · {agent_name} in {mode}?"),
+                    theme.bold(),
+                ),
+                Line::default(),
+                Line::raw(format!(
+                    "You were on this call before. The compliance rule for it wants an \
+                     announcement when you rejoin in {mode}:"
+                )),
+                Line::from(vec![
+                    Span::raw("the "),
+                    Span::styled("customer will hear the monitoring notice", theme.danger()),
+                    Span::raw(" as you join."),
+                ]),
+                Line::default(),
+                buttons(theme, *focus, "Cancel", "JOIN WITH NOTICE"),
+            ];
+            boxed(frame, theme, area, " Rejoin with announcement? ", lines, 64);
         }
     }
 }
@@ -157,7 +184,11 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         };
         lines.push(row(keys, &text, action.dangerous()));
     }
-    lines.push(row("esc".into(), "close a dialog, clear the filter", false));
+    lines.push(row(
+        "esc / y".into(),
+        "close a dialog, clear the filter / y: confirm (rejoin)",
+        false,
+    ));
     lines.push(row(
         "ctrl-c".into(),
         "quit at once (leaves your calls first)",

@@ -98,6 +98,15 @@ impl Endpoint {
     }
 }
 
+/// A playback (the monitoring notice's).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Playback {
+    pub id: String,
+    /// `done` when it played to its end; `failed`, `canceled`, … otherwise.
+    #[serde(default)]
+    pub state: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DeviceState {
     pub name: String,
@@ -180,6 +189,9 @@ pub enum Event {
     },
     StasisEnd {
         channel: Channel,
+    },
+    PlaybackFinished {
+        playback: Playback,
     },
     /// Every other event type, ignored.
     #[serde(other)]

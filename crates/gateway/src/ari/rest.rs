@@ -271,6 +271,14 @@ impl Rest {
             .map(drop)
     }
 
+    /// Plays `media` (e.g. `sound:NAME`) on a channel as playback `id`.
+    pub async fn play(&self, channel: &str, media: &str, id: &str) -> Result<(), AriError> {
+        let path = format!("/channels/{channel}/play/{id}");
+        self.send(reqwest::Method::POST, &path, &[("media", media)])
+            .await
+            .map(drop)
+    }
+
     /// Evaluates a dialplan expression such as `QUEUE_MEMBER(sales,free)`.
     pub async fn variable(&self, expression: &str) -> Result<String, AriError> {
         let body: VariableBody = self

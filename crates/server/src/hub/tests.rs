@@ -132,6 +132,7 @@ fn monitor(hub: &mut Hub<TestFloor>, conn: ConnId, call_id: &str, mode: Mode) {
         req: "r-1".into(),
         call_id: call_id.into(),
         mode,
+        announce: false,
     };
     command(hub, conn, message);
 }
@@ -521,6 +522,7 @@ fn a_join_the_floor_never_finishes_is_answered_in_time_and_can_be_asked_again() 
         req: "r-2".into(),
         call_id: "c-1".into(),
         mode: Mode::Barge,
+        announce: false,
     };
     command(&mut hub, dana, again);
     let answered = replies(&mut inbox);
@@ -643,4 +645,54 @@ fn other_commands_that_finish_late_are_not_answered_twice() {
         frame: frame(track),
     });
     assert_eq!(hub.floor.talks.len(), 1);
+}
+
+/// The first reply a connection got.
+fn first_reply(inbox: &mut mpsc::Receiver<Outgoing>) -> Reply {
+    received(inbox)
+        .0
+        .into_iter()
+        .find_map(|m| match m {
+            ServerMessage::Reply(r) => Some(r),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn announce_goes_to_the_floor_and_its_reply_says_announced() {
+    let mut hub = hub();
+    let (conn, mut inbox) = connect(&mut hub, 0, 64);
+    received(&mut inbox);
+    let message = ClientMessage::Monitor {
+        req: "r-1".into(),
+        call_id: "c-1".into(),
+        mode: Mode::Barge,
+        announce: true,
+    };
+    command(&mut hub, conn, message);
+    assert!(matches!(
+        hub.floor.commands[..],
+        [FloorCommand::Join {
+            announce: true,
+            mode: Mode::Barge,
+            ..
+        }]
+    ));
+    let reply = first_reply(&mut inbox);
+    assert_eq!(reply.outcome().unwrap()["announced"], true);
+
+    // A plain join does not ask, and its reply does not claim it.
+    let (amara, mut amara_inbox) = connect(&mut hub, 2, 64);
+    received(&mut amara_inbox);
+    monitor(&mut hub, amara, "c-1", Mode::Silent);
+    assert!(matches!(
+        hub.floor.commands[1],
+        FloorCommand::Join {
+            announce: false,
+            ..
+        }
+    ));
+    let plain = first_reply(&mut amara_inbox);
+    assert!(plain.outcome().unwrap().get("announced").is_none());
 }

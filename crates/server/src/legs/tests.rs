@@ -109,6 +109,7 @@ fn monitor(call_id: &str, mode: Mode) -> ClientMessage {
         req: "r".into(),
         call_id: call_id.into(),
         mode,
+        announce: false,
     }
 }
 
@@ -152,6 +153,7 @@ fn joins_only_in_your_teams_and_once_per_call() {
             ref call_id,
             ref supervisor,
             mode: Mode::Silent,
+            announce: false,
         },
         asked,
     ) = decision

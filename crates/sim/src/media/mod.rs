@@ -61,6 +61,8 @@ struct Playing {
     clocks: [Clock; 2],
     /// From the first console's join to the call's end, with a record dir.
     mixdown: Option<Mixdown>,
+    /// The monitoring notice's next packet, while the customer hears it.
+    notice: Option<usize>,
 }
 
 /// The media engine (one per simulator).
@@ -168,8 +170,25 @@ impl Media {
                 talk,
                 clocks,
                 mixdown,
+                notice: None,
             },
         );
+    }
+
+    /// A supervisor joined with `announce`: the customer hears the
+    /// monitoring notice from the next frame on (over whatever is said).
+    /// False when the call has no audio to play it in, or there is no
+    /// notice to play.
+    pub fn announce(&mut self, call: &str) -> bool {
+        let Some(playing) = self.playing.get_mut(call) else {
+            return false;
+        };
+        if self.library.notice(0).is_none() {
+            return false;
+        }
+        tracing::info!(%call, "the customer hears the monitoring notice");
+        playing.notice = Some(0);
+        true
     }
 
     /// One 20 ms frame: the line being said on each playing call goes out
@@ -216,6 +235,15 @@ impl Media {
                     && let Err(e) = mixdown.speech(role, packet)
                 {
                     tracing::debug!(call = %playing.id, %e, "clip packet not decodable");
+                }
+            }
+            if let Some(n) = playing.notice {
+                let packet = library.notice(n);
+                playing.notice = packet.map(|_| n + 1);
+                if let (Some(packet), Some(mixdown)) = (packet, &mut playing.mixdown)
+                    && let Err(e) = mixdown.notice(packet)
+                {
+                    tracing::debug!(call = %playing.id, %e, "notice packet not decodable");
                 }
             }
             if let (Some(mixdown), Some(recorder)) = (&mut playing.mixdown, &self.recorder) {

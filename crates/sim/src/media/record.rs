@@ -36,6 +36,8 @@ struct Inbound {
 pub struct Mixdown {
     /// Decoders of the agent's and the customer's speech tracks.
     speech: [Decoder; 2],
+    /// The monitoring notice's decoder.
+    notice: Decoder,
     inbound: Vec<Inbound>,
     customer: Vec<f32>,
     agent: Vec<f32>,
@@ -54,6 +56,7 @@ impl Mixdown {
     pub fn new() -> Result<Self, CodecError> {
         Ok(Self {
             speech: [Decoder::new()?, Decoder::new()?],
+            notice: Decoder::new()?,
             inbound: Vec::new(),
             customer: vec![0.0; FRAME],
             agent: vec![0.0; FRAME],
@@ -71,6 +74,14 @@ impl Mixdown {
         };
         decoder.decode(packet, &mut self.scratch)?;
         add(ear, &self.scratch);
+        Ok(())
+    }
+
+    /// A packet of the monitoring notice in this frame: the customer hears
+    /// it, and only the customer.
+    pub fn notice(&mut self, packet: &[u8]) -> Result<(), CodecError> {
+        self.notice.decode(packet, &mut self.scratch)?;
+        add(&mut self.customer, &self.scratch);
         Ok(())
     }
 
@@ -349,6 +360,23 @@ mod tests {
         }
         let (customer, agent) = levels[10];
         assert!(customer > 0.2 && agent == 0.0, "{levels:?}");
+    }
+
+    #[test]
+    fn the_monitoring_notice_reaches_the_customer_only() {
+        let mut mix = Mixdown::new().unwrap();
+        let notice = floorwalk_audio::assets::MONITORING_NOTICE
+            .packets()
+            .unwrap();
+        let (mut customer, mut agent) = (0.0f32, 0.0f32);
+        for packet in &notice.packets {
+            mix.notice(packet).unwrap();
+            mix.finish(|c, a| {
+                customer = customer.max(Level::of(c).peak);
+                agent = agent.max(Level::of(a).peak);
+            });
+        }
+        assert!(customer > 0.3 && agent == 0.0, "{customer} {agent}");
     }
 
     #[test]

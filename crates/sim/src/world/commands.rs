@@ -93,7 +93,7 @@ impl World {
     }
 
     /// The live call a console leg is on.
-    fn console_leg_call(&self, leg: &str) -> Result<u64, FloorError> {
+    pub(crate) fn console_leg_call(&self, leg: &str) -> Result<u64, FloorError> {
         self.console_legs
             .get(leg)
             .copied()

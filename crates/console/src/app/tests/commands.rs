@@ -21,7 +21,8 @@ fn joining_audits_before_sending_and_confirms_with_server_time_and_latency() {
             message: ClientMessage::Monitor {
                 req: "r-1".into(),
                 call_id: "c-9".into(),
-                mode: Mode::Silent
+                mode: Mode::Silent,
+                announce: false,
             },
             unrecorded: Unrecorded::Refuse,
         }

@@ -15,7 +15,14 @@ fn disconnect(leg_id: &str) -> Op {
 #[test]
 fn requests_are_numbered_once_and_closed_once() {
     let mut ledger = Ledger::default();
-    let join = enter(&mut ledger, Op::Join { mode: Mode::Barge }, "c-9");
+    let join = enter(
+        &mut ledger,
+        Op::Join {
+            mode: Mode::Barge,
+            rejoin: None,
+        },
+        "c-9",
+    );
     let end = enter(&mut ledger, Op::EndCall, "c-10");
     assert_eq!((join.as_str(), end.as_str()), ("r-1", "r-2"));
     assert_eq!(ledger.get("r-2").map(|e| e.call_id.as_str()), Some("c-10"));
@@ -27,7 +34,14 @@ fn requests_are_numbered_once_and_closed_once() {
 #[test]
 fn each_state_event_finds_the_command_it_confirms() {
     let mut ledger = Ledger::default();
-    let join = enter(&mut ledger, Op::Join { mode: Mode::Barge }, "c-9");
+    let join = enter(
+        &mut ledger,
+        Op::Join {
+            mode: Mode::Barge,
+            rejoin: None,
+        },
+        "c-9",
+    );
     let switch = Op::SetMode {
         leg_id: "l-40".into(),
         mode: Mode::Silent,
@@ -52,7 +66,14 @@ fn each_state_event_finds_the_command_it_confirms() {
 #[test]
 fn the_latency_is_the_replys_when_it_came_first_else_from_the_key() {
     let mut ledger = Ledger::default();
-    let req = enter(&mut ledger, Op::Join { mode: Mode::Silent }, "c-9");
+    let req = enter(
+        &mut ledger,
+        Op::Join {
+            mode: Mode::Silent,
+            rejoin: None,
+        },
+        "c-9",
+    );
     let entry = ledger.get(&req).unwrap();
     assert_eq!(entry.latency_at(NOW.plus_millis(40)), 40);
     assert_eq!(entry.latency_at(NOW.plus_millis(-5)), 0, "a clock set back");
@@ -79,8 +100,22 @@ fn joins_in_flight_can_be_left_on_arrival_or_failed_when_their_call_is_gone() {
     let mut ledger = Ledger::default();
     assert!(!ledger.leave_joins_on_arrival(), "no join to leave");
     enter(&mut ledger, Op::EndCall, "c-10");
-    let join = enter(&mut ledger, Op::Join { mode: Mode::Silent }, "c-9");
-    enter(&mut ledger, Op::Join { mode: Mode::Silent }, "c-11");
+    let join = enter(
+        &mut ledger,
+        Op::Join {
+            mode: Mode::Silent,
+            rejoin: None,
+        },
+        "c-9",
+    );
+    enter(
+        &mut ledger,
+        Op::Join {
+            mode: Mode::Silent,
+            rejoin: None,
+        },
+        "c-11",
+    );
     assert!(!ledger.awaiting_leave());
     assert!(ledger.leave_joins_on_arrival());
     assert!(ledger.get(&join).unwrap().then_leave);

@@ -18,6 +18,7 @@ mod ledger;
 mod legs;
 mod reconcile;
 mod redraw;
+mod rejoin;
 mod rotation;
 mod selection;
 mod status;

@@ -278,3 +278,57 @@ fn it_goes_through_the_calls_of_the_filter_in_the_tables_order() {
     leg_joined(&mut app, "c-13", silent("l-32", 32));
     assert_eq!(joins(&tick(&mut app, 45)), ["c-11"]);
 }
+
+#[test]
+fn a_hop_never_makes_a_rejoin_that_needs_the_notice_and_journals_the_others() {
+    use crate::config::{ComplianceSection, RejoinAnnouncement};
+    let rules = RotationSettings {
+        skip_left_within: Duration::ZERO,
+        ..RotationSettings::default()
+    };
+    let rotating = |rejoin_announcement| {
+        let settings = AppSettings {
+            rotation: rules.clone(),
+            compliance: ComplianceSection {
+                rejoin_announcement,
+                ..ComplianceSection::default()
+            },
+            ..fixture::settings()
+        };
+        let (mut app, _) = fixture::connect(settings, fixture::me(), false, (80, 24));
+        select(&mut app, "a-01");
+        assert_eq!(joins(&press(&mut app, [key('r')])), ["c-9"]);
+        leg_joined(&mut app, "c-9", silent("l-31", 31));
+        assert_eq!(joins(&tick(&mut app, 45)), ["c-13"]);
+        leg_joined(&mut app, "c-13", silent("l-32", 32));
+        leg_left(&mut app, "c-9", "l-31", LegLeftReason::Disconnected);
+        app
+    };
+
+    // Every rejoin announced: back from c-13, c-9 is passed over.
+    let mut app = rotating(RejoinAnnouncement::Always);
+    let back = press(&mut app, [key('p')]);
+    assert!(!joins(&back).contains(&"c-9"), "{back:?}");
+
+    // Only barge announced: a silent hop back to c-9 is a plain rejoin,
+    // journaled as one, never announced.
+    let mut app = rotating(RejoinAnnouncement::Barge);
+    let back = press(&mut app, [key('p')]);
+    assert_eq!(joins(&back), ["c-9"]);
+    let announce = sends(&back)
+        .iter()
+        .any(|message| matches!(message, ClientMessage::Monitor { announce: true, .. }));
+    assert!(!announce);
+    leg_joined(&mut app, "c-9", silent("l-33", 33));
+    let req = match sends(&back)[..] {
+        [ClientMessage::Monitor { req, .. }] => req.clone(),
+        _ => panic!("{back:?}"),
+    };
+    let effects = reply(&mut app, &req, joined_reply(), 20);
+    let rejoins: Vec<_> = audits(&effects)
+        .into_iter()
+        .filter(|record| record.kind == RecordKind::Rejoin)
+        .map(|record| record.announced)
+        .collect();
+    assert_eq!(rejoins, [Some(false)]);
+}
