@@ -44,7 +44,7 @@ pub use floor::SimFloor;
 
 use anyhow::{Context as _, bail};
 use floorwalk_protocol::Timestamp;
-use floorwalk_server::{Account, Impairment, ServerHandle, ServerOptions, TlsFiles};
+use floorwalk_server::{Account, Impairment, RecordKeeper, ServerHandle, ServerOptions, TlsFiles};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,6 +81,9 @@ pub struct SimOptions {
     /// How many times faster than a real floor things happen (calls, waits,
     /// breaks, arrivals), for load tests; the clock stays real. 1 by default.
     pub speed: f64,
+    /// Where the server core writes every supervisor presence (`None`:
+    /// nowhere).
+    pub records: Option<Arc<dyn RecordKeeper>>,
 }
 
 impl Default for SimOptions {
@@ -94,6 +97,7 @@ impl Default for SimOptions {
             lease_ms: server.lease_ms,
             heartbeat_ms: server.heartbeat_ms,
             impair: server.impair,
+            records: server.records,
             agents: 60,
             seed: 1,
             record_dir: None,
@@ -116,6 +120,7 @@ impl SimOptions {
             lease_ms: self.lease_ms,
             heartbeat_ms: self.heartbeat_ms,
             impair: self.impair,
+            records: self.records.clone(),
             ..ServerOptions::default()
         }
     }

@@ -7,11 +7,13 @@
 mod audio;
 mod de;
 mod gateway;
+mod records;
 mod secret;
 mod token;
 
 pub use audio::{AudioSection, PushToTalk};
 pub use gateway::{ChannelVariables, ENV_ARI_PASSWORD, GatewaySection};
+pub use records::{DEFAULT_RETENTION_DAYS, RecordsSection};
 pub use secret::Secret;
 
 use serde::Deserialize;
@@ -61,6 +63,9 @@ pub struct Config {
     pub ptt: PushToTalk,
     /// `floorwalk gateway`'s settings (the console ignores them).
     pub gateway: GatewaySection,
+    /// Where `sim` and `gateway` write supervisor presence (the console
+    /// ignores it).
+    pub records: RecordsSection,
     /// `FLOORWALK_TOKEN`, taken when the config was loaded.
     #[serde(skip)]
     env_token: Option<Secret>,
@@ -87,6 +92,7 @@ impl Default for Config {
             audio: AudioSection::default(),
             ptt: PushToTalk::default(),
             gateway: GatewaySection::default(),
+            records: RecordsSection::default(),
             env_token: None,
             source: None,
             warnings: Vec::new(),
@@ -239,6 +245,9 @@ impl Config {
         if let Some(password_file) = &config.gateway.ari_password_file {
             warnings.extend(exposure_warning(password_file, "ARI password file"));
         }
+        if let Some(password_file) = &config.records.password_file {
+            warnings.extend(exposure_warning(password_file, "records password file"));
+        }
         config.warnings.extend(warnings);
         Ok(Some(config))
     }
@@ -255,6 +264,7 @@ impl Config {
             &mut self.gateway.roster,
             &mut self.gateway.tls_cert,
             &mut self.gateway.tls_key,
+            &mut self.records.password_file,
         ]
         .into_iter()
         .flatten()
