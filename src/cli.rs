@@ -7,7 +7,7 @@ mod records;
 
 pub use doctor::{DoctorArgs, doctor};
 pub use gateway::{GatewayArgs, gateway};
-pub use records::{RecordsCommand, ReportArgs, records, report};
+pub use records::{RecordsCommand, ReportOptions, records, report};
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;

@@ -32,7 +32,7 @@ enum Command {
     Gateway(cli::GatewayArgs),
     /// Summarise the audit journal, or the server's records (--records),
     /// for quality teams.
-    Report(cli::ReportArgs),
+    Report(cli::ReportOptions),
     /// The server's records of supervisor presence: retention.
     #[command(subcommand)]
     Records(cli::RecordsCommand),

@@ -54,7 +54,7 @@ impl RecordsArg {
 
 /// `floorwalk report`: from the journal, or from the server's records.
 #[derive(Args, Debug)]
-pub struct ReportArgs {
+pub struct ReportOptions {
     #[command(flatten)]
     journal: audit::ReportArgs,
     /// Report from the server's records (sqlite:PATH or postgres://…)
@@ -70,7 +70,7 @@ pub struct ReportArgs {
     config: Option<PathBuf>,
 }
 
-pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+pub fn report(args: &ReportOptions) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     let Some(url) = &args.records else {
         audit::run_report(&args.journal, &mut stdout)?;

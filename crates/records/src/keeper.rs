@@ -67,28 +67,49 @@ impl Keeper {
     pub fn open(target: Target, server: &str, spool_dir: &Path) -> anyhow::Result<Arc<Self>> {
         check_server_name(server)?;
         let label = target.label();
-        let db = connect(&target).with_context(|| format!("cannot open the records at {label}"))?;
         let spool = Spool::open(spool_dir, server)
             .with_context(|| format!("cannot open the records spool in {}", spool_dir.display()))?;
         let down: Down = Arc::default();
-        let mut writer = Writer {
-            target,
-            db: Some(db),
-            spool,
-            server: server.to_owned(),
-            run: Timestamp::now().millis(),
-            seq: 0,
-            down: Arc::clone(&down),
-            tried: None,
-        };
-        if !writer.spool.is_empty() {
-            writer.recover();
-        }
         let (jobs, inbox) = mpsc::channel();
+        let (ready, opened) = mpsc::channel();
+        let (name, shared) = (server.to_owned(), Arc::clone(&down));
+        // The connection is made on the writer's own thread: PostgreSQL's
+        // synchronous client must not run inside the caller's async runtime.
         let thread = std::thread::Builder::new()
             .name("records".into())
-            .spawn(move || writer.run(&inbox))
+            .spawn(move || {
+                let db = match connect(&target) {
+                    Ok(db) => db,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                let mut writer = Writer {
+                    target,
+                    db: Some(db),
+                    spool,
+                    server: name,
+                    run: Timestamp::now().millis(),
+                    seq: 0,
+                    down: shared,
+                    tried: None,
+                };
+                if !writer.spool.is_empty() {
+                    writer.recover();
+                }
+                let _ = ready.send(Ok(()));
+                writer.run(&inbox);
+            })
             .context("cannot start the records writer")?;
+        match opened.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e).with_context(|| format!("cannot open the records at {label}"));
+            }
+            Err(_) => bail!("the records writer stopped while opening {label}"),
+        }
         tracing::info!(records = %label, server, "writing supervisor presence");
         Ok(Arc::new(Self {
             jobs: Mutex::new(Some(jobs)),
