@@ -409,7 +409,7 @@ pub fn prune(db: &mut dyn Db, before: Timestamp) -> DbResult<Pruned> {
     let cutoff = Value::int(before.millis());
     let legs = db.exec(
         "DELETE FROM participants WHERE left_at IS NOT NULL AND left_at < $1",
-        &[cutoff.clone()],
+        std::slice::from_ref(&cutoff),
     )?;
     let segments = db.exec(
         "DELETE FROM mode_segments WHERE NOT EXISTS (SELECT 1 FROM participants p
