@@ -11,6 +11,8 @@ mod support;
 
 #[path = "support/crash.rs"]
 mod crash;
+#[path = "support/report_cli.rs"]
+mod report_cli;
 
 use crash::{Home, ME, STEP, on_screen_on_call, select_a_call, signal};
 use floorwalk_records::{Keeper, Records, Target, Window};
@@ -34,23 +36,10 @@ fn gone(app: &PtyApp) {
     app.wait_for("my presence to go", STEP, |s| !on_screen_on_call(s));
 }
 
+/// `floorwalk report ARGS` for my supervisor, as JSON documents.
 fn report(args: &[&str]) -> Vec<Value> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_floorwalk"))
-        .arg("report")
-        .args(args)
-        .args(["--supervisor", ME, "--format", "json"])
-        .env("XDG_CONFIG_HOME", "/nonexistent-floorwalk-config")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<Value>()
-        .map(Result::unwrap)
-        .collect()
+    let mine = [args, &["--supervisor", ME]].concat();
+    report_cli::report_json(&mine, &[])
 }
 
 /// The figures both sources must agree on: everything about legs. (Calls

@@ -7,6 +7,8 @@
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[path = "support/report_cli.rs"]
+mod report_cli;
 #[path = "support/sim_client.rs"]
 mod sim_client;
 
@@ -58,22 +60,6 @@ fn calls(client: &Client) -> Vec<String> {
     calls
 }
 
-fn report_json(cluster: &postgres::Cluster, extra: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_floorwalk"))
-        .args(["report", "--records", &cluster.url(), "--format", "json"])
-        .args(extra)
-        .env("FLOORWALK_RECORDS_PASSWORD", postgres::PASSWORD)
-        .env("XDG_CONFIG_HOME", "/nonexistent-floorwalk-config")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// The database's clients are synchronous (on threads of their own): the
 /// test keeps them out of its async runtime, which only drives the
 /// simulators and the client.
@@ -104,7 +90,11 @@ fn two_servers_one_database_one_report_and_a_database_that_goes_away() {
     }
     east.close();
     west.close();
-    let report = report_json(&cluster, &["--supervisor", "sup-1"]);
+    let report = report_cli::report_json(
+        &["--records", &cluster.url(), "--supervisor", "sup-1"],
+        &[("FLOORWALK_RECORDS_PASSWORD", postgres::PASSWORD)],
+    )
+    .remove(0);
     assert_eq!(report["journal"]["files"], 2, "both servers: {report}");
     assert_eq!(report["overall"]["sessions"], 2, "{report}");
     assert_eq!(report["overall"]["legs_ended"], 2, "{report}");

@@ -40,27 +40,21 @@ pub fn write(db: &mut dyn Db, entry: &Entry) -> DbResult<()> {
             )
             .map(drop),
         RecordEvent::Joined(join) => {
-            let call = &join.call;
+            let mut values = vec![
+                Value::text(server),
+                Value::int(run),
+                Value::text(join.leg_id.as_str()),
+                Value::text(join.supervisor.as_str()),
+                Value::int(join.joined_at.millis()),
+                Value::int(seq),
+            ];
+            values.extend(call_values(&join.call));
             db.exec(
-                "INSERT INTO participants (server, run, leg_id, call_id, supervisor, agent_id,
-                    agent_name, team, queue, recording, call_started_at, joined_at, joined_seq)
+                "INSERT INTO participants (server, run, leg_id, supervisor, joined_at, joined_seq,
+                    call_id, agent_id, agent_name, team, queue, recording, call_started_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                  ON CONFLICT DO NOTHING",
-                &[
-                    Value::text(server),
-                    Value::int(run),
-                    Value::text(join.leg_id.as_str()),
-                    Value::text(call.call_id.as_str()),
-                    Value::text(join.supervisor.as_str()),
-                    Value::text(call.agent_id.as_str()),
-                    Value::Text(call.agent_name.clone()),
-                    Value::text(call.team.as_str()),
-                    Value::Text(call.queue.clone()),
-                    Value::Bool(call.recording),
-                    Value::int(call.started_at.millis()),
-                    Value::int(join.joined_at.millis()),
-                    Value::int(seq),
-                ],
+                &values,
             )?;
             open_segment(
                 db,
@@ -138,6 +132,8 @@ fn close_segments(
 /// A call starts, or is on the floor when the server starts: its row says
 /// so (a call id a restarted simulator uses again starts afresh).
 fn upsert_call(db: &mut dyn Db, server: &str, call: &CallRecord) -> DbResult<()> {
+    let mut values = vec![Value::text(server)];
+    values.extend(call_values(call));
     db.exec(
         "INSERT INTO calls (server, call_id, agent_id, agent_name, team, queue, recording, started_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -145,18 +141,23 @@ fn upsert_call(db: &mut dyn Db, server: &str, call: &CallRecord) -> DbResult<()>
             agent_name = excluded.agent_name, team = excluded.team, queue = excluded.queue,
             recording = excluded.recording, started_at = excluded.started_at,
             ended_at = NULL, ended_seq = NULL",
-        &[
-            Value::text(server),
-            Value::text(call.call_id.as_str()),
-            Value::text(call.agent_id.as_str()),
-            Value::Text(call.agent_name.clone()),
-            Value::text(call.team.as_str()),
-            Value::Text(call.queue.clone()),
-            Value::Bool(call.recording),
-            Value::int(call.started_at.millis()),
-        ],
+        &values,
     )
     .map(drop)
+}
+
+/// A call's columns, in the order both tables list them: `call_id`,
+/// `agent_id`, `agent_name`, `team`, `queue`, `recording`, its start.
+fn call_values(call: &CallRecord) -> [Value; 7] {
+    [
+        Value::text(call.call_id.as_str()),
+        Value::text(call.agent_id.as_str()),
+        Value::Text(call.agent_name.clone()),
+        Value::text(call.team.as_str()),
+        Value::Text(call.queue.clone()),
+        Value::Bool(call.recording),
+        Value::int(call.started_at.millis()),
+    ]
 }
 
 /// The server started again: what its last run left open is closed now,

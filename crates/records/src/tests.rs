@@ -49,11 +49,22 @@ fn sqlite(dir: &tempfile::TempDir) -> Target {
     .unwrap()
 }
 
-/// Writes events through a keeper, waiting for each commit.
-fn write_all(keeper: &Keeper, events: Vec<RecordEvent>) {
+/// One run of server `server` that writes `events` through a keeper,
+/// waiting for each commit, and stops.
+fn run(dir: &tempfile::TempDir, server: &str, events: Vec<RecordEvent>) {
+    let keeper = Keeper::open(sqlite(dir), server, dir.path()).unwrap();
     for event in events {
         keeper.write(event).blocking_recv().unwrap().unwrap();
     }
+    keeper.close();
+}
+
+/// Every row, read back.
+fn rows(dir: &tempfile::TempDir) -> Rows {
+    Records::open(&sqlite(dir))
+        .unwrap()
+        .load(Window::default(), None)
+        .unwrap()
 }
 
 #[test]
@@ -88,10 +99,10 @@ fn a_file_that_is_not_a_database_is_refused_at_start() {
 #[test]
 fn every_event_lands_in_its_row_and_reads_back_as_journal_records() {
     let dir = tempfile::tempdir().unwrap();
-    let keeper = Keeper::open(sqlite(&dir), "sim", dir.path()).unwrap();
     let c1 = call("c-1", "a-1", 0);
-    write_all(
-        &keeper,
+    run(
+        &dir,
+        "sim",
         vec![
             RecordEvent::Started {
                 at: t(0),
@@ -116,10 +127,7 @@ fn every_event_lands_in_its_row_and_reads_back_as_journal_records() {
             },
         ],
     );
-    keeper.close();
-
-    let mut records = Records::open(&sqlite(&dir)).unwrap();
-    let rows = records.load(Window::default(), None).unwrap();
+    let rows = rows(&dir);
     assert_eq!(rows.legs.len(), 1);
     let leg = &rows.legs[0];
     assert_eq!(
@@ -176,34 +184,30 @@ fn a_restart_closes_what_the_last_run_left_open() {
     let dir = tempfile::tempdir().unwrap();
     let c1 = call("c-1", "a-1", 0);
     let c2 = call("c-2", "a-2", 0);
-    let first = Keeper::open(sqlite(&dir), "sim", dir.path()).unwrap();
-    write_all(
-        &first,
+    // The process dies after these: nothing more is written for that run.
+    run(
+        &dir,
+        "sim",
         vec![
             RecordEvent::CallStarted(c1.clone()),
             RecordEvent::CallStarted(c2.clone()),
             join("l-1", "sup-1", &c1, Mode::Silent, 1_000),
         ],
     );
-    // The process dies: nothing more is written for this run.
-    first.close();
-    let other = Keeper::open(sqlite(&dir), "other", dir.path()).unwrap();
-    write_all(&other, vec![join("l-9", "sup-2", &c1, Mode::Silent, 1_500)]);
-    let second = Keeper::open(sqlite(&dir), "sim", dir.path()).unwrap();
-    write_all(
-        &second,
+    run(
+        &dir,
+        "other",
+        vec![join("l-9", "sup-2", &c1, Mode::Silent, 1_500)],
+    );
+    run(
+        &dir,
+        "sim",
         vec![RecordEvent::Started {
             at: t(5_000),
             calls: vec![c2.clone()],
         }],
     );
-    second.close();
-    other.close();
-
-    let rows = Records::open(&sqlite(&dir))
-        .unwrap()
-        .load(Window::default(), None)
-        .unwrap();
+    let rows = rows(&dir);
     let leg = |id: &str| rows.legs.iter().find(|l| l.leg_id == id).unwrap();
     assert_eq!(leg("l-1").left_reason.as_deref(), Some("server_restart"));
     assert_eq!(leg("l-1").left_at, Some(t(5_000)));
@@ -220,9 +224,9 @@ fn prune_removes_what_ended_before_the_cutoff_and_keeps_what_is_open() {
     let dir = tempfile::tempdir().unwrap();
     let c1 = call("c-1", "a-1", 0);
     let c2 = call("c-2", "a-2", 0);
-    let keeper = Keeper::open(sqlite(&dir), "sim", dir.path()).unwrap();
-    write_all(
-        &keeper,
+    run(
+        &dir,
+        "sim",
         vec![
             RecordEvent::CallStarted(c1.clone()),
             RecordEvent::CallStarted(c2.clone()),
@@ -237,7 +241,6 @@ fn prune_removes_what_ended_before_the_cutoff_and_keeps_what_is_open() {
             left("l-3", 20_000, EndReason::Disconnected),
         ],
     );
-    keeper.close();
     let mut records = Records::open(&sqlite(&dir)).unwrap();
     let pruned = records.prune(t(5_000)).unwrap();
     assert_eq!(
@@ -260,16 +263,15 @@ fn two_servers_ids_are_told_apart_in_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let c1 = call("c-1", "a-1", 0);
     for server in ["east", "west"] {
-        let keeper = Keeper::open(sqlite(&dir), server, dir.path()).unwrap();
-        write_all(
-            &keeper,
+        run(
+            &dir,
+            server,
             vec![
                 RecordEvent::CallStarted(c1.clone()),
                 join("l-1", "sup-1", &c1, Mode::Silent, 1_000),
                 left("l-1", 3_000, EndReason::Disconnected),
             ],
         );
-        keeper.close();
     }
     let rows = Records::open(&sqlite(&dir))
         .unwrap()

@@ -690,6 +690,14 @@ mod records {
         (hub().with_records(keeper.clone()), keeper)
     }
 
+    /// The one reply is `unavailable`, saying `why`.
+    fn unavailable(inbox: &mut mpsc::Receiver<Outgoing>, why: &str) {
+        let got = replies(inbox);
+        let error = got[0].1.as_ref().unwrap();
+        assert_eq!(error.code, ErrorCode::Unavailable);
+        assert!(error.message.contains(why), "{}", error.message);
+    }
+
     /// Releases the join replies whose commit was answered.
     fn settle(hub: &mut Hub<TestFloor>) {
         while let Some(Some(held)) = hub.records.held.next().now_or_never() {
@@ -735,16 +743,7 @@ mod records {
         let (leg, _) = my_leg(&hub, "sup-1");
         keeper.answer(Err("disk on fire".into()));
         settle(&mut hub);
-        let got = replies(&mut inbox);
-        let error = got[0].1.as_ref().unwrap();
-        assert_eq!(error.code, ErrorCode::Unavailable);
-        assert!(
-            error
-                .message
-                .contains("could not record your join (disk on fire)"),
-            "{}",
-            error.message
-        );
+        unavailable(&mut inbox, "could not record your join (disk on fire)");
         assert!(hub.floor.commands.iter().any(|c| matches!(
             c,
             FloorCommand::Leave { leg_id, .. } if *leg_id == leg
@@ -785,15 +784,9 @@ mod records {
             mode: Mode::Silent,
         };
         command(&mut hub, conn, message);
-        let got = replies(&mut inbox);
-        let error = got[0].1.as_ref().unwrap();
-        assert_eq!(error.code, ErrorCode::Unavailable);
-        assert!(
-            error
-                .message
-                .contains("cannot record supervisor presence (the records database is gone)"),
-            "{}",
-            error.message
+        unavailable(
+            &mut inbox,
+            "cannot record supervisor presence (the records database is gone)",
         );
         assert_eq!(hub.floor.commands.len(), asked, "the floor saw the join");
     }
