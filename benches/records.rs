@@ -7,7 +7,8 @@
 //! - `report` over 1,000,000 participant rows in SQLite: reading the rows,
 //!   turning them into the report's input, and the report itself.
 //!
-//! `cargo bench --bench records` (add `-- sqlite` to skip PostgreSQL).
+//! `cargo bench --bench records` (add `-- sqlite` to skip PostgreSQL,
+//! `-- report` for the report alone).
 //! Medians and p95s of several runs; results go in docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -135,30 +136,28 @@ fn report_time(dir: &std::path::Path) {
         "filled {REPORT_ROWS} participant rows in {:.1} s",
         fill.elapsed().as_secs_f64()
     );
-    let mut load = Vec::new();
-    let mut total = Vec::new();
+    let (mut load, mut convert, mut build, mut total) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
         let start = Instant::now();
         let rows = records.load(Window::default(), None).unwrap();
-        let loaded = start.elapsed();
+        let loaded = Instant::now();
         let input = journal_records(&rows, None);
+        let converted = Instant::now();
         let report = build_report(&input, &[], &Filter::default());
-        let all = start.elapsed();
+        let built = Instant::now();
         assert_eq!(report.overall.sessions, REPORT_ROWS as u64);
         assert_eq!(report.overall.whisper_ms, REPORT_ROWS as u64 * 45_000);
-        load.push(ms(loaded));
-        total.push(ms(all));
+        load.push(ms(loaded - start));
+        convert.push(ms(converted - loaded));
+        build.push(ms(built - converted));
+        total.push(ms(built - start));
     }
-    summary(
-        "report over 1,000,000 rows (SQLite): reading the rows",
-        load,
-        "ms",
-    );
-    summary(
-        "report over 1,000,000 rows (SQLite): rows to report, all of it",
-        total,
-        "ms",
-    );
+    let what = "report over 1,000,000 rows (SQLite)";
+    summary(&format!("{what}: reading the rows"), load, "ms");
+    summary(&format!("{what}: rows to journal records"), convert, "ms");
+    summary(&format!("{what}: the report from those"), build, "ms");
+    summary(&format!("{what}: all of it"), total, "ms");
 }
 
 fn ms(d: Duration) -> f64 {
@@ -166,9 +165,15 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
+    // `-- sqlite`: no PostgreSQL; `-- report`: only the report.
     let sqlite_only = std::env::args().any(|a| a == "sqlite");
+    let report_only = std::env::args().any(|a| a == "report");
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
+    if report_only {
+        report_time(dir.path());
+        return;
+    }
     insert_rate(
         "SQLite",
         |run| {

@@ -338,16 +338,12 @@ pub fn load(db: &mut dyn Db, window: Window, supervisor: Option<&str>) -> DbResu
             }
         })
         .collect();
-    let segments_sql = format!(
-        "SELECT s.server, s.run, s.leg_id, s.seq, s.mode, s.started_at, s.ended_at
-         FROM mode_segments s JOIN participants p
-           ON p.server = s.server AND p.run = s.run AND p.leg_id = s.leg_id
-         WHERE p.joined_at >= $1 AND p.joined_at < $2{only}
-         ORDER BY s.seq"
-    );
+    // No join: a leg's segments start at or after its join, so the lower
+    // bound keeps them all, and the legs' index below drops the others.
     let segments = db.query(
-        &segments_sql,
-        &params,
+        "SELECT server, run, leg_id, seq, mode, started_at, ended_at
+         FROM mode_segments WHERE started_at >= $1",
+        std::slice::from_ref(&from),
         &[Text, Int, Text, Int, Text, Int, Int],
     )?;
     // Paired by key, not by order: engines collate text differently.
@@ -370,6 +366,9 @@ pub fn load(db: &mut dyn Db, window: Window, supervisor: Option<&str>) -> DbResu
             started_at: Timestamp::from_millis(row[5].as_int().unwrap_or_default()),
             ended_at: row[6].as_int().map(Timestamp::from_millis),
         });
+    }
+    for leg in &mut legs {
+        leg.segments.sort_unstable_by_key(|segment| segment.seq);
     }
     let calls = db
         .query(
