@@ -48,10 +48,17 @@ fn resident_mib(pid: u32) -> f64 {
     kib / 1024.0
 }
 
-/// Starts `floorwalk sim` with `args`; its pid and address.
-async fn simulator(args: &[&str]) -> (tokio::process::Child, u32, std::net::SocketAddr) {
+/// Starts `floorwalk sim` with `args`, its data (the records) under `data`;
+/// its pid and address.
+async fn simulator(
+    data: &std::path::Path,
+    args: &[&str],
+) -> (tokio::process::Child, u32, std::net::SocketAddr) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_floorwalk"));
-    command.args(["sim", "--listen", "127.0.0.1:0"]).args(args);
+    command
+        .args(["sim", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("XDG_DATA_HOME", data);
     let mut child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -76,7 +83,8 @@ async fn measure(record: bool) {
     if record {
         args.extend(["--record-dir", recording]);
     }
-    let (mut child, pid, addr) = simulator(&args).await;
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, pid, addr) = simulator(data.path(), &args).await;
     let mut amara = Client::subscribed_at(addr, AMARA).await;
     let idle = share_of_a_core(pid, &mut amara).await;
 
@@ -102,7 +110,8 @@ async fn measure(record: bool) {
 
 /// A large floor: 10,000 agents, alone and with two all-teams consoles.
 async fn large_floor() {
-    let (mut child, pid, addr) = simulator(&["--agents", "10000"]).await;
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, pid, addr) = simulator(data.path(), &["--agents", "10000"]).await;
     // Let the opening burst settle.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let before = cpu_seconds(pid);

@@ -4,10 +4,12 @@
 mod calibrate;
 mod doctor;
 mod gateway;
+mod records;
 
 pub use calibrate::{CalibrateArgs, calibrate};
 pub use doctor::{DoctorArgs, doctor};
 pub use gateway::{GatewayArgs, gateway};
+pub use records::{RecordsCommand, ReportOptions, records, report};
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;
@@ -141,6 +143,16 @@ pub struct SimArgs {
     /// The leg hears the call until then (what `calibrate` measures).
     #[arg(long, value_name = "MS[,JITTER]", default_value = "0")]
     vendor_delay: sim::VendorDelay,
+    /// Names this server in the records (letters, digits, `-`, `_`, `.`):
+    /// unique per records database, the same across its restarts.
+    #[arg(long, default_value = "sim")]
+    name: String,
+    #[command(flatten)]
+    records: records::RecordsArg,
+    /// The configuration file, for [records] (default: the platform config
+    /// dir's floorwalk/config.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 /// The certificate and key a server serves `wss://` with: one declaration
@@ -290,6 +302,8 @@ fn server_label(url: &str) -> String {
 
 pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     init_stderr_logging();
+    let config = Config::load(args.config.as_deref())?;
+    let keeper = args.records.keeper(&config, &args.name)?;
     let accounts = match &args.tokens {
         Some(path) => server::load_accounts(path)?,
         None => server::demo_accounts(),
@@ -309,8 +323,9 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         impair: args.impair,
         speed: args.speed,
         vendor_delay: args.vendor_delay,
+        records: Some(keeper.clone()),
     };
-    runtime()?.block_on(async {
+    let outcome = runtime()?.block_on(async {
         let simulator = sim::start(options)
             .await
             .context("cannot start the simulator")?;
@@ -320,13 +335,10 @@ pub fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         wait_for_stop().await;
         simulator.shutdown().await;
         Ok(ExitCode::SUCCESS)
-    })
-}
-
-pub fn report(args: &audit::ReportArgs) -> anyhow::Result<ExitCode> {
-    let mut stdout = std::io::stdout().lock();
-    audit::run_report(args, &mut stdout)?;
-    Ok(ExitCode::SUCCESS)
+    });
+    // What is queued is committed (or kept on disk) before the process ends.
+    keeper.close();
+    outcome
 }
 
 /// Lists the audio outputs and inputs, as `device:NAME` takes them.

@@ -30,8 +30,12 @@ enum Command {
     /// comes from FLOORWALK_ARI_PASSWORD, `ari_password_file` or
     /// `ari_password_command` in [gateway], never from an argument.
     Gateway(cli::GatewayArgs),
-    /// Summarise the audit journal for quality teams.
-    Report(floorwalk_console::audit::ReportArgs),
+    /// Summarise the audit journal, or the server's records (--records),
+    /// for quality teams.
+    Report(cli::ReportOptions),
+    /// The server's records of supervisor presence: retention.
+    #[command(subcommand)]
+    Records(cli::RecordsCommand),
     /// List audio output and input devices.
     Devices,
     /// Check the server, the token and audio, one by one, with a verdict each.
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => cli::sim(args),
         Command::Gateway(args) => cli::gateway(args),
         Command::Report(args) => cli::report(&args),
+        Command::Records(command) => cli::records(&command),
         Command::Devices => cli::devices(),
         Command::Doctor(args) => cli::doctor(args),
         Command::Calibrate(args) => cli::calibrate(args),

@@ -119,6 +119,7 @@ impl SimProcess {
             .args(["--min-call-secs", "600", "--tokens"])
             .arg(&tokens)
             .env("FLOORWALK_LOG", LOUDEST)
+            .env("XDG_DATA_HOME", dir.join("data"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())

@@ -56,12 +56,14 @@ fn pki(dir: &Path) -> Pki {
     pki
 }
 
-/// `floorwalk sim` with a small quiet floor and these extra arguments.
-fn sim(args: &[&str]) -> Command {
+/// `floorwalk sim` with a small quiet floor and these extra arguments, its
+/// records (and any other data) under `dir`.
+fn sim(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_floorwalk"));
     command
         .args(["sim", "--agents", "10", "--min-call-secs", "600"])
         .args(args)
+        .env("XDG_DATA_HOME", dir.join("data"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -141,14 +143,17 @@ async fn hello_and_snapshot(rx: &mut mpsc::Receiver<FeedEvent>) -> (String, usiz
 async fn the_simulator_serves_wss_and_a_plain_client_fails_alone() {
     let dir = tempfile::tempdir().unwrap();
     let pki = pki(dir.path());
-    let mut child = sim(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        path(&pki.cert_chain),
-        "--tls-key",
-        path(&pki.key),
-    ])
+    let mut child = sim(
+        dir.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            path(&pki.cert_chain),
+            "--tls-key",
+            path(&pki.key),
+        ],
+    )
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
@@ -203,14 +208,17 @@ fn a_key_file_that_is_no_key_is_named_at_start() {
     let pki = pki(dir.path());
     let garbage = dir.path().join("garbage.pem");
     std::fs::write(&garbage, "this is not a key\n").unwrap();
-    let output = refused(sim(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        path(&pki.cert_chain),
-        "--tls-key",
-        path(&garbage),
-    ]));
+    let output = refused(sim(
+        dir.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            path(&pki.cert_chain),
+            "--tls-key",
+            path(&garbage),
+        ],
+    ));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let expected = format!(
         "cannot use the TLS private key {}: it holds no PEM private key",
@@ -225,7 +233,8 @@ fn plain_ws_off_loopback_is_refused_before_any_socket_opens() {
     // fail with "address in use" instead.
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
-    let output = refused(sim(&["--listen", &format!("0.0.0.0:{port}")]));
+    let dir = tempfile::tempdir().unwrap();
+    let output = refused(sim(dir.path(), &["--listen", &format!("0.0.0.0:{port}")]));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(&format!(

@@ -40,6 +40,8 @@ pub struct GatewayArgs {
     config: Option<PathBuf>,
     #[command(flatten)]
     tls: TlsArgs,
+    #[command(flatten)]
+    records: super::records::RecordsArg,
 }
 
 const DEFAULT_LEASE_MS: u64 = 15_000;
@@ -95,6 +97,7 @@ pub fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
         bail!("the gateway's name must be letters and digits, not `{name}`");
     }
+    let keeper = args.records.keeper(&config, &name)?;
     let tls = args.tls.files().or_else(|| {
         Some(server::TlsFiles {
             cert_chain: section.tls_cert.clone()?,
@@ -140,10 +143,11 @@ pub fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             // pings keeps its legs.
             heartbeat_ms: (lease_ms / 3).clamp(10, 5_000),
             tls,
+            records: Some(keeper.clone()),
             ..server::ServerOptions::default()
         },
     };
-    runtime()?.block_on(async {
+    let outcome = runtime()?.block_on(async {
         let handle = gateway::start(options)
             .await
             .context("cannot start the gateway")?;
@@ -153,7 +157,10 @@ pub fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         wait_for_stop().await;
         handle.shutdown().await;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // What is queued is committed (or kept on disk) before the process ends.
+    keeper.close();
+    outcome
 }
 
 /// ARI's URL, without a trailing slash. Plain http carries the ARI

@@ -76,23 +76,31 @@ pub struct Report {
 struct Sim {
     child: Child,
     url: String,
+    /// Its data directory (the records), removed with it.
+    _data: tempfile::TempDir,
 }
 
 impl Sim {
     fn start(config: &SoakConfig) -> Sim {
+        let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
             .args(["sim", "--listen", "127.0.0.1:0"])
             .args(["--agents", &config.agents.to_string()])
             .args(["--speed", &config.speed.to_string()])
             .args(["--min-call-secs", &config.min_call_secs.to_string()])
             .env("FLOORWALK_LOG", "warn")
+            .env("XDG_DATA_HOME", data.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
         let url = listening_url(&mut child);
-        Sim { child, url }
+        Sim {
+            child,
+            url,
+            _data: data,
+        }
     }
 
     fn alive(&mut self) -> bool {

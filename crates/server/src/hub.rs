@@ -37,7 +37,7 @@ use floorwalk_protocol::{
     ClientMessage, ErrorCode, FloorStatus, Hello, LegLeftReason, PROTOCOL_VERSION, Reachability,
     Reply, ServerMessage, Snapshot, Supervisor, to_text,
 };
-use futures_util::FutureExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -166,6 +166,8 @@ pub struct Hub<F> {
     too_slow: Vec<ConnId>,
     /// Whether the floor reaches its contact center, as consoles are told.
     status: FloorStatus,
+    /// Where supervisor presence is written, and the joins waiting on it.
+    records: records::Recording,
 }
 
 impl<F: Floor> Hub<F> {
@@ -218,6 +220,7 @@ impl<F: Floor> Hub<F> {
             reported_at: None,
             too_slow: Vec::new(),
             status,
+            records: records::Recording::default(),
         }
     }
 
@@ -246,6 +249,9 @@ impl<F: Floor> Hub<F> {
                     self.expire_leases(now);
                 }
                 () = release, if held.is_some() => self.release(Instant::now()),
+                Some(join) = self.records.held.next(), if !self.records.held.is_empty() => {
+                    self.release_join(join, Instant::now());
+                }
                 request = requests.recv() => match request {
                     Some(request) => self.handle(request),
                     None => break,
@@ -434,13 +440,15 @@ impl<F: Floor> Hub<F> {
                 self.reply(conn, Reply::err(req, refused.code, refused.message));
             }
             Ok(Decision::Answer(result)) => self.reply(conn, Reply::ok(req, result)),
-            Ok(Decision::Ask(command, asked)) => match self.unreachable(&command) {
-                Some(why) => {
-                    self.legs.abandon(&asked);
-                    self.reply(conn, Reply::err(req, ErrorCode::Unavailable, why));
+            Ok(Decision::Ask(command, asked)) => {
+                match (self.unreachable(&command)).or_else(|| self.unrecordable(&asked)) {
+                    Some(why) => {
+                        self.legs.abandon(&asked);
+                        self.reply(conn, Reply::err(req, ErrorCode::Unavailable, why));
+                    }
+                    None => self.ask(command, asked, Some((conn, req)), now),
                 }
-                None => self.ask(command, asked, Some((conn, req)), now),
-            },
+            }
         }
     }
 
@@ -487,6 +495,8 @@ impl<F: Floor> Hub<F> {
             }
             return;
         };
+        // A join's call and leg: its `ok` waits for the leg's record.
+        let mut join_leg = None;
         let result = match (asked, outcome) {
             (
                 Asked::Join {
@@ -513,6 +523,7 @@ impl<F: Floor> Hub<F> {
                 if announce {
                     result["announced"] = true.into();
                 }
+                join_leg = Some((call_id, joined.leg_id));
                 booked
                     .map(|()| result)
                     .map_err(|refused| (refused.code, refused.message))
@@ -542,11 +553,11 @@ impl<F: Floor> Hub<F> {
             }
             return;
         };
-        let reply = match result {
-            Ok(result) => Reply::ok(req, result),
-            Err((code, message)) => Reply::err(req, code, message),
-        };
-        self.reply(conn, reply);
+        match (result, join_leg) {
+            (Ok(result), Some(leg)) => self.reply_joined(conn, req, leg, result),
+            (Ok(result), None) => self.reply(conn, Reply::ok(req, result)),
+            (Err((code, message)), _) => self.reply(conn, Reply::err(req, code, message)),
+        }
     }
 
     fn reply(&mut self, conn: ConnId, reply: Reply) {
@@ -565,6 +576,7 @@ impl<F: Floor> Hub<F> {
                 return;
             }
         };
+        self.record_event(&event);
         self.legs.follow(&event);
         if let ServerMessage::LegJoined(joined) = &event {
             self.saw_leg_joined(&joined.call_id, &joined.leg, now);
@@ -699,5 +711,6 @@ fn process_nonce() -> u64 {
 
 mod audio;
 mod deadline;
+mod records;
 #[cfg(test)]
 mod tests;

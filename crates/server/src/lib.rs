@@ -20,6 +20,8 @@
 //! - `stream`: one event stream per supervisor, numbered by exactly 1, with
 //!   a replay window so a console that reconnects gets just what it missed.
 //! - [`accounts`]: the supervisors who may connect.
+//! - [`records`]: the hook through which every supervisor presence is
+//!   written down (a join is confirmed once its record is committed).
 //! - [`impair`]: a seeded network impairment of the audio sent to consoles,
 //!   for tests and demos of the console's jitter buffer.
 //!
@@ -33,6 +35,8 @@
 //! - `set_mode` to the mode a leg already has is answered at once.
 //! - A command the floor has not finished within `command_timeout_ms` is
 //!   answered `unavailable`; a join that finishes later is undone at once.
+//! - With a [`RecordKeeper`], a join's `ok` waits for its record's commit;
+//!   while the keeper cannot write, joins are answered `unavailable`.
 
 pub mod accounts;
 mod courier;
@@ -43,6 +47,7 @@ mod hub;
 pub mod impair;
 mod legs;
 mod limits;
+pub mod records;
 mod scope;
 mod socket;
 mod stream;
@@ -55,6 +60,7 @@ pub use floor::{
     TeamQueue, Ticket,
 };
 pub use impair::{Impairment, ImpairmentError};
+pub use records::{CallRecord, Commit, EndReason, JoinRecord, RecordEvent, RecordKeeper};
 pub use stream::Retention;
 pub use tls::TlsFiles;
 
@@ -88,6 +94,9 @@ pub struct ServerOptions {
     /// How long the floor may take to finish a command before the console
     /// is answered `unavailable` (a join that finishes later is undone).
     pub command_timeout_ms: u64,
+    /// Where every supervisor presence is written (`None`: nowhere). A join
+    /// is confirmed only once its record is committed.
+    pub records: Option<Arc<dyn RecordKeeper>>,
 }
 
 impl Default for ServerOptions {
@@ -101,6 +110,7 @@ impl Default for ServerOptions {
             impair: Impairment::default(),
             retention: Retention::default(),
             command_timeout_ms: 10_000,
+            records: None,
         }
     }
 }
@@ -210,13 +220,16 @@ pub async fn serve<F: Floor>(floor: F, opts: ServerOptions) -> anyhow::Result<Se
         lease: Duration::from_millis(opts.lease_ms),
         command: Duration::from_millis(opts.command_timeout_ms),
     };
-    let hub = hub::Hub::new(
+    let mut hub = hub::Hub::new(
         floor,
         &opts.accounts,
         timing,
         opts.retention,
         courier::Courier::new(opts.impair),
     );
+    if let Some(keeper) = opts.records.clone() {
+        hub = hub.with_records(keeper);
+    }
     let (requests, inbox) = mpsc::channel(1024);
     let (shutdown, watching) = watch::channel(false);
     let ctx = Arc::new(socket::Context {

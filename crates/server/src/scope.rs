@@ -8,7 +8,7 @@
 //! call's. Only queues are placed by the floor ([`TeamQueue`]).
 
 use crate::floor::{FloorState, TeamQueue};
-use floorwalk_protocol::{Call, Leg, QueueEvent, ServerMessage, Snapshot};
+use floorwalk_protocol::{Agent, Call, Leg, QueueEvent, ServerMessage, Snapshot};
 use floorwalk_state::Floor as Mirror;
 use std::collections::HashMap;
 
@@ -115,6 +115,15 @@ impl Scope {
 
     pub fn call(&self, call_id: &str) -> Option<&Call> {
         self.mirror.calls.get(call_id)
+    }
+
+    /// Every live call, in no particular order.
+    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.mirror.calls.values()
+    }
+
+    pub fn agent(&self, agent_id: &str) -> Option<&Agent> {
+        self.mirror.agents.get(agent_id)
     }
 
     /// A leg still on a call.

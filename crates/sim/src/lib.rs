@@ -49,7 +49,7 @@ pub use vendor::VendorDelay;
 
 use anyhow::{Context as _, bail};
 use floorwalk_protocol::Timestamp;
-use floorwalk_server::{Account, Impairment, ServerHandle, ServerOptions, TlsFiles};
+use floorwalk_server::{Account, Impairment, RecordKeeper, ServerHandle, ServerOptions, TlsFiles};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -89,6 +89,9 @@ pub struct SimOptions {
     /// How long the carrier takes to release a leg after a disconnect
     /// (none by default): see [`VendorDelay`].
     pub vendor_delay: VendorDelay,
+    /// Where the server core writes every supervisor presence (`None`:
+    /// nowhere).
+    pub records: Option<Arc<dyn RecordKeeper>>,
 }
 
 impl Default for SimOptions {
@@ -102,6 +105,7 @@ impl Default for SimOptions {
             lease_ms: server.lease_ms,
             heartbeat_ms: server.heartbeat_ms,
             impair: server.impair,
+            records: server.records,
             agents: 60,
             seed: 1,
             record_dir: None,
@@ -125,6 +129,7 @@ impl SimOptions {
             lease_ms: self.lease_ms,
             heartbeat_ms: self.heartbeat_ms,
             impair: self.impair,
+            records: self.records.clone(),
             ..ServerOptions::default()
         }
     }

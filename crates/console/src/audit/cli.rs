@@ -3,8 +3,8 @@
 use super::calibration::{Calibration, calibration_file, default_calibration_dir};
 use super::day::parse_date;
 use super::read::{Loaded, read_dir};
-use super::render::{JournalOrigin, render_csv, render_json, render_table};
-use super::report::{Filter, build_report};
+use super::render::{JOURNAL, JournalOrigin, render_csv, render_json, render_table};
+use super::report::{Filter, Report, build_report};
 use super::{AuditError, default_dir, demo_dir};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
@@ -71,16 +71,7 @@ pub fn run_report(args: &ReportArgs, out: &mut dyn std::io::Write) -> anyhow::Re
         (None, false) => default_dir(),
     }
     .context("cannot find the platform data directory for the audit journal; pass --dir")?;
-    if let (Some(from), Some(to)) = (args.from, args.to)
-        && from > to
-    {
-        bail!("--from {from} is after --to {to}: no day is in that range");
-    }
-    let filter = Filter {
-        from: args.from,
-        to: args.to,
-        supervisor: args.supervisor.clone(),
-    };
+    let filter = filter_of(args)?;
     // One day more on each side, so a leg that crosses midnight at either
     // end of the range is read whole; the report counts it by its start.
     let widen_from = args.from.map(|d| d.previous_day().unwrap_or(d));
@@ -112,13 +103,9 @@ pub fn run_report(args: &ReportArgs, out: &mut dyn std::io::Write) -> anyhow::Re
         dir,
         exists,
         calibration,
+        source: JOURNAL,
     };
-    match args.format {
-        Format::Table => render_table(&report, &origin, out),
-        Format::Csv => render_csv(&report, out),
-        Format::Json => render_json(&report, &origin, out),
-    }
-    .context("cannot write the report")?;
+    write_report(&report, &origin, args.format, out)?;
     // Nothing recorded here, but a demo ran: say where its journal is.
     let demo = demo_dir().filter(|demo| demo.is_dir());
     if let Some(demo) = demo
@@ -135,4 +122,34 @@ pub fn run_report(args: &ReportArgs, out: &mut dyn std::io::Write) -> anyhow::Re
         .context("cannot write the report")?;
     }
     Ok(())
+}
+
+/// The days and supervisor the arguments ask for; `--from` after `--to`
+/// is an error.
+pub fn filter_of(args: &ReportArgs) -> anyhow::Result<Filter> {
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        bail!("--from {from} is after --to {to}: no day is in that range");
+    }
+    Ok(Filter {
+        from: args.from,
+        to: args.to,
+        supervisor: args.supervisor.clone(),
+    })
+}
+
+/// Writes a report in `format`, whatever its records came from.
+pub fn write_report(
+    report: &Report,
+    origin: &JournalOrigin,
+    format: Format,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Table => render_table(report, origin, out),
+        Format::Csv => render_csv(report, out),
+        Format::Json => render_json(report, origin, out),
+    }
+    .context("cannot write the report")
 }

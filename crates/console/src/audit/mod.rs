@@ -21,7 +21,7 @@ mod render;
 mod report;
 
 pub use calibration::{Calibration, calibration_file, default_calibration_dir};
-pub use cli::{Format, ReportArgs, run_report};
+pub use cli::{Format, ReportArgs, filter_of, run_report, write_report};
 pub use day::{file_name, parse_date, parse_file_name, utc_date};
 pub use error::AuditError;
 pub use journal::{Journal, default_dir, demo_dir};
@@ -30,7 +30,8 @@ pub use read::{Loaded, Problem, ProblemKind, parse_journal, read_dir};
 pub use record::*;
 pub use recover::{LeftCall, OpenLeg, RECOVER_DAYS, Recovery, left_calls, open_legs, recover};
 pub use render::{
-    CSV_COLUMNS, JournalOrigin, format_percent, render_csv, render_json, render_table,
+    CSV_COLUMNS, JOURNAL, JournalOrigin, Source, format_percent, render_csv, render_json,
+    render_table,
 };
 pub use report::{
     AgentFigures, Anomaly, AnomalyKind, Figures, Filter, LegRef, Report, SupervisorRejoins,

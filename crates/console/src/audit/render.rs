@@ -18,6 +18,9 @@ pub struct JournalOrigin {
     /// The calibration console times were corrected with, and how many
     /// records it corrected.
     pub calibration: Option<(Calibration, usize)>,
+    /// What was read and what `files` counts: [`JOURNAL`], or the server's
+    /// records (`dir` is then the database, `files` its servers).
+    pub source: Source,
 }
 
 /// The line that says a calibration corrected console times.
@@ -32,6 +35,21 @@ fn calibration_text(calibration: &Calibration, corrected: usize) -> String {
         count(corrected as u64, "record")
     )
 }
+
+/// Where a report's records come from, as its header names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    /// `journal`, `records`.
+    pub name: &'static str,
+    /// What `files` counts: `journal file`, `server`.
+    pub unit: &'static str,
+}
+
+/// A console's journal directory.
+pub const JOURNAL: Source = Source {
+    name: "journal",
+    unit: "journal file",
+};
 
 /// `66.7%`, or `-` when there is nothing to divide by.
 pub fn format_percent(ratio: Option<f64>) -> String {
@@ -109,8 +127,8 @@ fn scope_text(report: &Report) -> String {
     }
 }
 
-fn files_text(files: usize) -> String {
-    count(files as u64, "journal file")
+fn files_text(origin: &JournalOrigin) -> String {
+    count(origin.files as u64, origin.source.unit)
 }
 
 /// `1 record`, `2 records`.
@@ -139,14 +157,15 @@ pub fn render_table(
             out,
             "No audit records in {dir} for {} ({} read).",
             scope_text(report),
-            files_text(origin.files)
+            files_text(origin)
         );
     }
     writeln!(out, "floorwalk audit report: {}", scope_text(report))?;
     writeln!(
         out,
-        "journal {dir} ({}, {})",
-        files_text(origin.files),
+        "{} {dir} ({}, {})",
+        origin.source.name,
+        files_text(origin),
         count(report.records, "record")
     )?;
     if let Some((calibration, corrected)) = &origin.calibration {

@@ -8,6 +8,7 @@ mod audio;
 mod compliance;
 mod de;
 mod gateway;
+mod records;
 mod rotation;
 mod secret;
 mod token;
@@ -15,6 +16,7 @@ mod token;
 pub use audio::{AudioSection, PushToTalk};
 pub use compliance::{ComplianceSection, RejoinAnnouncement, RejoinRule, RejoinRuleOverride};
 pub use gateway::{ChannelVariables, ENV_ARI_PASSWORD, GatewaySection};
+pub use records::{DEFAULT_RETENTION_DAYS, RecordsSection};
 pub use rotation::RotationSection;
 pub use secret::Secret;
 
@@ -69,6 +71,9 @@ pub struct Config {
     pub rotation: RotationSection,
     /// When rejoining a call needs the monitoring notice.
     pub compliance: ComplianceSection,
+    /// Where `sim` and `gateway` write supervisor presence (the console
+    /// ignores it).
+    pub records: RecordsSection,
     /// `FLOORWALK_TOKEN`, taken when the config was loaded.
     #[serde(skip)]
     env_token: Option<Secret>,
@@ -97,6 +102,7 @@ impl Default for Config {
             gateway: GatewaySection::default(),
             rotation: RotationSection::default(),
             compliance: ComplianceSection::default(),
+            records: RecordsSection::default(),
             env_token: None,
             source: None,
             warnings: Vec::new(),
@@ -249,6 +255,9 @@ impl Config {
         if let Some(password_file) = &config.gateway.ari_password_file {
             warnings.extend(exposure_warning(password_file, "ARI password file"));
         }
+        if let Some(password_file) = &config.records.password_file {
+            warnings.extend(exposure_warning(password_file, "records password file"));
+        }
         config.warnings.extend(warnings);
         Ok(Some(config))
     }
@@ -265,6 +274,7 @@ impl Config {
             &mut self.gateway.roster,
             &mut self.gateway.tls_cert,
             &mut self.gateway.tls_key,
+            &mut self.records.password_file,
         ]
         .into_iter()
         .flatten()

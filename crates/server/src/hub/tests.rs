@@ -696,3 +696,151 @@ fn announce_goes_to_the_floor_and_its_reply_says_announced() {
     let plain = first_reply(&mut amara_inbox);
     assert!(plain.outcome().unwrap().get("announced").is_none());
 }
+
+mod records {
+    //! The records hook: a join's `ok` waits for its row, a keeper that
+    //! cannot write refuses joins, every presence event reaches it.
+    use super::*;
+    use crate::records::{Commit, EndReason, RecordEvent, RecordKeeper};
+    use std::sync::Mutex;
+
+    /// Keeps what it is given and answers commits when the test says.
+    #[derive(Debug, Default)]
+    struct Keeper {
+        written: Mutex<Vec<RecordEvent>>,
+        commits: Mutex<Vec<oneshot::Sender<Result<(), String>>>>,
+        down: Mutex<Option<String>>,
+    }
+
+    impl RecordKeeper for Keeper {
+        fn write(&self, event: RecordEvent) -> Commit {
+            let (done, commit) = oneshot::channel();
+            self.written.lock().unwrap().push(event);
+            self.commits.lock().unwrap().push(done);
+            commit
+        }
+
+        fn unavailable(&self) -> Option<String> {
+            self.down.lock().unwrap().clone()
+        }
+    }
+
+    impl Keeper {
+        fn answer(&self, outcome: Result<(), String>) {
+            for done in self.commits.lock().unwrap().drain(..) {
+                let _ = done.send(outcome.clone());
+            }
+        }
+
+        fn events(&self) -> Vec<RecordEvent> {
+            self.written.lock().unwrap().clone()
+        }
+    }
+
+    fn recorded_hub() -> (Hub<TestFloor>, Arc<Keeper>) {
+        let keeper = Arc::new(Keeper::default());
+        (hub().with_records(keeper.clone()), keeper)
+    }
+
+    /// The one reply is `unavailable`, saying `why`.
+    fn unavailable(inbox: &mut mpsc::Receiver<Outgoing>, why: &str) {
+        let got = replies(inbox);
+        let error = got[0].1.as_ref().unwrap();
+        assert_eq!(error.code, ErrorCode::Unavailable);
+        assert!(error.message.contains(why), "{}", error.message);
+    }
+
+    /// Releases the join replies whose commit was answered.
+    fn settle(hub: &mut Hub<TestFloor>) {
+        while let Some(Some(held)) = hub.records.held.next().now_or_never() {
+            hub.release_join(held, Instant::now());
+            drain(hub);
+        }
+    }
+
+    #[test]
+    fn a_joins_ok_waits_for_its_row() {
+        let (mut hub, keeper) = recorded_hub();
+        let (conn, mut inbox) = connect(&mut hub, 0, 64);
+        monitor(&mut hub, conn, "c-1", Mode::Whisper);
+        settle(&mut hub);
+        assert!(replies(&mut inbox).is_empty(), "ok before the row");
+        let events = keeper.events();
+        assert!(matches!(&events[0], RecordEvent::Started { calls, .. } if calls.len() == 2));
+        let Some(RecordEvent::Joined(join)) = events.last() else {
+            panic!("{events:?}");
+        };
+        assert_eq!(
+            (
+                join.supervisor.as_str(),
+                join.call.call_id.as_str(),
+                join.mode
+            ),
+            ("sup-1", "c-1", Mode::Whisper)
+        );
+        assert_eq!(
+            (join.call.agent_id.as_str(), join.call.team.as_str()),
+            ("a-1", "billing")
+        );
+        keeper.answer(Ok(()));
+        settle(&mut hub);
+        assert_eq!(replies(&mut inbox), [("r-1".to_owned(), None)]);
+    }
+
+    #[test]
+    fn a_join_whose_row_fails_is_refused_and_its_leg_taken_away() {
+        let (mut hub, keeper) = recorded_hub();
+        let (conn, mut inbox) = connect(&mut hub, 0, 64);
+        monitor(&mut hub, conn, "c-1", Mode::Silent);
+        let (leg, _) = my_leg(&hub, "sup-1");
+        keeper.answer(Err("disk on fire".into()));
+        settle(&mut hub);
+        unavailable(&mut inbox, "could not record your join (disk on fire)");
+        assert!(hub.floor.commands.iter().any(|c| matches!(
+            c,
+            FloorCommand::Leave { leg_id, .. } if *leg_id == leg
+        )));
+        assert!(matches!(
+            keeper.events().last(),
+            Some(RecordEvent::Left {
+                reason: EndReason::Disconnected,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn while_the_keeper_cannot_write_joins_are_refused_and_leaves_go_through() {
+        let (mut hub, keeper) = recorded_hub();
+        let (conn, mut inbox) = connect(&mut hub, 0, 64);
+        monitor(&mut hub, conn, "c-1", Mode::Silent);
+        keeper.answer(Ok(()));
+        settle(&mut hub);
+        let (leg, _) = my_leg(&hub, "sup-1");
+        replies(&mut inbox);
+        *keeper.down.lock().unwrap() = Some("the records database is gone".into());
+        let message = ClientMessage::Disconnect {
+            req: "r-2".into(),
+            leg_id: leg.clone(),
+        };
+        command(&mut hub, conn, message);
+        assert_eq!(replies(&mut inbox), [("r-2".to_owned(), None)]);
+        assert!(matches!(
+            keeper.events().last(),
+            Some(RecordEvent::Left { leg_id, reason: EndReason::Disconnected, .. }) if *leg_id == leg
+        ));
+        let asked = hub.floor.commands.len();
+        let message = ClientMessage::Monitor {
+            req: "r-3".into(),
+            call_id: "c-1".into(),
+            mode: Mode::Silent,
+            announce: false,
+        };
+        command(&mut hub, conn, message);
+        unavailable(
+            &mut inbox,
+            "cannot record supervisor presence (the records database is gone)",
+        );
+        assert_eq!(hub.floor.commands.len(), asked, "the floor saw the join");
+    }
+}

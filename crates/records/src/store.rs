@@ -1,0 +1,429 @@
+//! What the records say, written and read over [`Db`]: one function per
+//! event, the rows the report reads, and pruning.
+//!
+//! Every write is idempotent (inserts `ON CONFLICT DO NOTHING`, updates
+//! only of what is still open), so events replayed from the spool after a
+//! commit whose outcome was unknown add nothing twice.
+
+use crate::db::{Db, DbResult, Kind, Value};
+use floorwalk_protocol::{Mode, Timestamp};
+use floorwalk_server::{CallRecord, EndReason, RecordEvent};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// One event as written: by which server, in which of its runs, its
+/// number in that run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub server: String,
+    pub run: i64,
+    pub seq: i64,
+    pub event: RecordEvent,
+}
+
+/// Writes one entry (inside the caller's transaction).
+pub fn write(db: &mut dyn Db, entry: &Entry) -> DbResult<()> {
+    let (server, run, seq) = (entry.server.as_str(), entry.run, entry.seq);
+    match &entry.event {
+        RecordEvent::Started { at, calls } => restarted(db, server, *at, seq, calls),
+        RecordEvent::CallStarted(call) => upsert_call(db, server, call),
+        RecordEvent::CallEnded { call_id, at } => db
+            .exec(
+                "UPDATE calls SET ended_at = $1, ended_seq = $2
+                 WHERE server = $3 AND call_id = $4 AND ended_at IS NULL",
+                &[
+                    Value::int(at.millis()),
+                    Value::int(seq),
+                    Value::text(server),
+                    Value::text(call_id.as_str()),
+                ],
+            )
+            .map(drop),
+        RecordEvent::Joined(join) => {
+            let mut values = vec![
+                Value::text(server),
+                Value::int(run),
+                Value::text(join.leg_id.as_str()),
+                Value::text(join.supervisor.as_str()),
+                Value::int(join.joined_at.millis()),
+                Value::int(seq),
+            ];
+            values.extend(call_values(&join.call));
+            db.exec(
+                "INSERT INTO participants (server, run, leg_id, supervisor, joined_at, joined_seq,
+                    call_id, agent_id, agent_name, team, queue, recording, call_started_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 ON CONFLICT DO NOTHING",
+                &values,
+            )?;
+            open_segment(
+                db,
+                (server, run, &join.leg_id),
+                seq,
+                join.mode,
+                join.joined_at,
+            )
+        }
+        RecordEvent::ModeChanged { leg_id, mode, at } => {
+            close_segments(db, (server, run, leg_id), *at)?;
+            open_segment(db, (server, run, leg_id), seq, *mode, *at)
+        }
+        RecordEvent::Left { leg_id, at, reason } => {
+            close_segments(db, (server, run, leg_id), *at)?;
+            db.exec(
+                "UPDATE participants SET left_at = $1, left_seq = $2, left_reason = $3
+                 WHERE server = $4 AND run = $5 AND leg_id = $6 AND left_at IS NULL",
+                &[
+                    Value::int(at.millis()),
+                    Value::int(seq),
+                    Value::text(reason.as_str()),
+                    Value::text(server),
+                    Value::int(run),
+                    Value::text(leg_id.as_str()),
+                ],
+            )
+            .map(drop)
+        }
+    }
+}
+
+type LegKey<'a> = (&'a str, i64, &'a str);
+
+fn open_segment(
+    db: &mut dyn Db,
+    (server, run, leg_id): LegKey<'_>,
+    seq: i64,
+    mode: Mode,
+    at: Timestamp,
+) -> DbResult<()> {
+    db.exec(
+        "INSERT INTO mode_segments (server, run, leg_id, seq, mode, started_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        &[
+            Value::text(server),
+            Value::int(run),
+            Value::text(leg_id),
+            Value::int(seq),
+            Value::text(mode.as_str()),
+            Value::int(at.millis()),
+        ],
+    )
+    .map(drop)
+}
+
+fn close_segments(
+    db: &mut dyn Db,
+    (server, run, leg_id): LegKey<'_>,
+    at: Timestamp,
+) -> DbResult<()> {
+    db.exec(
+        "UPDATE mode_segments SET ended_at = $1
+         WHERE server = $2 AND run = $3 AND leg_id = $4 AND ended_at IS NULL",
+        &[
+            Value::int(at.millis()),
+            Value::text(server),
+            Value::int(run),
+            Value::text(leg_id),
+        ],
+    )
+    .map(drop)
+}
+
+/// A call starts, or is on the floor when the server starts: its row says
+/// so (a call id a restarted simulator uses again starts afresh).
+fn upsert_call(db: &mut dyn Db, server: &str, call: &CallRecord) -> DbResult<()> {
+    let mut values = vec![Value::text(server)];
+    values.extend(call_values(call));
+    db.exec(
+        "INSERT INTO calls (server, call_id, agent_id, agent_name, team, queue, recording, started_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (server, call_id) DO UPDATE SET agent_id = excluded.agent_id,
+            agent_name = excluded.agent_name, team = excluded.team, queue = excluded.queue,
+            recording = excluded.recording, started_at = excluded.started_at,
+            ended_at = NULL, ended_seq = NULL",
+        &values,
+    )
+    .map(drop)
+}
+
+/// A call's columns, in the order both tables list them: `call_id`,
+/// `agent_id`, `agent_name`, `team`, `queue`, `recording`, its start.
+fn call_values(call: &CallRecord) -> [Value; 7] {
+    [
+        Value::text(call.call_id.as_str()),
+        Value::text(call.agent_id.as_str()),
+        Value::Text(call.agent_name.clone()),
+        Value::text(call.team.as_str()),
+        Value::Text(call.queue.clone()),
+        Value::Bool(call.recording),
+        Value::int(call.started_at.millis()),
+    ]
+}
+
+/// The server started again: what its last run left open is closed now,
+/// legs with `server_restart`, calls no longer on the floor as ended.
+fn restarted(
+    db: &mut dyn Db,
+    server: &str,
+    at: Timestamp,
+    seq: i64,
+    calls: &[CallRecord],
+) -> DbResult<()> {
+    let now = Value::int(at.millis());
+    db.exec(
+        "UPDATE mode_segments SET ended_at = $1 WHERE server = $2 AND ended_at IS NULL",
+        &[now.clone(), Value::text(server)],
+    )?;
+    let closed = db.exec(
+        "UPDATE participants SET left_at = $1, left_seq = $2, left_reason = $3
+         WHERE server = $4 AND left_at IS NULL",
+        &[
+            now.clone(),
+            Value::int(seq),
+            Value::text(EndReason::ServerRestart.as_str()),
+            Value::text(server),
+        ],
+    )?;
+    if closed > 0 {
+        tracing::warn!(
+            server,
+            legs = closed,
+            "closed the legs the server's last run left open (server_restart)"
+        );
+    }
+    let open = db.query(
+        "SELECT call_id FROM calls WHERE server = $1 AND ended_at IS NULL",
+        &[Value::text(server)],
+        &[Kind::Text],
+    )?;
+    for row in open {
+        let Some(call_id) = row.into_iter().next().and_then(Value::into_text) else {
+            continue;
+        };
+        if calls.iter().any(|c| c.call_id == call_id) {
+            continue;
+        }
+        db.exec(
+            "UPDATE calls SET ended_at = $1, ended_seq = $2 WHERE server = $3 AND call_id = $4",
+            &[
+                now.clone(),
+                Value::int(seq),
+                Value::text(server),
+                Value::text(call_id),
+            ],
+        )?;
+    }
+    for call in calls {
+        upsert_call(db, server, call)?;
+    }
+    Ok(())
+}
+
+/// A participant row, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegRow {
+    pub server: String,
+    pub run: i64,
+    pub leg_id: String,
+    pub call_id: String,
+    pub supervisor: String,
+    pub agent_id: String,
+    pub agent_name: Option<String>,
+    pub team: String,
+    pub queue: Option<String>,
+    pub recording: bool,
+    pub joined_at: Timestamp,
+    pub joined_seq: i64,
+    pub left_at: Option<Timestamp>,
+    pub left_seq: Option<i64>,
+    pub left_reason: Option<String>,
+    /// Its mode segments, in order: (seq, mode, start).
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub seq: i64,
+    pub mode: Mode,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// A call row, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRow {
+    pub server: String,
+    pub call_id: String,
+    pub agent_id: String,
+    pub agent_name: Option<String>,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub ended_seq: Option<i64>,
+}
+
+/// The rows of a time window: legs joined and calls started in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rows {
+    pub legs: Vec<LegRow>,
+    pub calls: Vec<CallRow>,
+}
+
+/// Times in `[from, to)`, milliseconds; `None`: unbounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+impl Window {
+    fn bounds(self) -> [Value; 2] {
+        [
+            Value::int(self.from.unwrap_or(i64::MIN)),
+            Value::int(self.to.unwrap_or(i64::MAX)),
+        ]
+    }
+}
+
+fn mode_of(word: &str) -> Mode {
+    Mode::ALL
+        .into_iter()
+        .find(|m| m.as_str() == word)
+        .unwrap_or(Mode::Silent)
+}
+
+/// Reads the legs joined and the calls started in `window`, of one
+/// supervisor or all.
+pub fn load(db: &mut dyn Db, window: Window, supervisor: Option<&str>) -> DbResult<Rows> {
+    let [from, to] = window.bounds();
+    let mut params = vec![from.clone(), to.clone()];
+    let mut only = "";
+    if let Some(supervisor) = supervisor {
+        params.push(Value::text(supervisor));
+        only = " AND p.supervisor = $3";
+    }
+    let legs_sql = format!(
+        "SELECT p.server, p.run, p.leg_id, p.call_id, p.supervisor, p.agent_id, p.agent_name,
+            p.team, p.queue, p.recording, p.joined_at, p.joined_seq, p.left_at, p.left_seq,
+            p.left_reason
+         FROM participants p WHERE p.joined_at >= $1 AND p.joined_at < $2{only}
+"
+    );
+    use Kind::{Bool, Int, Text};
+    let kinds = [
+        Text, Int, Text, Text, Text, Text, Text, Text, Text, Bool, Int, Int, Int, Int, Text,
+    ];
+    let mut legs: Vec<LegRow> = db
+        .query(&legs_sql, &params, &kinds)?
+        .into_iter()
+        .map(|row| {
+            let mut v = row.into_iter();
+            let mut next = || v.next().unwrap_or(Value::Text(None));
+            LegRow {
+                server: next().into_text().unwrap_or_default(),
+                run: next().as_int().unwrap_or_default(),
+                leg_id: next().into_text().unwrap_or_default(),
+                call_id: next().into_text().unwrap_or_default(),
+                supervisor: next().into_text().unwrap_or_default(),
+                agent_id: next().into_text().unwrap_or_default(),
+                agent_name: next().into_text(),
+                team: next().into_text().unwrap_or_default(),
+                queue: next().into_text(),
+                recording: next().as_bool(),
+                joined_at: Timestamp::from_millis(next().as_int().unwrap_or_default()),
+                joined_seq: next().as_int().unwrap_or_default(),
+                left_at: next().as_int().map(Timestamp::from_millis),
+                left_seq: next().as_int(),
+                left_reason: next().into_text(),
+                segments: Vec::new(),
+            }
+        })
+        .collect();
+    // No join: a leg's segments start at or after its join, so the lower
+    // bound keeps them all, and the legs' index below drops the others.
+    let segments = db.query(
+        "SELECT server, run, leg_id, seq, mode, started_at, ended_at
+         FROM mode_segments WHERE started_at >= $1",
+        std::slice::from_ref(&from),
+        &[Text, Int, Text, Int, Text, Int, Int],
+    )?;
+    // Paired by key, not by order: engines collate text differently.
+    let index: HashMap<(String, i64, String), usize> = (legs.iter().enumerate())
+        .map(|(i, leg)| ((leg.server.clone(), leg.run, leg.leg_id.clone()), i))
+        .collect();
+    for row in segments {
+        let key = (
+            row[0].as_text().unwrap_or_default().to_owned(),
+            row[1].as_int().unwrap_or_default(),
+            row[2].as_text().unwrap_or_default().to_owned(),
+        );
+        let Some(&i) = index.get(&key) else {
+            continue;
+        };
+        let leg = &mut legs[i];
+        leg.segments.push(Segment {
+            seq: row[3].as_int().unwrap_or_default(),
+            mode: mode_of(row[4].as_text().unwrap_or_default()),
+            started_at: Timestamp::from_millis(row[5].as_int().unwrap_or_default()),
+            ended_at: row[6].as_int().map(Timestamp::from_millis),
+        });
+    }
+    for leg in &mut legs {
+        leg.segments.sort_unstable_by_key(|segment| segment.seq);
+    }
+    let calls = db
+        .query(
+            "SELECT server, call_id, agent_id, agent_name, started_at, ended_at, ended_seq
+             FROM calls WHERE started_at >= $1 AND started_at < $2",
+            &[from, to],
+            &[Text, Text, Text, Text, Int, Int, Int],
+        )?
+        .into_iter()
+        .map(|row| {
+            let mut v = row.into_iter();
+            let mut next = || v.next().unwrap_or(Value::Text(None));
+            CallRow {
+                server: next().into_text().unwrap_or_default(),
+                call_id: next().into_text().unwrap_or_default(),
+                agent_id: next().into_text().unwrap_or_default(),
+                agent_name: next().into_text(),
+                started_at: Timestamp::from_millis(next().as_int().unwrap_or_default()),
+                ended_at: next().as_int().map(Timestamp::from_millis),
+                ended_seq: next().as_int(),
+            }
+        })
+        .collect();
+    Ok(Rows { legs, calls })
+}
+
+/// What a prune removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub legs: u64,
+    pub segments: u64,
+    pub calls: u64,
+}
+
+/// Removes the legs that left, and the calls that ended, before `before`;
+/// open legs and calls stay, however old.
+pub fn prune(db: &mut dyn Db, before: Timestamp) -> DbResult<Pruned> {
+    let cutoff = Value::int(before.millis());
+    let legs = db.exec(
+        "DELETE FROM participants WHERE left_at IS NOT NULL AND left_at < $1",
+        std::slice::from_ref(&cutoff),
+    )?;
+    let segments = db.exec(
+        "DELETE FROM mode_segments WHERE NOT EXISTS (SELECT 1 FROM participants p
+           WHERE p.server = mode_segments.server AND p.run = mode_segments.run
+             AND p.leg_id = mode_segments.leg_id)",
+        &[],
+    )?;
+    let calls = db.exec(
+        "DELETE FROM calls WHERE ended_at IS NOT NULL AND ended_at < $1",
+        &[cutoff],
+    )?;
+    Ok(Pruned {
+        legs,
+        segments,
+        calls,
+    })
+}
