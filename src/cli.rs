@@ -1,9 +1,11 @@
 //! What each subcommand does: load configuration, set up logging, start the
 //! pieces and run them. Kept out of `main.rs` so `main` is only the parser.
 
+mod companion;
 mod doctor;
 mod gateway;
 
+pub use companion::{CompanionArgs, companion};
 pub use doctor::{DoctorArgs, doctor};
 pub use gateway::{GatewayArgs, gateway};
 

@@ -36,6 +36,9 @@ enum Command {
     Devices,
     /// Check the server, the token and audio, one by one, with a verdict each.
     Doctor(cli::DoctorArgs),
+    /// On your own machine: play and capture the audio of a console that
+    /// runs on a jump host, through your SSH connection (docs/jump-host.md).
+    Companion(cli::CompanionArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cli::report(&args),
         Command::Devices => cli::devices(),
         Command::Doctor(args) => cli::doctor(args),
+        Command::Companion(args) => cli::companion(args),
     };
     match outcome {
         Ok(code) => code,

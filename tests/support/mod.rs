@@ -4,4 +4,5 @@ pub mod disk;
 pub mod headless;
 pub mod pty;
 pub mod sim_process;
+pub mod sshd;
 pub mod wav;
