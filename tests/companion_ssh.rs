@@ -333,6 +333,34 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     assert_eq!(app.wait_exit(STEP), 0);
     assert!(app.terminal_restored());
 
+    // `doctor` checks the companion path with the test tone, both ways.
+    let doctor = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+        .args(["doctor", "--server", "ws://127.0.0.1:1/v1/supervisor"])
+        .args(["--audio-out", &endpoint, "--audio-in", &endpoint])
+        .env_clear()
+        .env("HOME", &jump_home)
+        .env("XDG_CONFIG_HOME", h.join("doctor-config"))
+        .env("XDG_DATA_HOME", h.join("doctor-data"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&doctor.stdout);
+    let line = |check: &str| {
+        text.lines()
+            .find(|l| l.starts_with(check))
+            .unwrap_or_else(|| panic!("no {check} line:\n{text}"))
+            .to_owned()
+    };
+    let output = line("output");
+    assert!(
+        output.contains(" OK ") && output.contains("played the test tone"),
+        "{text}"
+    );
+    let input = line("input");
+    assert!(
+        input.contains(" OK ") && input.contains("came back through the tunnel"),
+        "{text}"
+    );
+
     // A client that is not a console, through the tunnel: refused, with why.
     let mut stranger = std::os::unix::net::UnixStream::connect(&jump_sock).unwrap();
     stranger.set_read_timeout(Some(STEP)).unwrap();
