@@ -6,8 +6,10 @@
 //!   between) are handed to the local engine, and to the console's link to
 //!   an in-process `floorwalk companion`, both playing to a WAV file paced
 //!   in real time; each click's onset in the file against the instant it
-//!   was handed over. The companion's extra delay is the difference of the
-//!   medians (the jitter buffer and the mix are the same code in both).
+//!   was handed over, pooled over sessions of their own phase. The
+//!   companion's extra delay is the difference of the medians (the jitter
+//!   buffer and the mix are the same code in both), without network jitter
+//!   before the console and with 0-20 ms of it.
 //! - **bytes**: what the link sends through the tunnel per second with a
 //!   call's two tracks of speech (the committed clips, Opus as it came),
 //!   and what comes back while talking.
@@ -35,6 +37,8 @@ use floorwalk_companion::client::{CompanionAudio, LinkConfig};
 use floorwalk_companion::server::Companion;
 use floorwalk_companion::status::Status;
 use floorwalk_protocol::Role;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use speech::{speech, wire};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -83,12 +87,26 @@ fn clicks(count: u32) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Hands the click frames over in real time; the instants the clicks went.
-async fn send_clicks(frames: Vec<Vec<u8>>, send: impl Fn(Vec<u8>)) -> Vec<Instant> {
+/// Network jitter upstream of the console in the second scenario: each
+/// frame is handed over up to this much after its tick (in order).
+const JITTER: Duration = Duration::from_millis(20);
+
+/// Hands the click frames over in real time, each up to `jitter` late
+/// (seeded); the instants the clicks went.
+async fn send_clicks(
+    frames: Vec<Vec<u8>>,
+    jitter: Duration,
+    send: impl Fn(Vec<u8>),
+) -> Vec<Instant> {
+    let mut rng = SmallRng::seed_from_u64(7);
     let mut tick = tokio::time::interval(FRAME_DURATION);
     let mut sent = Vec::new();
     for (seq, frame) in (0u32..).zip(frames) {
         tick.tick().await;
+        if !jitter.is_zero() {
+            let late = rng.random_range(0..jitter.as_micros() as u64);
+            tokio::time::sleep(Duration::from_micros(late)).await;
+        }
         if seq % CLICK_EVERY == CLICK_EVERY / 2 {
             sent.push(Instant::now());
         }
@@ -142,7 +160,7 @@ fn report(name: &str, delays: &[Duration], clicks: usize) -> Duration {
     let median = delays[delays.len() / 2];
     let p95 = delays[delays.len() * 95 / 100];
     println!(
-        "{name:<10} handed over to sample out: median {:.1} ms, p95 {:.1} ms ({} of {clicks} clicks found)",
+        "  {name:<10} handed over to sample out: median {:.1} ms, p95 {:.1} ms ({} of {clicks} clicks found)",
         ms(median),
         ms(p95),
         delays.len()
@@ -150,14 +168,41 @@ fn report(name: &str, delays: &[Duration], clicks: usize) -> Duration {
     median
 }
 
-/// This process's CPU time so far (user + system), from /proc.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
+/// A process's parent and CPU time so far (user + system), from /proc.
+fn stat(pid: u32) -> Option<(u32, Duration)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = after.split(' ').collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let parent = fields[1].parse().ok()?;
+    let ticks: u64 = fields[11].parse::<u64>().ok()? + fields[12].parse::<u64>().ok()?;
     // Linux reports in clock ticks of 100 Hz on every common configuration.
-    Duration::from_millis(ticks * 10)
+    Some((parent, Duration::from_millis(ticks * 10)))
+}
+
+fn cpu_time(pid: u32) -> Duration {
+    stat(pid).map_or(Duration::ZERO, |(_, cpu)| cpu)
+}
+
+/// The CPU time of a process and all its descendants still running.
+fn tree_cpu(root: u32) -> Duration {
+    let all: Vec<(u32, u32, Duration)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| stat(pid).map(|(parent, cpu)| (pid, parent, cpu)))
+        .collect();
+    let mut inside = vec![root];
+    let mut total = Duration::ZERO;
+    while let Some(pid) = inside.pop() {
+        for &(child, parent, cpu) in &all {
+            if child == pid {
+                total += cpu;
+            }
+            if parent == pid {
+                inside.push(child);
+            }
+        }
+    }
+    total
 }
 
 /// Streams the call's two tracks of speech in real time for `seconds`.
@@ -192,6 +237,66 @@ async fn wait_ready(events: &mut tokio::sync::mpsc::UnboundedReceiver<AudioEvent
     }
 }
 
+/// Sessions per path and scenario, each with its own engine and so its own
+/// phase between the sender's ticks and the output's 20 ms frames (a
+/// single session's median would carry its phase, 0 to 20 ms).
+const SESSIONS: u64 = 8;
+/// Clicks per session.
+const SESSION_CLICKS: u32 = 10;
+
+/// The clicks' delays through the local engine, one session.
+fn local_session(runtime: &tokio::runtime::Runtime, wav: &Path, jitter: Duration) -> Vec<Duration> {
+    let start = Instant::now();
+    let (engine, _channels) = AudioEngine::start(AudioConfig {
+        output: Endpoint::Wav(wav.to_owned()),
+        ..AudioConfig::default()
+    });
+    engine.set_tracks(tracks());
+    let sink = engine.frame_sink();
+    let sent = runtime.block_on(send_clicks(clicks(SESSION_CLICKS), jitter, |f| {
+        sink.send(f);
+    }));
+    engine.shutdown();
+    delays(&sent, &onsets(wav, start))
+}
+
+/// The clicks' delays through an in-process companion and the tunnel, one
+/// session.
+fn companion_session(
+    runtime: &tokio::runtime::Runtime,
+    sshd: &sshd::Sshd,
+    dir: &Path,
+    jitter: Duration,
+) -> Vec<Duration> {
+    let wav = dir.join("companion.wav");
+    let laptop = dir.join("laptop/companion.sock");
+    let jump = dir.join("jump.sock");
+    let (start, sent) = runtime.block_on(async {
+        let companion =
+            Companion::listen(&laptop, Endpoint::Wav(wav.clone()), Endpoint::None).unwrap();
+        let (status, _) = tokio::sync::watch::channel(Status::default());
+        let start = Instant::now();
+        let serving = tokio::spawn(companion.serve(status));
+        let mut tunnel = sshd.tunnel(&jump, &laptop);
+        let (audio, mut channels) = link(&jump, false);
+        wait_ready(&mut channels.events).await;
+        audio.set_tracks(tracks());
+        let sink = audio.frame_sink();
+        let sent = send_clicks(clicks(SESSION_CLICKS), jitter, |f| {
+            sink.send(f);
+        })
+        .await;
+        audio.shutdown();
+        let _ = tunnel.kill();
+        let _ = tunnel.wait();
+        // Dropping the companion stops its engine, which finishes the WAV.
+        serving.abort();
+        let _ = serving.await;
+        (start, sent)
+    });
+    delays(&sent, &onsets(&wav, start))
+}
+
 fn main() {
     let seconds = secs();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -202,29 +307,33 @@ fn main() {
     let sshd = sshd::Sshd::start();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let click_count = (seconds * 50 / u64::from(CLICK_EVERY)) as u32;
 
-    // Delay: the local engine.
-    let local_wav = d.join("local.wav");
-    let start = Instant::now();
-    let (engine, _channels) = AudioEngine::start(AudioConfig {
-        output: Endpoint::Wav(local_wav.clone()),
-        ..AudioConfig::default()
-    });
-    engine.set_tracks(tracks());
-    let sink = engine.frame_sink();
-    let sent = runtime.block_on(send_clicks(clicks(click_count), |f| {
-        sink.send(f);
-    }));
-    engine.shutdown();
-    let local = report(
-        "local",
-        &delays(&sent, &onsets(&local_wav, start)),
-        sent.len(),
-    );
+    // Delay: without network jitter before the console, and with 0-20 ms.
+    let clicks_sent = (SESSIONS * u64::from(SESSION_CLICKS)) as usize;
+    for jitter in [Duration::ZERO, JITTER] {
+        let mut local = Vec::new();
+        let mut companion = Vec::new();
+        for session in 0..SESSIONS {
+            let wav = d.join(format!("local-{session}.wav"));
+            local.extend(local_session(&runtime, &wav, jitter));
+            let session_dir = d.join(format!("companion-{}-{session}", jitter.as_millis()));
+            companion.extend(companion_session(&runtime, &sshd, &session_dir, jitter));
+        }
+        local.sort_unstable();
+        companion.sort_unstable();
+        println!(
+            "{} ms of network jitter before the console:",
+            jitter.as_millis()
+        );
+        let local = report("local", &local, clicks_sent);
+        let companion = report("companion", &companion, clicks_sent);
+        println!(
+            "  the companion adds {:+.1} ms at the median (target: at most 10 ms)",
+            ms(companion) - ms(local)
+        );
+    }
 
-    // Delay and bytes: the companion in this process, through the tunnel.
-    let companion_wav = d.join("companion.wav");
+    // Bytes: an in-process companion, through the tunnel.
     let laptop = d.join("laptop/companion.sock");
     let jump = d.join("jump.sock");
     let mic = d.join("mic.wav");
@@ -239,28 +348,17 @@ fn main() {
         writer.write_sample((s * 32767.0) as i16).unwrap();
     }
     writer.finalize().unwrap();
-    let (companion_start, mut tunnel) = runtime.block_on(async {
-        let companion = Companion::listen(
-            &laptop,
-            Endpoint::Wav(companion_wav.clone()),
-            Endpoint::Wav(mic.clone()),
-        )
-        .unwrap();
+    let bytes = runtime.block_on(async {
+        let companion =
+            Companion::listen(&laptop, Endpoint::None, Endpoint::Wav(mic.clone())).unwrap();
         let (status, _) = tokio::sync::watch::channel(Status::default());
-        let start = Instant::now();
         tokio::spawn(companion.serve(status));
-        (start, sshd.tunnel(&jump, &laptop))
-    });
-    let (audio, sent, bytes) = runtime.block_on(async {
+        let mut tunnel = sshd.tunnel(&jump, &laptop);
         let (audio, mut channels) = link(&jump, true);
         wait_ready(&mut channels.events).await;
         audio.set_tracks(tracks());
         let sink = audio.frame_sink();
-        let sent = send_clicks(clicks(click_count), |f| {
-            sink.send(f);
-        })
-        .await;
-        // Bytes: a call's two tracks of speech, then talking as well.
+        // A call's two tracks of speech, then talking as well.
         let before = audio.tunnel_bytes();
         let began = Instant::now();
         stream_speech(seconds / 2, |f| {
@@ -282,29 +380,18 @@ fn main() {
         let talking = audio.tunnel_bytes();
         audio.set_transmit(None);
         drain.abort();
+        audio.shutdown();
+        let _ = tunnel.kill();
+        let _ = tunnel.wait();
         let per_sec = |bytes: u64, d: Duration| bytes as f64 / d.as_secs_f64();
-        let bytes = [
+        [
             per_sec(listening.to_companion - before.to_companion, listened),
             per_sec(listening.from_companion - before.from_companion, listened),
             per_sec(talking.to_companion - listening.to_companion, talked),
             per_sec(talking.from_companion - listening.from_companion, talked),
-        ];
-        (audio, sent, bytes)
+        ]
     });
-    audio.shutdown();
-    let _ = tunnel.kill();
-    let _ = tunnel.wait();
-    // The companion's WAV is finished when its engine stops, with the runtime.
     drop(runtime);
-    let companion = report(
-        "companion",
-        &delays(&sent, &onsets(&companion_wav, companion_start)),
-        sent.len(),
-    );
-    println!(
-        "companion adds {:.1} ms at the median (target: at most 10 ms)",
-        ms(companion.saturating_sub(local))
-    );
     println!(
         "tunnel, listening: {:.0} B/s to the companion ({:.1} kbit/s), {:.0} B/s back (levels)",
         bytes[0],
@@ -369,17 +456,20 @@ fn cpu(sshd: &sshd::Sshd, d: &Path, seconds: u64) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut tunnel = sshd.tunnel(&jump, &laptop);
-    let remote = runtime.block_on(async {
+    let (remote, sshd_used) = runtime.block_on(async {
         let (audio, mut channels) = link(&jump, false);
         wait_ready(&mut channels.events).await;
         audio.set_tracks(tracks());
         let sink = audio.frame_sink();
-        let before = cpu_time(me);
+        let before = (cpu_time(me), tree_cpu(sshd.pid()));
         stream_speech(seconds, |f| {
             sink.send(f);
         })
         .await;
-        let used = cpu_time(me) - before;
+        let used = (
+            cpu_time(me) - before.0,
+            tree_cpu(sshd.pid()).saturating_sub(before.1),
+        );
         audio.shutdown();
         used
     });
@@ -390,9 +480,10 @@ fn cpu(sshd: &sshd::Sshd, d: &Path, seconds: u64) {
     let share = |used: Duration| 100.0 * used.as_secs_f64() / seconds as f64;
     println!(
         "console CPU, one monitored call: local decoding {:.2} % of a core, companion {:.2} % \
-         (ratio {:.2}; the sshd that carries the tunnel is not counted)",
+         (ratio {:.2}); the jump host's sshd carrying the tunnel: {:.2} %",
         share(local),
         share(remote),
-        remote.as_secs_f64() / local.as_secs_f64().max(1e-9)
+        remote.as_secs_f64() / local.as_secs_f64().max(1e-9),
+        share(sshd_used)
     );
 }

@@ -127,16 +127,26 @@ impl Sshd {
         format!("{}@127.0.0.1", self.user)
     }
 
-    /// `ssh -N -R remote:local`: a tunnel and nothing else.
+    /// `ssh -tt -R remote:local` with a session that only waits: a tunnel
+    /// on an interactive connection, as the companion's printed command
+    /// opens (with a terminal, OpenSSH turns Nagle's algorithm off on both
+    /// ends, so small audio frames are not held back; `-N` would not).
     pub fn tunnel(&self, remote: &Path, local: &Path) -> Child {
         Command::new("ssh")
             .args(self.ssh_args())
-            .args(["-N", "-o", "ExitOnForwardFailure=yes", "-R"])
+            .args(["-tt", "-o", "ExitOnForwardFailure=yes", "-R"])
             .arg(format!("{}:{}", remote.display(), local.display()))
             .arg(self.destination())
+            .arg("exec sleep 86400")
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
             .spawn()
             .expect("start ssh")
+    }
+
+    /// The listening sshd's process id (its connections are its children).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn dir(&self) -> PathBuf {
