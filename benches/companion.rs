@@ -29,8 +29,6 @@ mod sshd;
 use floorwalk_audio::codec::Encoder;
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::engine::{AudioConfig, AudioEngine, AudioEvent};
-use floorwalk_audio::mix::{Gains, Layout};
-use floorwalk_audio::playback::TrackSpec;
 use floorwalk_audio::signal::{Level, sine};
 use floorwalk_audio::{FRAME_DURATION, FRAME_SAMPLES};
 use floorwalk_companion::client::{CompanionAudio, LinkConfig};
@@ -39,7 +37,7 @@ use floorwalk_companion::status::Status;
 use floorwalk_protocol::Role;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use speech::{speech, wire};
+use speech::{call_tracks, speech, wire};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -54,19 +52,6 @@ fn secs() -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20)
-}
-
-fn tracks() -> Vec<TrackSpec> {
-    vec![
-        TrackSpec {
-            track: CUSTOMER,
-            role: Role::Customer,
-        },
-        TrackSpec {
-            track: AGENT,
-            role: Role::Agent,
-        },
-    ]
 }
 
 /// Click frames on the customer's track: a tone frame every
@@ -219,12 +204,7 @@ async fn stream_speech(seconds: u64, send: impl Fn(Vec<u8>)) {
 }
 
 fn link(path: &Path, microphone: bool) -> (CompanionAudio, floorwalk_audio::engine::AudioChannels) {
-    CompanionAudio::start(LinkConfig {
-        path: path.to_owned(),
-        layout: Layout::Mono,
-        gains: Gains::default(),
-        microphone,
-    })
+    CompanionAudio::start(LinkConfig::new(path.to_owned(), microphone))
 }
 
 async fn wait_ready(events: &mut tokio::sync::mpsc::UnboundedReceiver<AudioEvent>) {
@@ -251,7 +231,7 @@ fn local_session(runtime: &tokio::runtime::Runtime, wav: &Path, jitter: Duration
         output: Endpoint::Wav(wav.to_owned()),
         ..AudioConfig::default()
     });
-    engine.set_tracks(tracks());
+    engine.set_tracks(call_tracks(CUSTOMER, AGENT));
     let sink = engine.frame_sink();
     let sent = runtime.block_on(send_clicks(clicks(SESSION_CLICKS), jitter, |f| {
         sink.send(f);
@@ -280,7 +260,7 @@ fn companion_session(
         let mut tunnel = sshd.tunnel(&jump, &laptop);
         let (audio, mut channels) = link(&jump, false);
         wait_ready(&mut channels.events).await;
-        audio.set_tracks(tracks());
+        audio.set_tracks(call_tracks(CUSTOMER, AGENT));
         let sink = audio.frame_sink();
         let sent = send_clicks(clicks(SESSION_CLICKS), jitter, |f| {
             sink.send(f);
@@ -356,7 +336,7 @@ fn main() {
         let mut tunnel = sshd.tunnel(&jump, &laptop);
         let (audio, mut channels) = link(&jump, true);
         wait_ready(&mut channels.events).await;
-        audio.set_tracks(tracks());
+        audio.set_tracks(call_tracks(CUSTOMER, AGENT));
         let sink = audio.frame_sink();
         // A call's two tracks of speech, then talking as well.
         let before = audio.tunnel_bytes();
@@ -419,7 +399,7 @@ fn cpu(sshd: &sshd::Sshd, d: &Path, seconds: u64) {
     let me = std::process::id();
     let local = runtime.block_on(async {
         let (engine, _channels) = AudioEngine::start(AudioConfig::default());
-        engine.set_tracks(tracks());
+        engine.set_tracks(call_tracks(CUSTOMER, AGENT));
         let sink = engine.frame_sink();
         let before = cpu_time(me);
         stream_speech(seconds, |f| {
@@ -459,7 +439,7 @@ fn cpu(sshd: &sshd::Sshd, d: &Path, seconds: u64) {
     let (remote, sshd_used) = runtime.block_on(async {
         let (audio, mut channels) = link(&jump, false);
         wait_ready(&mut channels.events).await;
-        audio.set_tracks(tracks());
+        audio.set_tracks(call_tracks(CUSTOMER, AGENT));
         let sink = audio.frame_sink();
         let before = (cpu_time(me), tree_cpu(sshd.pid()));
         stream_speech(seconds, |f| {

@@ -16,7 +16,7 @@
 
 mod support;
 
-use floorwalk_audio::signal::{Level, best_correlation, sine};
+use floorwalk_audio::signal::{Level, sine};
 use floorwalk_companion::wire::{Message, frame_length};
 use floorwalk_sim::SimOptions;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -26,8 +26,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::pty::PtyApp;
-use support::sshd::Sshd;
-use support::wav::write_mono;
+use support::sshd::{Reaped, Sshd};
+use support::wav::{read_wav, windows_with_tone, write_mono};
 
 const START: Duration = Duration::from_secs(30);
 const STEP: Duration = Duration::from_secs(10);
@@ -40,26 +40,6 @@ const TONE_HZ: f32 = 2100.0;
 const TONE: f32 = 0.3;
 const WINDOW: usize = 960;
 const RATE: f64 = 48_000.0;
-
-fn read_wav(path: &Path) -> Vec<f32> {
-    hound::WavReader::open(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .samples::<i16>()
-        .map(|s| f32::from(s.unwrap()) / 32768.0)
-        .collect()
-}
-
-/// How many 20 ms windows hold the tone (at their best phase).
-fn windows_with_tone(samples: &[f32]) -> usize {
-    let period = (48_000.0 / TONE_HZ).ceil() as usize;
-    let template = sine(TONE_HZ, 1.0, WINDOW);
-    samples
-        .windows(WINDOW + period)
-        .step_by(WINDOW)
-        .filter(|w| Level::of(&w[..WINDOW]).rms > TONE / 4.0)
-        .filter(|w| best_correlation(&template, w, period).1 > 0.8)
-        .count()
-}
 
 /// RMS per 20 ms.
 fn envelope(samples: &[f32]) -> Vec<f32> {
@@ -167,6 +147,28 @@ fn terminate(child: &mut Child) {
     }
 }
 
+/// Switches mode with `key`, talks for 2.5 s, stops; returns the span of
+/// the recordings (in samples) that lies inside the mode, talk included.
+fn talk_in(
+    app: &mut PtyApp,
+    record_dir: &Path,
+    key: &str,
+    mode: &str,
+    on_air: &str,
+) -> (usize, usize) {
+    app.send(key);
+    app.wait_for_text(mode, STEP);
+    std::thread::sleep(SETTLE);
+    let start = recorded(record_dir, "agent");
+    app.send(" ");
+    app.wait_for_text(on_air, STEP);
+    std::thread::sleep(Duration::from_millis(2500));
+    app.send(" ");
+    app.wait_for("the talk to stop", STEP, |s| !s.contains("ON AIR"));
+    std::thread::sleep(SETTLE);
+    (start, recorded(record_dir, "agent"))
+}
+
 #[test]
 fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -212,6 +214,7 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
         .unwrap();
     let companion_started = Instant::now();
     let said = collect_lines(&mut companion);
+    let mut companion = Reaped(companion);
     let ssh_line = wait_line(&said, "the ssh line", |l| {
         l.trim_start().starts_with("ssh ")
     });
@@ -233,7 +236,7 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     std::fs::create_dir(&jump).unwrap();
     std::fs::set_permissions(&jump, std::fs::Permissions::from_mode(0o755)).unwrap();
     let jump_sock = jump.join("companion.sock");
-    let mut tunnel = sshd.tunnel(&jump_sock, &laptop_sock);
+    let mut tunnel = Reaped(sshd.tunnel(&jump_sock, &laptop_sock));
 
     // The jump host: the console inside `ssh -tt`.
     let jump_home = h.join("jump-home");
@@ -274,39 +277,29 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     std::thread::sleep(Duration::from_secs(6));
     let silent_end = recorded(&record_dir, "agent");
 
-    // Whisper: a moment of talking.
-    app.send("w");
-    app.wait_for_text("you:whisper", STEP);
-    std::thread::sleep(SETTLE);
-    let whisper_start = recorded(&record_dir, "agent");
-    app.send(" ");
-    app.wait_for_text("ON AIR · AGENT ONLY", STEP);
-    std::thread::sleep(Duration::from_millis(2500));
-    app.send(" ");
-    app.wait_for("the talk to stop", STEP, |s| !s.contains("ON AIR"));
-    std::thread::sleep(SETTLE);
-    let whisper_end = recorded(&record_dir, "agent");
-
-    // Barge.
-    app.send("b");
-    app.wait_for_text("you:barge", STEP);
-    std::thread::sleep(SETTLE);
-    let barge_start = recorded(&record_dir, "agent");
-    app.send(" ");
-    app.wait_for_text("ON AIR · AGENT + CUSTOMER", STEP);
-    std::thread::sleep(Duration::from_millis(2500));
-    app.send(" ");
-    app.wait_for("the talk to stop", STEP, |s| !s.contains("ON AIR"));
-    std::thread::sleep(SETTLE);
-    let barge_end = recorded(&record_dir, "agent");
+    // Whisper, then barge: a moment of talking in each.
+    let (whisper_start, whisper_end) = talk_in(
+        &mut app,
+        &record_dir,
+        "w",
+        "you:whisper",
+        "ON AIR · AGENT ONLY",
+    );
+    let (barge_start, barge_end) = talk_in(
+        &mut app,
+        &record_dir,
+        "b",
+        "you:barge",
+        "ON AIR · AGENT + CUSTOMER",
+    );
 
     // The tunnel drops: the console says so and keeps its leg; it comes back.
-    tunnel.kill().unwrap();
-    tunnel.wait().unwrap();
+    tunnel.0.kill().unwrap();
+    tunnel.0.wait().unwrap();
     let screen = app.wait_for_text("companion lost ▸ none", STEP);
     assert!(screen.contains("you:barge"), "the leg went:\n{screen}");
     std::thread::sleep(Duration::from_secs(1));
-    let mut tunnel = sshd.tunnel(&jump_sock, &laptop_sock);
+    let _tunnel = Reaped(sshd.tunnel(&jump_sock, &laptop_sock));
     app.wait_for_text("Audio output back", STEP);
     let restored = companion_started.elapsed();
     let screen = app.wait_for_text("companion ▸", STEP);
@@ -382,16 +375,15 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     );
     wait_line(&said, "the refusal", |l| l.contains("refused a client"));
 
-    terminate(&mut companion);
-    tunnel.kill().unwrap();
-    let _ = tunnel.wait();
+    terminate(&mut companion.0);
     runtime.block_on(simulator.shutdown());
 
     // What the parties heard of the companion's microphone, phase by phase.
     let agent = read_wav(&ear_file(&record_dir, "agent").unwrap());
     let customer = read_wav(&ear_file(&record_dir, "customer").unwrap());
-    let tone =
-        |ear: &[f32], from: usize, to: usize| windows_with_tone(&ear[from..to.min(ear.len())]);
+    let tone = |ear: &[f32], from: usize, to: usize| {
+        windows_with_tone(&ear[from..to.min(ear.len())], TONE_HZ, TONE)
+    };
     assert_eq!(
         tone(&agent, 0, silent_end),
         0,

@@ -154,6 +154,17 @@ impl Sshd {
     }
 }
 
+/// A child process killed when the test ends, passed or not (a `Child`
+/// alone outlives a failed test and keeps its pipes open).
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for Sshd {
     fn drop(&mut self) {
         let _ = self.child.kill();

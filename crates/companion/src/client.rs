@@ -45,6 +45,18 @@ pub struct LinkConfig {
     pub microphone: bool,
 }
 
+impl LinkConfig {
+    /// A mono mix at unit gains, as the console starts.
+    pub fn new(path: PathBuf, microphone: bool) -> Self {
+        Self {
+            path,
+            layout: Layout::Mono,
+            gains: Gains::default(),
+            microphone,
+        }
+    }
+}
+
 /// The controls the companion must be following (sent again on reconnect).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Wanted {

@@ -5,10 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[allow(dead_code)]
+#[path = "../../../tests/support/wav.rs"]
+mod wav;
+
 use floorwalk_audio::codec::Encoder;
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::engine::AudioEvent;
-use floorwalk_audio::mix::{Gains, Layout};
 use floorwalk_audio::playback::TrackSpec;
 use floorwalk_audio::signal::sine;
 use floorwalk_companion::client::{CompanionAudio, LinkConfig};
@@ -25,20 +28,6 @@ use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn write_mono(path: &Path, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut wav = hound::WavWriter::create(path, spec).unwrap();
-    for s in samples {
-        wav.write_sample((s * 32767.0) as i16).unwrap();
-    }
-    wav.finalize().unwrap();
-}
-
 fn start_companion(dir: &Path, mic: Endpoint) -> std::path::PathBuf {
     let path = dir.join("laptop/companion.sock");
     let companion = Companion::listen(&path, Endpoint::None, mic).unwrap();
@@ -48,12 +37,7 @@ fn start_companion(dir: &Path, mic: Endpoint) -> std::path::PathBuf {
 }
 
 fn link(path: &Path, microphone: bool) -> (CompanionAudio, floorwalk_audio::engine::AudioChannels) {
-    CompanionAudio::start(LinkConfig {
-        path: path.to_owned(),
-        layout: Layout::Mono,
-        gains: Gains::default(),
-        microphone,
-    })
+    CompanionAudio::start(LinkConfig::new(path.to_owned(), microphone))
 }
 
 async fn next_event(events: &mut tokio::sync::mpsc::UnboundedReceiver<AudioEvent>) -> AudioEvent {
@@ -79,7 +63,7 @@ fn tone_frame(encoder: &mut Encoder, track: u32, seq: u32) -> Vec<u8> {
 async fn frames_play_on_the_companion_and_the_microphone_follows_the_gate() {
     let dir = tempfile::tempdir().unwrap();
     let mic = dir.path().join("mic.wav");
-    write_mono(&mic, &sine(300.0, 0.4, 48_000));
+    wav::write_mono(&mic, &sine(300.0, 0.4, 48_000));
     let path = start_companion(dir.path(), Endpoint::Wav(mic));
     let (audio, mut channels) = link(&path, true);
     let AudioEvent::OutputReady { description } = next_event(&mut channels.events).await else {

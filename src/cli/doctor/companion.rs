@@ -8,7 +8,6 @@ use super::tone::tone_frames;
 use super::verdict::Verdict;
 use floorwalk_audio::codec::Decoder;
 use floorwalk_audio::engine::AudioEvent;
-use floorwalk_audio::mix::{Gains, Layout};
 use floorwalk_audio::playback::TrackSpec;
 use floorwalk_audio::signal::Level;
 use floorwalk_audio::{FRAME_DURATION, FRAME_SAMPLES};
@@ -31,12 +30,8 @@ const MIC_FRAMES: usize = 25;
 /// The output verdict and, when the microphone goes through it too, the
 /// input verdict.
 pub async fn check_companion(path: &Path, microphone: bool) -> (Verdict, Option<Verdict>) {
-    let (companion, mut channels) = CompanionAudio::start(LinkConfig {
-        path: path.to_owned(),
-        layout: Layout::Mono,
-        gains: Gains::default(),
-        microphone,
-    });
+    let (companion, mut channels) =
+        CompanionAudio::start(LinkConfig::new(path.to_owned(), microphone));
     let endpoint = format!("companion:{}", path.display());
     let machine = match timeout(CONNECT_WAIT, channels.events.recv()).await {
         Ok(Some(AudioEvent::OutputReady { description })) => description,
