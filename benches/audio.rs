@@ -18,7 +18,7 @@ use floorwalk_audio::capture::{Capture, TransmitGate};
 use floorwalk_audio::codec::Decoder;
 use floorwalk_audio::jitter::{JitterBuffer, Playout};
 use floorwalk_audio::mix::{Gains, Layout};
-use floorwalk_audio::playback::{Playback, TrackSpec};
+use floorwalk_audio::playback::Playback;
 use floorwalk_audio::resample::{Fixed, Resampler};
 use floorwalk_audio::{FRAME_SAMPLES, jitter::JitterConfig};
 use floorwalk_protocol::Role;
@@ -30,15 +30,13 @@ use std::time::Duration;
 #[path = "support/speech.rs"]
 mod speech;
 
-use speech::{speech, wire};
+use speech::{call_tracks, speech, wire};
 
 fn call_20ms(c: &mut Criterion) {
     let customer = speech(Role::Customer);
     let agent = speech(Role::Agent);
     let mut playback = Playback::new(Layout::SplitEar, Gains::default(), JitterConfig::default());
-    let tracks =
-        [(1, Role::Customer), (2, Role::Agent)].map(|(track, role)| TrackSpec { track, role });
-    playback.set_tracks(&tracks).expect("decoders");
+    playback.set_tracks(&call_tracks(1, 2)).expect("decoders");
     let frames: Vec<(Vec<u8>, Vec<u8>)> = (0..customer.len().max(agent.len()))
         .map(|i| {
             let seq = i as u32;

@@ -32,11 +32,10 @@ use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::engine::{AudioConfig, AudioEngine, AudioEvent, EngineStats};
 use floorwalk_audio::latency::{DelayHistogram, ListeningDelay};
 use floorwalk_audio::mix::Layout;
-use floorwalk_audio::playback::TrackSpec;
 use floorwalk_protocol::Role;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use speech::{speech, wire};
+use speech::{call_tracks, speech, wire};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
@@ -202,16 +201,7 @@ fn session(scenario: &Scenario, output: &Endpoint, seed: u64, tally: &mut Tally)
         Some(AudioEvent::OutputReady { description }) => tally.output = description,
         other => panic!("the output did not open: {other:?}"),
     }
-    audio.set_tracks(vec![
-        TrackSpec {
-            track: CUSTOMER,
-            role: Role::Customer,
-        },
-        TrackSpec {
-            track: AGENT,
-            role: Role::Agent,
-        },
-    ]);
+    audio.set_tracks(call_tracks(CUSTOMER, AGENT));
     let frames = audio.frame_sink();
     let start = Instant::now();
     let (before, after) = std::thread::scope(|scope| {

@@ -2,11 +2,13 @@
 //! pieces and run them. Kept out of `main.rs` so `main` is only the parser.
 
 mod calibrate;
+mod companion;
 mod doctor;
 mod gateway;
 mod records;
 
 pub use calibrate::{CalibrateArgs, calibrate};
+pub use companion::{CompanionArgs, companion};
 pub use doctor::{DoctorArgs, doctor};
 pub use gateway::{GatewayArgs, gateway};
 pub use records::{RecordsCommand, ReportOptions, records, report};

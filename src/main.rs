@@ -45,6 +45,9 @@ enum Command {
     /// microphone, recording, and its clock; keeps a calibration for
     /// `report --calibration`.
     Calibrate(cli::CalibrateArgs),
+    /// On your own machine: play and capture the audio of a console that
+    /// runs on a jump host, through your SSH connection (docs/jump-host.md).
+    Companion(cli::CompanionArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Devices => cli::devices(),
         Command::Doctor(args) => cli::doctor(args),
         Command::Calibrate(args) => cli::calibrate(args),
+        Command::Companion(args) => cli::companion(args),
     };
     match outcome {
         Ok(code) => code,

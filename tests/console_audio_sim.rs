@@ -14,42 +14,20 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use feed_support::options;
 use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::ptt::PttSetting;
-use floorwalk_audio::signal::{Level, best_correlation, sine};
+use floorwalk_audio::signal::{Level, sine};
 use floorwalk_console::config::Secret;
 use floorwalk_console::feed::FeedOptions;
 use floorwalk_sim::SimOptions;
 use std::path::Path;
 use support::console::{drive, wav_console};
-use support::wav::write_mono;
+use support::wav::{read_wav, windows_with_tone, write_mono};
 
 /// My microphone: a tone where the simulated voices carry next to nothing.
 const TONE_HZ: f32 = 2100.0;
 const TONE: f32 = 0.3;
-/// 20 ms windows.
-const WINDOW: usize = 960;
 
 fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
-}
-
-fn read_wav(path: &Path) -> Vec<f32> {
-    hound::WavReader::open(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .samples::<i16>()
-        .map(|s| f32::from(s.unwrap()) / 32768.0)
-        .collect()
-}
-
-/// How many 20 ms windows match the tone closely (at their best phase).
-fn windows_with_tone(samples: &[f32]) -> usize {
-    let period = (48_000.0 / TONE_HZ).ceil() as usize;
-    let template = sine(TONE_HZ, 1.0, WINDOW);
-    samples
-        .windows(WINDOW + period)
-        .step_by(WINDOW)
-        .filter(|w| Level::of(&w[..WINDOW]).rms > TONE / 4.0)
-        .filter(|w| best_correlation(&template, w, period).1 > 0.8)
-        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,13 +96,13 @@ async fn whisper_through_the_console_reaches_the_agent_only() {
     // What the parties heard: the agent my whisper, the customer nothing.
     let agent = read_wav(&recordings.join(format!("{call}-agent.wav")));
     let customer = read_wav(&recordings.join(format!("{call}-customer.wav")));
-    let to_agent = windows_with_tone(&agent);
+    let to_agent = windows_with_tone(&agent, TONE_HZ, TONE);
     assert!(
         to_agent >= 25,
         "the agent heard {to_agent} windows of my whisper"
     );
     assert_eq!(
-        windows_with_tone(&customer),
+        windows_with_tone(&customer, TONE_HZ, TONE),
         0,
         "the customer heard my whisper"
     );

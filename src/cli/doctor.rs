@@ -13,6 +13,8 @@
 //! login, a round trip that went wrong. Audio that cannot be used is a
 //! warning, as the console runs on without it.
 
+#[cfg(unix)]
+mod companion;
 mod input;
 mod output;
 mod recording;
@@ -24,6 +26,7 @@ pub(super) mod verdict;
 
 use super::{AudioArgs, ServerArgs, runtime};
 use clap::Args;
+use floorwalk_audio::endpoint::Endpoint;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use verdict::{Report, Verdict};
@@ -61,8 +64,17 @@ pub fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
             Some(options) => server::connect(options, &mut report).await,
             None => None,
         };
-        report.say("output", output::check_output(&output));
-        report.say("input", input::check_input(&input));
+        let (output_verdict, input_verdict) = match &output {
+            #[cfg(unix)]
+            Endpoint::Companion(path) => {
+                let microphone = input != Endpoint::None;
+                let (out, mic) = companion::check_companion(path, microphone).await;
+                (out, mic.unwrap_or_else(|| input::check_input(&input)))
+            }
+            _ => (output::check_output(&output), input::check_input(&input)),
+        };
+        report.say("output", output_verdict);
+        report.say("input", input_verdict);
         let verdict = match feed {
             Some((handle, mut events, hello)) => {
                 let record_dir = args.record_dir.as_deref();

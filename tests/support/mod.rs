@@ -5,4 +5,5 @@ pub mod headless;
 pub mod notice;
 pub mod pty;
 pub mod sim_process;
+pub mod sshd;
 pub mod wav;

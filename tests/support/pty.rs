@@ -29,6 +29,18 @@ impl PtyApp {
         rows: u16,
         env: &[(&str, &str)],
     ) -> Self {
+        Self::spawn_program(env!("CARGO_BIN_EXE_floorwalk"), args, home, cols, rows, env)
+    }
+
+    /// Starts any program (e.g. `ssh -tt ... floorwalk console`) the same way.
+    pub fn spawn_program(
+        program: &str,
+        args: &[&str],
+        home: &Path,
+        cols: u16,
+        rows: u16,
+        env: &[(&str, &str)],
+    ) -> Self {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -38,7 +50,7 @@ impl PtyApp {
                 pixel_height: 0,
             })
             .expect("open a pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_floorwalk"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env_clear();
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());

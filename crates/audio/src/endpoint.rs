@@ -11,7 +11,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// An audio endpoint as the supervisor names it (`--audio-out`,
-/// `--audio-in`): `none`, `default`, `device:NAME` or `wav:PATH`.
+/// `--audio-in`): `none`, `default`, `device:NAME`, `wav:PATH` or
+/// `companion[:PATH]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Endpoint {
     /// No sound (no microphone); the engine still runs, so meters move.
@@ -25,6 +26,38 @@ pub enum Endpoint {
     /// included. Input: a WAV file (any channels, any rate from 1 to
     /// 384 kHz) played in real time, looping.
     Wav(PathBuf),
+    /// The supervisor's own machine, through `floorwalk companion` and an
+    /// SSH-forwarded Unix socket at this path (on a jump host). Not opened
+    /// here: the console drives the companion in place of the engine.
+    /// `companion` alone is [`default_companion_path`].
+    Companion(PathBuf),
+}
+
+/// Where the forwarded companion socket is unless a path is given: the
+/// same on both ends, as the companion's printed `ssh -R` line names it
+/// with OpenSSH's `%r` (the remote user name) and the console with `$USER`.
+pub const COMPANION_PATH_PREFIX: &str = "/tmp/floorwalk-companion-";
+pub const COMPANION_PATH_SUFFIX: &str = ".sock";
+
+/// The user's login name, as sshd sets it: `$USER`, else `$LOGNAME`.
+pub fn login_name() -> Option<String> {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+/// The default companion socket for this user.
+pub fn default_companion_path() -> Result<PathBuf, String> {
+    let user = login_name()
+        .ok_or("no USER or LOGNAME to name the default companion socket: give companion:PATH")?;
+    if user.contains('/') {
+        return Err(format!(
+            "the user name {user:?} cannot name a socket: give companion:PATH"
+        ));
+    }
+    Ok(PathBuf::from(format!(
+        "{COMPANION_PATH_PREFIX}{user}{COMPANION_PATH_SUFFIX}"
+    )))
 }
 
 impl FromStr for Endpoint {
@@ -36,9 +69,12 @@ impl FromStr for Endpoint {
             None if text == "default" => Self::Default,
             Some(("device", name)) if !name.is_empty() => Self::Device(name.to_owned()),
             Some(("wav", path)) if !path.is_empty() => Self::Wav(PathBuf::from(path)),
+            None if text == "companion" => Self::Companion(default_companion_path()?),
+            Some(("companion", path)) if !path.is_empty() => Self::Companion(PathBuf::from(path)),
             _ => {
                 return Err(format!(
-                    "unknown audio endpoint {text:?}: expected none, default, device:NAME or wav:PATH"
+                    "unknown audio endpoint {text:?}: expected none, default, device:NAME, \
+                     wav:PATH or companion[:PATH]"
                 ));
             }
         };
@@ -53,6 +89,7 @@ impl fmt::Display for Endpoint {
             Self::Default => f.write_str("default"),
             Self::Device(name) => write!(f, "device:{name}"),
             Self::Wav(path) => write!(f, "wav:{}", path.display()),
+            Self::Companion(path) => write!(f, "companion:{}", path.display()),
         }
     }
 }
@@ -65,6 +102,8 @@ pub enum OutputError {
     Device(String),
     #[error("this floorwalk was built without audio device support (feature audio-device)")]
     NoDeviceSupport,
+    #[error("{0} is played by the console through the companion, not opened as a device")]
+    Companion(String),
 }
 
 /// Something that takes the mix, 20 ms at a time, at its own pace.
@@ -110,6 +149,8 @@ pub enum InputError {
     Device(String),
     #[error("this floorwalk was built without audio device support (feature audio-device)")]
     NoDeviceSupport,
+    #[error("{0} is captured by the console through the companion, not opened as a device")]
+    Companion(String),
 }
 
 /// The supervisor's microphone: yields 20 ms frames of 48 kHz mono at its
@@ -139,6 +180,7 @@ mod tests {
             "default",
             "device:hw:CARD=0,DEV=0",
             "wav:/tmp/out.wav",
+            "companion:/tmp/c.sock",
         ] {
             assert_eq!(text.parse::<Endpoint>().unwrap().to_string(), text);
         }
@@ -148,10 +190,18 @@ mod tests {
         );
         let err = "speakers".parse::<Endpoint>().unwrap_err();
         assert!(
-            err.contains("none, default, device:NAME or wav:PATH"),
+            err.contains("none, default, device:NAME, wav:PATH or companion[:PATH]"),
             "{err}"
         );
-        for bad in ["wav:", "device:", "none:", "default:x", "mic:x", ""] {
+        for bad in [
+            "wav:",
+            "device:",
+            "none:",
+            "default:x",
+            "mic:x",
+            "",
+            "companion:",
+        ] {
             assert!(bad.parse::<Endpoint>().is_err(), "{bad:?}");
         }
     }

@@ -18,6 +18,7 @@ pub fn open_output(endpoint: &Endpoint, channels: usize) -> Result<Box<dyn Sink>
         )?)),
         #[cfg(not(feature = "audio-device"))]
         Endpoint::Default | Endpoint::Device(_) => Err(OutputError::NoDeviceSupport),
+        Endpoint::Companion(_) => Err(OutputError::Companion(endpoint.to_string())),
     }
 }
 
@@ -34,5 +35,6 @@ pub fn open_input(endpoint: &Endpoint) -> Result<Option<Box<dyn Microphone>>, In
         )?))),
         #[cfg(not(feature = "audio-device"))]
         Endpoint::Default | Endpoint::Device(_) => Err(InputError::NoDeviceSupport),
+        Endpoint::Companion(_) => Err(InputError::Companion(endpoint.to_string())),
     }
 }

@@ -15,23 +15,25 @@ pub fn check_output(endpoint: &Endpoint) -> Verdict {
             Verdict::Ok("none: calls are not played (the console runs without sound)".into())
         }
         Endpoint::Wav(path) => wav_target(path),
-        Endpoint::Default | Endpoint::Device(_) => match open_output(endpoint, 1) {
-            Ok(mut sink) => {
-                let held = match device_delay(sink.as_mut()) {
-                    Some(delay) => format!(
-                        "; it plays sound {:.0} ms after floorwalk hands it over",
-                        delay.as_secs_f64() * 1e3
-                    ),
-                    None => "; it did not say how long it holds sound".to_owned(),
-                };
-                Verdict::Ok(format!("{endpoint}: opened {}{held}", sink.describe()))
-            }
-            Err(err) => Verdict::Warning(format!(
-                "{endpoint}: {}. The console would play to none (see `floorwalk devices`, \
+        Endpoint::Default | Endpoint::Device(_) | Endpoint::Companion(_) => {
+            match open_output(endpoint, 1) {
+                Ok(mut sink) => {
+                    let held = match device_delay(sink.as_mut()) {
+                        Some(delay) => format!(
+                            "; it plays sound {:.0} ms after floorwalk hands it over",
+                            delay.as_secs_f64() * 1e3
+                        ),
+                        None => "; it did not say how long it holds sound".to_owned(),
+                    };
+                    Verdict::Ok(format!("{endpoint}: opened {}{held}", sink.describe()))
+                }
+                Err(err) => Verdict::Warning(format!(
+                    "{endpoint}: {}. The console would play to none (see `floorwalk devices`, \
                  or use --audio-out none or wav:PATH)",
-                sentence(&err.to_string())
-            )),
-        },
+                    sentence(&err.to_string())
+                )),
+            }
+        }
     }
 }
 

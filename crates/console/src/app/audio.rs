@@ -253,6 +253,14 @@ impl App {
         self.dirty = true;
         match event {
             AudioEvent::OutputReady { description } => {
+                // Only the companion comes back after a failure: say so.
+                if matches!(self.audio_out, AudioOut::Failed { .. }) {
+                    self.notify(
+                        Severity::Info,
+                        format!("Audio output back: playing through {description} again."),
+                        now,
+                    );
+                }
                 self.audio_out = AudioOut::Ready { description };
             }
             AudioEvent::OutputFailed { endpoint, reason } => {

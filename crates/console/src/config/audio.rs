@@ -134,7 +134,7 @@ mod tests {
         for text in ["", "wav:", "Default", "pulse", "file:/x.wav", "device:"] {
             let err = parse(&format!("[audio]\noutput = \"{text}\"\n")).unwrap_err();
             assert!(
-                err.contains("expected none, default, device:NAME or wav:PATH"),
+                err.contains("expected none, default, device:NAME, wav:PATH or companion[:PATH]"),
                 "{err}"
             );
         }

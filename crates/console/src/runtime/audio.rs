@@ -1,13 +1,139 @@
-//! The console's side of the audio engine: making the engine follow the
+//! The console's side of the audio engine: which engine plays (the local
+//! one, or the companion on the supervisor's laptop), making it follow the
 //! app's [`AudioPlan`] after every update, and the two frame paths between
 //! the feed and the engine (never through the app).
 
 use crate::app::{App, AudioPlan, Effect, Input};
 use crate::feed::FeedHandle;
-use floorwalk_audio::engine::{AudioHandle, FrameSink};
+use anyhow::bail;
+use floorwalk_audio::capture::TransmitGate;
+use floorwalk_audio::endpoint::Endpoint;
+use floorwalk_audio::engine::{
+    AudioChannels, AudioConfig, AudioEngine, AudioHandle, EngineStats, FrameSink, Meters,
+};
 use floorwalk_audio::playback::TrackSpec;
+#[cfg(unix)]
+use floorwalk_companion::client::{CompanionAudio, CompanionFrames, LinkConfig};
 use floorwalk_protocol::Timestamp;
 use tokio::sync::mpsc;
+
+/// What plays the call and captures the microphone: the engine here, or
+/// the companion (`companion:PATH`), which runs the engine on the laptop.
+#[derive(Debug)]
+pub enum ConsoleAudio {
+    Local(AudioHandle),
+    #[cfg(unix)]
+    Companion(CompanionAudio),
+}
+
+/// Where downstream frames go.
+#[derive(Debug, Clone)]
+pub enum Downstream {
+    Local(FrameSink),
+    #[cfg(unix)]
+    Companion(CompanionFrames),
+}
+
+impl Downstream {
+    fn send(&self, frame: Vec<u8>) -> bool {
+        match self {
+            Downstream::Local(sink) => sink.send(frame),
+            #[cfg(unix)]
+            Downstream::Companion(sink) => sink.send(frame),
+        }
+    }
+}
+
+impl ConsoleAudio {
+    /// Starts the engine the endpoints name. The companion takes both ends:
+    /// `--audio-in` is then the same `companion:PATH`, or `none`.
+    pub fn start(config: AudioConfig) -> anyhow::Result<(Self, AudioChannels)> {
+        match (&config.output, &config.input) {
+            (Endpoint::Companion(path), Endpoint::Companion(_) | Endpoint::None) => {
+                if matches!(&config.input, Endpoint::Companion(other) if other != path) {
+                    bail!(
+                        "--audio-out {} and --audio-in {} name two companions: give the same path",
+                        config.output,
+                        config.input
+                    );
+                }
+                start_companion(&config, path.clone())
+            }
+            (_, Endpoint::Companion(_)) | (Endpoint::Companion(_), _) => bail!(
+                "the companion plays and captures: give companion:PATH for --audio-out, and the \
+                 same or none for --audio-in (got --audio-out {} --audio-in {})",
+                config.output,
+                config.input
+            ),
+            _ => {
+                let (handle, channels) = AudioEngine::start(config);
+                Ok((ConsoleAudio::Local(handle), channels))
+            }
+        }
+    }
+
+    pub fn frame_sink(&self) -> Downstream {
+        match self {
+            ConsoleAudio::Local(engine) => Downstream::Local(engine.frame_sink()),
+            #[cfg(unix)]
+            ConsoleAudio::Companion(companion) => Downstream::Companion(companion.frame_sink()),
+        }
+    }
+
+    pub fn transmit_gate(&self) -> TransmitGate {
+        match self {
+            ConsoleAudio::Local(engine) => engine.transmit_gate(),
+            #[cfg(unix)]
+            ConsoleAudio::Companion(companion) => companion.transmit_gate(),
+        }
+    }
+
+    pub fn meters(&self) -> Meters {
+        match self {
+            ConsoleAudio::Local(engine) => engine.meters(),
+            #[cfg(unix)]
+            ConsoleAudio::Companion(companion) => companion.meters(),
+        }
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        match self {
+            ConsoleAudio::Local(engine) => engine.stats(),
+            #[cfg(unix)]
+            ConsoleAudio::Companion(companion) => companion.stats(),
+        }
+    }
+
+    pub fn shutdown(self) {
+        match self {
+            ConsoleAudio::Local(engine) => engine.shutdown(),
+            #[cfg(unix)]
+            ConsoleAudio::Companion(companion) => companion.shutdown(),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn start_companion(
+    config: &AudioConfig,
+    path: std::path::PathBuf,
+) -> anyhow::Result<(ConsoleAudio, AudioChannels)> {
+    let (companion, channels) = CompanionAudio::start(LinkConfig {
+        path,
+        layout: config.layout,
+        gains: config.gains,
+        microphone: config.input != Endpoint::None,
+    });
+    Ok((ConsoleAudio::Companion(companion), channels))
+}
+
+#[cfg(not(unix))]
+fn start_companion(
+    _config: &AudioConfig,
+    _path: std::path::PathBuf,
+) -> anyhow::Result<(ConsoleAudio, AudioChannels)> {
+    bail!("companion:PATH is for a console on a Unix jump host")
+}
 
 /// Downstream frames queued between the feed and the engine (one second of
 /// four tracks); more are dropped, as late audio is useless.
@@ -21,17 +147,29 @@ pub trait AudioControl {
     fn set_tracks(&self, tracks: Vec<TrackSpec>);
 }
 
-impl AudioControl for AudioHandle {
+impl AudioControl for ConsoleAudio {
     fn set_transmit(&self, track: Option<u32>) {
-        AudioHandle::set_transmit(self, track);
+        match self {
+            ConsoleAudio::Local(engine) => engine.set_transmit(track),
+            #[cfg(unix)]
+            ConsoleAudio::Companion(companion) => companion.set_transmit(track),
+        }
     }
 
     fn arm_microphone(&self, on: bool) {
-        AudioHandle::arm_microphone(self, on);
+        match self {
+            ConsoleAudio::Local(engine) => engine.arm_microphone(on),
+            #[cfg(unix)]
+            ConsoleAudio::Companion(companion) => companion.arm_microphone(on),
+        }
     }
 
     fn set_tracks(&self, tracks: Vec<TrackSpec>) {
-        AudioHandle::set_tracks(self, tracks);
+        match self {
+            ConsoleAudio::Local(engine) => engine.set_tracks(tracks),
+            #[cfg(unix)]
+            ConsoleAudio::Companion(companion) => companion.set_tracks(tracks),
+        }
     }
 }
 
@@ -80,7 +218,7 @@ pub fn step(
 
 /// Moves downstream frames from the feed to the engine until either side
 /// stops.
-pub fn spawn_downstream(mut from_feed: mpsc::Receiver<Vec<u8>>, sink: FrameSink) {
+pub fn spawn_downstream(mut from_feed: mpsc::Receiver<Vec<u8>>, sink: Downstream) {
     tokio::spawn(async move {
         while let Some(frame) = from_feed.recv().await {
             if !sink.send(frame) {

@@ -2,14 +2,14 @@
 //! and the effects thread, wired together. The terminal loop in `mod.rs`
 //! adds keys, signals and drawing; tests drive the core directly.
 
-use super::audio::{self as wiring, AudioSync, DOWNSTREAM_QUEUE};
+use super::audio::{self as wiring, AudioSync, ConsoleAudio, DOWNSTREAM_QUEUE};
 use super::{ConsoleOptions, executor};
 use crate::app::{App, Effect, Input};
 use crate::audit;
 use crate::feed::{self, FeedEvent, FeedHandle};
 use anyhow::Context as _;
 use crossterm::event::KeyEvent;
-use floorwalk_audio::engine::{AudioEngine, AudioEvent, AudioHandle, EngineStats};
+use floorwalk_audio::engine::{AudioEvent, EngineStats};
 use floorwalk_protocol::Timestamp;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -37,7 +37,7 @@ pub struct Core {
     app: App,
     feed: FeedHandle,
     feed_events: mpsc::Receiver<FeedEvent>,
-    audio: AudioHandle,
+    audio: ConsoleAudio,
     audio_events: mpsc::UnboundedReceiver<AudioEvent>,
     sync: AudioSync,
     effects: executor::Executor,
@@ -53,8 +53,9 @@ pub struct Core {
 }
 
 impl Core {
-    /// Starts the audio engine, the feed (with the engine's frame paths)
-    /// and the effects thread. Call inside a tokio runtime.
+    /// Starts the audio engine (or the companion link), the feed (with the
+    /// engine's frame paths) and the effects thread. Call inside a tokio
+    /// runtime.
     pub fn start(options: ConsoleOptions) -> anyhow::Result<Core> {
         // Before anything is written: the legs a crash left open, to check
         // against the server, and any damaged lines, to show.
@@ -62,7 +63,7 @@ impl Core {
             .journal
             .as_ref()
             .map(|journal| audit::recover(journal.dir(), Timestamp::now()));
-        let (audio, channels) = AudioEngine::start(options.audio);
+        let (audio, channels) = ConsoleAudio::start(options.audio)?;
         let (downstream, from_feed) = mpsc::channel(DOWNSTREAM_QUEUE);
         let mut feed_options = options.feed;
         feed_options.audio_in = Some(downstream);

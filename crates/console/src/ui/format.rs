@@ -106,13 +106,24 @@ pub fn meter(cells: u8) -> String {
 }
 
 /// The audio output for the header, and whether it is a warning:
-/// `none`, `wav:PATH`, `default ▸ 48k`, `default…` while it opens.
+/// `none`, `wav:PATH`, `default ▸ 48k`, `default…` while it opens;
+/// `companion ▸ laptop 48k`, or `companion lost ▸ none` while the tunnel
+/// to the companion is down.
 pub fn audio_output(endpoint: &Endpoint, status: &AudioOut) -> (String, bool) {
+    if let Endpoint::Companion(_) = endpoint {
+        return match status {
+            AudioOut::Opening => ("companion…".to_owned(), false),
+            AudioOut::Failed { .. } => ("companion lost ▸ none".to_owned(), true),
+            AudioOut::Ready { description } => (format!("companion ▸ {description}"), false),
+        };
+    }
     match status {
         AudioOut::Opening => (format!("{endpoint}…"), false),
         AudioOut::Failed { .. } => (format!("{endpoint} failed ▸ none"), true),
         AudioOut::Ready { description } => match endpoint {
-            Endpoint::None | Endpoint::Wav(_) => (endpoint.to_string(), false),
+            Endpoint::None | Endpoint::Wav(_) | Endpoint::Companion(_) => {
+                (endpoint.to_string(), false)
+            }
             Endpoint::Default | Endpoint::Device(_) => {
                 let rate = device_rate(description).unwrap_or_else(|| description.clone());
                 (format!("{endpoint} ▸ {rate}"), false)
@@ -188,6 +199,22 @@ mod tests {
         assert_eq!(
             audio_output(&wav, &ready("wav:/tmp/x.wav")),
             ("wav:/tmp/x.wav".into(), false)
+        );
+        assert_eq!(
+            audio_output(
+                &Endpoint::Companion("/tmp/c.sock".into()),
+                &ready("laptop 48k")
+            ),
+            ("companion ▸ laptop 48k".to_owned(), false)
+        );
+        assert_eq!(
+            audio_output(
+                &Endpoint::Companion("/tmp/c.sock".into()),
+                &AudioOut::Failed {
+                    reason: "gone".into()
+                }
+            ),
+            ("companion lost ▸ none".to_owned(), true)
         );
         assert_eq!(
             audio_output(&Endpoint::Default, &AudioOut::Opening),
