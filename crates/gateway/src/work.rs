@@ -165,8 +165,14 @@ impl<'a> Making<'a> {
         in_stasis(|| self.rest.add_channels(bridge, channels)).await
     }
 
-    async fn fail<T>(self, step: &str, error: impl std::fmt::Display) -> Result<T, String> {
-        remove(self.rest, &self.made).await;
+    /// Gives up: the refusal goes back at once and what was made is removed
+    /// behind it. On a slow Asterisk the removal waits out its own request
+    /// deadlines, which must not hold the supervisor's answer past the
+    /// core's command deadline (the sweep catches what the removal misses).
+    fn fail<T>(self, step: &str, error: impl std::fmt::Display) -> Result<T, String> {
+        let rest = self.rest.clone();
+        let made = self.made;
+        tokio::spawn(async move { remove(&rest, &made).await });
         Err(format!("{step}: {error}"))
     }
 }
@@ -213,26 +219,22 @@ pub async fn ears(
         let spy = format!("{prefix}spy-{}", party.name());
         let ear = format!("{prefix}ear-{}", party.name());
         if let Err(e) = making.bridge(&bridge).await {
-            return making.fail("cannot make the listening bridge", e).await;
+            return making.fail("cannot make the listening bridge", e);
         }
         if let Err(e) = making
             .snoop(app, call.channel(party), &spy, "in", "none")
             .await
         {
-            return making
-                .fail(&format!("cannot snoop on the {}", party.name()), e)
-                .await;
+            return making.fail(&format!("cannot snoop on the {}", party.name()), e);
         }
         let socket = match making.media(app, &ear, "in").await {
             Ok(socket) => socket,
             Err(e) => {
-                return making
-                    .fail("cannot open the listening media channel", e)
-                    .await;
+                return making.fail("cannot open the listening media channel", e);
             }
         };
         if let Err(e) = making.join(&bridge, &[&spy, &ear]).await {
-            return making.fail("cannot bridge the listening snoop", e).await;
+            return making.fail("cannot bridge the listening snoop", e);
         }
         match media::ear(
             socket,
@@ -243,7 +245,7 @@ pub async fn ears(
             sinks.lost.clone(),
         ) {
             Ok(pump) => pumps.push(pump),
-            Err(e) => return making.fail("cannot listen", e).await,
+            Err(e) => return making.fail("cannot listen", e),
         }
     }
     Ok(Ears {
@@ -265,7 +267,7 @@ pub async fn voice(
     let bridge = format!("{prefix}voice");
     let mic = format!("{prefix}mic");
     if let Err(e) = making.bridge(&bridge).await {
-        return making.fail("cannot make the talking bridge", e).await;
+        return making.fail("cannot make the talking bridge", e);
     }
     let mut members = Vec::new();
     for party in Party::BOTH {
@@ -274,34 +276,30 @@ pub async fn voice(
             .snoop(app, call.channel(party), &whisper, "none", "out")
             .await
         {
-            return making
-                .fail(
-                    &format!("cannot make the whisper path to the {}", party.name()),
-                    e,
-                )
-                .await;
+            return making.fail(
+                &format!("cannot make the whisper path to the {}", party.name()),
+                e,
+            );
         }
         // Closed before anything can reach it.
         if let Err(e) = in_stasis(|| rest.mute_out(&whisper, true)).await {
-            return making.fail("cannot close the whisper path", e).await;
+            return making.fail("cannot close the whisper path", e);
         }
         members.push(whisper);
     }
     let socket = match making.media(app, &mic, "out").await {
         Ok(socket) => socket,
         Err(e) => {
-            return making
-                .fail("cannot open the microphone media channel", e)
-                .await;
+            return making.fail("cannot open the microphone media channel", e);
         }
     };
     members.push(mic.clone());
     let members: Vec<&str> = members.iter().map(String::as_str).collect();
     if let Err(e) = making.join(&bridge, &members).await {
-        return making.fail("cannot bridge the microphone", e).await;
+        return making.fail("cannot bridge the microphone", e);
     }
     if let Err(e) = open_paths(rest, prefix, None, mode).await {
-        return making.fail("cannot open the whisper path", e).await;
+        return making.fail("cannot open the whisper path", e);
     }
     let (talk, heard) = mpsc::channel(TALK_QUEUE);
     match media::mouth(socket, mic, heard, sinks.lost.clone()) {
@@ -310,7 +308,7 @@ pub async fn voice(
             talk,
             pump,
         }),
-        Err(e) => making.fail("cannot talk", e).await,
+        Err(e) => making.fail("cannot talk", e),
     }
 }
 
@@ -336,14 +334,12 @@ pub async fn announce(
         .snoop(app, &call.customer, &snoop, "none", "out")
         .await
     {
-        return making
-            .fail("cannot reach the customer for the notice", e)
-            .await;
+        return making.fail("cannot reach the customer for the notice", e);
     }
     let media = format!("sound:{sound}");
     let playback = notice_playback(prefix);
     if let Err(e) = in_stasis(|| rest.play(&snoop, &media, &playback)).await {
-        return making.fail("cannot play the monitoring notice", e).await;
+        return making.fail("cannot play the monitoring notice", e);
     }
     let ended = match tokio::time::timeout(NOTICE_PATIENCE, finished).await {
         Ok(Ok(state)) if state == "done" => Ok(()),
@@ -354,7 +350,7 @@ pub async fn announce(
         Err(_) => Err(format!("it did not end within {NOTICE_PATIENCE:?}")),
     };
     if let Err(e) = ended {
-        return making.fail("the monitoring notice did not play", e).await;
+        return making.fail("the monitoring notice did not play", e);
     }
     remove(rest, &making.made).await;
     Ok(())
