@@ -2,7 +2,7 @@
 //! restart rule, pruning, and rows read back as the report's input.
 
 use super::*;
-use floorwalk_console::audit::{Filter, RecordKind, build_report};
+use floorwalk_console::audit::{Filter, RecordKind, ReportEvent, report_of};
 use floorwalk_protocol::Mode;
 use floorwalk_server::{CallRecord, EndReason, JoinRecord, RecordEvent, RecordKeeper};
 
@@ -97,7 +97,7 @@ fn a_file_that_is_not_a_database_is_refused_at_start() {
 }
 
 #[test]
-fn every_event_lands_in_its_row_and_reads_back_as_journal_records() {
+fn every_event_lands_in_its_row_and_reads_back_as_the_reports_events() {
     let dir = tempfile::tempdir().unwrap();
     let c1 = call("c-1", "a-1", 0);
     run(
@@ -156,8 +156,8 @@ fn every_event_lands_in_its_row_and_reads_back_as_journal_records() {
     assert_eq!(rows.calls.len(), 1);
     assert_eq!(rows.calls[0].ended_at, Some(t(9_000)));
 
-    let input = journal_records(&rows, None);
-    let kinds: Vec<RecordKind> = input.iter().map(|r| r.kind).collect();
+    let input = report_events(&rows, None);
+    let kinds: Vec<RecordKind> = input.iter().map(ReportEvent::kind).collect();
     assert_eq!(
         kinds,
         [
@@ -169,7 +169,7 @@ fn every_event_lands_in_its_row_and_reads_back_as_journal_records() {
             RecordKind::CallEnded,
         ]
     );
-    let report = build_report(&input, &[], &Filter::default());
+    let report = report_of(&input, &[], &Filter::default());
     let f = report.overall;
     assert_eq!((f.sessions, f.legs_ended, f.present_ms), (1, 1, 6_000));
     assert_eq!((f.whisper_ms, f.barge_ms), (2_000, 1_000));
@@ -277,13 +277,14 @@ fn two_servers_ids_are_told_apart_in_the_report() {
         .unwrap()
         .load(Window::default(), Some("sup-1"))
         .unwrap();
-    let input = journal_records(&rows, Some("sup-1"));
-    let report = build_report(&input, &[], &Filter::default());
+    let rows = qualified(&rows);
+    let input = report_events(&rows, Some("sup-1"));
+    let report = report_of(&input, &[], &Filter::default());
     let f = report.overall;
     // Two legs on two floors, each 2 s, neither taken for the other's.
     assert_eq!((f.sessions, f.legs_ended, f.present_ms), (2, 2, 4_000));
     assert_eq!((f.calls_seen, f.back_to_back_joins), (2, 1));
-    let ids: Vec<&str> = input.iter().filter_map(|r| r.leg_id.as_deref()).collect();
+    let ids: Vec<&str> = input.iter().filter_map(ReportEvent::leg_id).collect();
     assert!(
         ids.contains(&"east/l-1") && ids.contains(&"west/l-1"),
         "{ids:?}"
