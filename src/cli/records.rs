@@ -105,8 +105,8 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<ExitCode> {
     let mut records = Records::open(&target)?;
     let rows = records.load(window, filter.supervisor.as_deref())?;
     let report = records_report(&rows, &filter);
-    let servers: std::collections::BTreeSet<&str> = (rows.legs.iter().map(|l| l.server.as_str()))
-        .chain(rows.calls.iter().map(|c| c.server.as_str()))
+    let servers: std::collections::BTreeSet<&str> = (rows.legs.iter().map(|l| &*l.server))
+        .chain(rows.calls.iter().map(|c| &*c.server))
         .collect();
     let origin = JournalOrigin {
         dir: PathBuf::from(target.label()),

@@ -17,6 +17,9 @@ pub struct RowEvent<'a> {
     /// The server's order of events in that millisecond; a call's
     /// `call_seen` (not numbered) before anything else.
     seq: i64,
+    /// Its place in the rows' own order (each call's events, then each
+    /// leg's), which orders events equal in time and `seq`.
+    place: usize,
     kind: RecordKind,
     mode: Option<Mode>,
     row: Row<'a>,
@@ -87,8 +90,8 @@ impl ReportEvent for RowEvent<'_> {
 /// more than one server, `SERVER/ID`, so equal ids on two floors stay
 /// apart; from one, as they are (and not copied).
 pub fn qualified(rows: &Rows) -> Cow<'_, Rows> {
-    let servers: BTreeSet<&str> = (rows.legs.iter().map(|l| l.server.as_str()))
-        .chain(rows.calls.iter().map(|c| c.server.as_str()))
+    let servers: BTreeSet<&str> = (rows.legs.iter().map(|l| &*l.server))
+        .chain(rows.calls.iter().map(|c| &*c.server))
         .collect();
     if servers.len() < 2 {
         return Cow::Borrowed(rows);
@@ -111,29 +114,35 @@ pub fn qualified(rows: &Rows) -> Cow<'_, Rows> {
 /// what it was shown while it ran), stamped with `supervisor` when the
 /// report is one supervisor's, so coverage counts against every call.
 pub fn report_events<'a>(rows: &'a Rows, supervisor: Option<&'a str>) -> Vec<RowEvent<'a>> {
-    let segments: usize = rows.legs.iter().map(|l| l.segments.len()).sum();
-    let mut events = Vec::with_capacity(2 * rows.calls.len() + 2 * rows.legs.len() + segments);
-    let event = |at, seq, kind, mode, row| RowEvent {
-        at,
-        seq,
-        kind,
-        mode,
-        row,
+    // One list per kind: rows come roughly in time order, so each list is
+    // nearly sorted already, and the sort below merges a few long runs.
+    let [mut seen, mut ended, mut joined, mut changed, mut left] = [(); 5].map(|()| Vec::new());
+    let mut place = 0;
+    let mut event = |at, seq, kind, mode, row| {
+        place += 1;
+        RowEvent {
+            at,
+            seq,
+            place,
+            kind,
+            mode,
+            row,
+        }
     };
     for call in &rows.calls {
         let row = Row::Call(call, supervisor.unwrap_or(""));
         if let Some(ended_at) = call.ended_at {
             let seq = call.ended_seq.unwrap_or(i64::MAX);
-            events.push(event(ended_at, seq, RecordKind::CallEnded, None, row));
+            ended.push(event(ended_at, seq, RecordKind::CallEnded, None, row));
         }
         let (at, seq) = (call.started_at, i64::MIN);
-        events.push(event(at, seq, RecordKind::CallSeen, None, row));
+        seen.push(event(at, seq, RecordKind::CallSeen, None, row));
     }
     for leg in &rows.legs {
         let row = Row::Leg(leg);
         let mut segments = leg.segments.iter();
         let first = segments.next().map(|s| s.mode);
-        events.push(event(
+        joined.push(event(
             leg.joined_at,
             leg.joined_seq,
             RecordKind::Joined,
@@ -142,15 +151,18 @@ pub fn report_events<'a>(rows: &'a Rows, supervisor: Option<&'a str>) -> Vec<Row
         ));
         for segment in segments {
             let (at, seq, mode) = (segment.started_at, segment.seq, Some(segment.mode));
-            events.push(event(at, seq, RecordKind::ModeChanged, mode, row));
+            changed.push(event(at, seq, RecordKind::ModeChanged, mode, row));
         }
         if let Some(left_at) = leg.left_at {
             let seq = leg.left_seq.unwrap_or(i64::MAX);
-            events.push(event(left_at, seq, RecordKind::Left, None, row));
+            left.push(event(left_at, seq, RecordKind::Left, None, row));
         }
     }
-    // Stable: events at the same time and sequence keep the order above.
-    events.sort_by_key(|e| (e.at, e.seq));
+    let mut events = seen;
+    for more in [ended, joined, changed, left] {
+        events.extend(more);
+    }
+    events.sort_by_key(|e| (e.at, e.seq, e.place));
     events
 }
 

@@ -8,8 +8,9 @@
 use crate::db::{Columns, Db, DbResult, Kind, Value};
 use floorwalk_protocol::{Mode, Timestamp};
 use floorwalk_server::{CallRecord, EndReason, RecordEvent};
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One event as written: by which server, in which of its runs, its
 /// number in that run.
@@ -220,23 +221,25 @@ fn restarted(
 }
 
 /// A participant row, read back.
+/// A participant row, read back. Text that repeats from row to row
+/// (servers, supervisors, agents, teams, reasons) is shared, not copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegRow {
-    pub server: String,
+    pub server: Arc<str>,
     pub run: i64,
     pub leg_id: String,
     pub call_id: String,
-    pub supervisor: String,
-    pub agent_id: String,
-    pub agent_name: Option<String>,
-    pub team: String,
-    pub queue: Option<String>,
+    pub supervisor: Arc<str>,
+    pub agent_id: Arc<str>,
+    pub agent_name: Option<Arc<str>>,
+    pub team: Arc<str>,
+    pub queue: Option<Arc<str>>,
     pub recording: bool,
     pub joined_at: Timestamp,
     pub joined_seq: i64,
     pub left_at: Option<Timestamp>,
     pub left_seq: Option<i64>,
-    pub left_reason: Option<String>,
+    pub left_reason: Option<Arc<str>>,
     /// Its mode segments, in order: (seq, mode, start).
     pub segments: Vec<Segment>,
 }
@@ -252,10 +255,10 @@ pub struct Segment {
 /// A call row, read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRow {
-    pub server: String,
+    pub server: Arc<str>,
     pub call_id: String,
-    pub agent_id: String,
-    pub agent_name: Option<String>,
+    pub agent_id: Arc<str>,
+    pub agent_name: Option<Arc<str>>,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
     pub ended_seq: Option<i64>,
@@ -298,6 +301,29 @@ impl Window {
     }
 }
 
+/// Text that repeats from row to row, kept once.
+#[derive(Default)]
+struct Shared(HashSet<Arc<str>>);
+
+impl Shared {
+    fn text(&mut self, row: &dyn Columns, i: usize) -> DbResult<Arc<str>> {
+        Ok(self.optional(row, i)?.unwrap_or_else(|| self.get("")))
+    }
+
+    fn optional(&mut self, row: &dyn Columns, i: usize) -> DbResult<Option<Arc<str>>> {
+        Ok(row.text(i)?.map(|text| self.get(text)))
+    }
+
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(known) = self.0.get(text) {
+            return Arc::clone(known);
+        }
+        let new: Arc<str> = text.into();
+        self.0.insert(Arc::clone(&new));
+        new
+    }
+}
+
 fn mode_of(word: &str) -> Mode {
     Mode::ALL
         .into_iter()
@@ -319,26 +345,25 @@ pub fn load(db: &mut dyn Db, window: Window, supervisor: Option<&str>) -> DbResu
     let text = |row: &dyn Columns, i| -> DbResult<String> {
         Ok(row.text(i)?.unwrap_or_default().to_owned())
     };
-    let optional =
-        |row: &dyn Columns, i| -> DbResult<Option<String>> { Ok(row.text(i)?.map(str::to_owned)) };
+    let mut shared = Shared::default();
     let mut legs: Vec<LegRow> = Vec::new();
     db.for_each_row(&legs_sql, &params, &mut |row| {
         legs.push(LegRow {
-            server: text(row, 0)?,
+            server: shared.text(row, 0)?,
             run: row.int(1)?.unwrap_or_default(),
             leg_id: text(row, 2)?,
             call_id: text(row, 3)?,
-            supervisor: text(row, 4)?,
-            agent_id: text(row, 5)?,
-            agent_name: optional(row, 6)?,
-            team: text(row, 7)?,
-            queue: optional(row, 8)?,
+            supervisor: shared.text(row, 4)?,
+            agent_id: shared.text(row, 5)?,
+            agent_name: shared.optional(row, 6)?,
+            team: shared.text(row, 7)?,
+            queue: shared.optional(row, 8)?,
             recording: row.boolean(9)?,
             joined_at: Timestamp::from_millis(row.int(10)?.unwrap_or_default()),
             joined_seq: row.int(11)?.unwrap_or_default(),
             left_at: row.int(12)?.map(Timestamp::from_millis),
             left_seq: row.int(13)?,
-            left_reason: optional(row, 14)?,
+            left_reason: shared.optional(row, 14)?,
             segments: Vec::new(),
         });
         Ok(())
@@ -347,7 +372,7 @@ pub fn load(db: &mut dyn Db, window: Window, supervisor: Option<&str>) -> DbResu
     // bound keeps them all, and the legs' index below drops the others.
     // Paired by key, not by order: engines collate text differently.
     let index: HashMap<(&str, i64, &str), usize> = (legs.iter().enumerate())
-        .map(|(i, leg)| ((leg.server.as_str(), leg.run, leg.leg_id.as_str()), i))
+        .map(|(i, leg)| ((&*leg.server, leg.run, leg.leg_id.as_str()), i))
         .collect();
     let mut segments: Vec<(usize, Segment)> = Vec::new();
     let since = Window { to: None, ..window };
@@ -392,10 +417,10 @@ pub fn load(db: &mut dyn Db, window: Window, supervisor: Option<&str>) -> DbResu
         &params,
         &mut |row| {
             calls.push(CallRow {
-                server: text(row, 0)?,
+                server: shared.text(row, 0)?,
                 call_id: text(row, 1)?,
-                agent_id: text(row, 2)?,
-                agent_name: optional(row, 3)?,
+                agent_id: shared.text(row, 2)?,
+                agent_name: shared.optional(row, 3)?,
                 started_at: Timestamp::from_millis(row.int(4)?.unwrap_or_default()),
                 ended_at: row.int(5)?.map(Timestamp::from_millis),
                 ended_seq: row.int(6)?,

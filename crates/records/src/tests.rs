@@ -131,11 +131,7 @@ fn every_event_lands_in_its_row_and_reads_back_as_the_reports_events() {
     assert_eq!(rows.legs.len(), 1);
     let leg = &rows.legs[0];
     assert_eq!(
-        (
-            leg.supervisor.as_str(),
-            leg.agent_id.as_str(),
-            leg.team.as_str()
-        ),
+        (&*leg.supervisor, &*leg.agent_id, &*leg.team),
         ("sup-1", "a-1", "north")
     );
     assert_eq!(leg.queue.as_deref(), Some("sales"));

@@ -383,7 +383,8 @@ pub fn report_of<'a, E: ReportEvent>(
             .or_else(|| call_agent.get(event.call_id()).copied())
     };
 
-    let mut legs: Vec<Leg<'a>> = Vec::new();
+    let joins = events.iter().filter(|e| e.kind() == RecordKind::Joined);
+    let mut legs: Vec<Leg<'a>> = Vec::with_capacity(joins.count());
     // Per supervisor, the indices in `legs` of their legs joined and not
     // yet left, oldest first.
     let mut open: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -510,7 +511,8 @@ pub fn report_of<'a, E: ReportEvent>(
         }
     }
 
-    let mut per_agent: BTreeMap<Option<&str>, Figures> = BTreeMap::new();
+    // In no order: the agents are sorted below.
+    let mut per_agent: HashMap<Option<&str>, Figures> = HashMap::new();
     let mut anomalies = Vec::with_capacity(unmatched.len());
     for (agent, anomaly) in unmatched {
         per_agent.entry(agent).or_default().unmatched_records += 1;
