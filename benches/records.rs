@@ -5,7 +5,7 @@
 //!   into SQLite and into PostgreSQL (a cluster of the bench's own, as in
 //!   the tests), with every join in flight at once and one at a time;
 //! - `report` over 1,000,000 participant rows in SQLite: reading the rows,
-//!   turning them into the report's input, and the report itself.
+//!   turning them into the report's events, and the report itself.
 //!
 //! `cargo bench --bench records` (add `-- sqlite` to skip PostgreSQL,
 //! `-- report` for the report alone).
@@ -15,9 +15,9 @@
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
 
-use floorwalk_console::audit::{Filter, build_report};
+use floorwalk_console::audit::{Filter, report_of};
 use floorwalk_protocol::{Mode, Timestamp};
-use floorwalk_records::{Entry, Keeper, Records, Target, Window, journal_records};
+use floorwalk_records::{Entry, Keeper, Records, Target, Window, qualified, report_events};
 use floorwalk_server::{CallRecord, EndReason, JoinRecord, RecordEvent, RecordKeeper};
 use std::time::{Duration, Instant};
 
@@ -142,9 +142,10 @@ fn report_time(dir: &std::path::Path) {
         let start = Instant::now();
         let rows = records.load(Window::default(), None).unwrap();
         let loaded = Instant::now();
-        let input = journal_records(&rows, None);
+        let rows = qualified(&rows);
+        let events = report_events(&rows, None);
         let converted = Instant::now();
-        let report = build_report(&input, &[], &Filter::default());
+        let report = report_of(&events, &[], &Filter::default());
         let built = Instant::now();
         assert_eq!(report.overall.sessions, REPORT_ROWS as u64);
         assert_eq!(report.overall.whisper_ms, REPORT_ROWS as u64 * 45_000);
@@ -155,7 +156,11 @@ fn report_time(dir: &std::path::Path) {
     }
     let what = "report over 1,000,000 rows (SQLite)";
     summary(&format!("{what}: reading the rows"), load, "ms");
-    summary(&format!("{what}: rows to journal records"), convert, "ms");
+    summary(
+        &format!("{what}: rows to the report's events"),
+        convert,
+        "ms",
+    );
     summary(&format!("{what}: the report from those"), build, "ms");
     summary(&format!("{what}: all of it"), total, "ms");
 }

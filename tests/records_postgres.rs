@@ -157,12 +157,12 @@ fn two_servers_one_database_one_report_and_a_database_that_goes_away() {
         .load(Window::default(), Some("sup-1"))
         .unwrap();
     let last_run = (rows.legs.iter())
-        .filter(|l| l.server == "east")
+        .filter(|l| &*l.server == "east")
         .map(|l| l.run)
         .max()
         .unwrap();
     let legs: Vec<_> = (rows.legs.iter())
-        .filter(|l| l.server == "east" && l.run == last_run)
+        .filter(|l| &*l.server == "east" && l.run == last_run)
         .collect();
     let ended_once = |leg_id: &str| {
         let found: Vec<_> = legs.iter().filter(|l| l.leg_id == leg_id).collect();

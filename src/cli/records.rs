@@ -3,10 +3,10 @@
 
 use anyhow::{Context as _, anyhow};
 use clap::{Args, Subcommand};
-use floorwalk_console::audit::{self, JournalOrigin, Source, build_report, read_dir};
+use floorwalk_console::audit::{self, JournalOrigin, Source, read_dir};
 use floorwalk_console::config::{Config, DEFAULT_RETENTION_DAYS};
 use floorwalk_protocol::Timestamp;
-use floorwalk_records::{ENV_PASSWORD, Keeper, Records, Target, Window, compare, journal_records};
+use floorwalk_records::{ENV_PASSWORD, Keeper, Records, Target, Window, compare, records_report};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,10 +104,9 @@ pub fn report(args: &ReportOptions) -> anyhow::Result<ExitCode> {
     };
     let mut records = Records::open(&target)?;
     let rows = records.load(window, filter.supervisor.as_deref())?;
-    let input = journal_records(&rows, filter.supervisor.as_deref());
-    let report = build_report(&input, &[], &filter);
-    let servers: std::collections::BTreeSet<&str> = (rows.legs.iter().map(|l| l.server.as_str()))
-        .chain(rows.calls.iter().map(|c| c.server.as_str()))
+    let report = records_report(&rows, &filter);
+    let servers: std::collections::BTreeSet<&str> = (rows.legs.iter().map(|l| &*l.server))
+        .chain(rows.calls.iter().map(|c| &*c.server))
         .collect();
     let origin = JournalOrigin {
         dir: PathBuf::from(target.label()),

@@ -79,13 +79,13 @@ pub fn compare(journal: &[Record], rows: &Rows) -> Vec<Disagreement> {
     for row in rows
         .legs
         .iter()
-        .filter(|l| supervisors.contains(l.supervisor.as_str()))
+        .filter(|l| supervisors.contains(&*l.supervisor))
     {
-        let key = (row.supervisor.as_str(), row.leg_id.as_str());
+        let key = (&*row.supervisor, row.leg_id.as_str());
         let note = |kind, detail: String| Disagreement {
             kind,
             at: row.joined_at,
-            supervisor: row.supervisor.clone(),
+            supervisor: row.supervisor.to_string(),
             call_id: row.call_id.clone(),
             leg_id: row.leg_id.clone(),
             detail,

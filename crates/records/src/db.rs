@@ -28,22 +28,11 @@ impl Value {
         }
     }
 
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Value::Text(v) => v.as_deref(),
-            _ => None,
-        }
-    }
-
     pub fn into_text(self) -> Option<String> {
         match self {
             Value::Text(v) => v,
             _ => None,
         }
-    }
-
-    pub fn as_bool(&self) -> bool {
-        matches!(self, Value::Bool(true))
     }
 }
 
@@ -52,7 +41,6 @@ impl Value {
 pub enum Kind {
     Int,
     Text,
-    Bool,
 }
 
 /// A database error, with the engine's words.
@@ -62,12 +50,42 @@ pub struct DbError(pub String);
 
 pub type DbResult<T> = Result<T, DbError>;
 
+/// One row of a query, its columns read in place: text is borrowed from
+/// the engine's row, not copied.
+pub trait Columns {
+    fn int(&self, i: usize) -> DbResult<Option<i64>>;
+    fn text(&self, i: usize) -> DbResult<Option<&str>>;
+    fn boolean(&self, i: usize) -> DbResult<bool>;
+}
+
+/// A callback that reads one row.
+pub type EachRow<'a> = dyn FnMut(&dyn Columns) -> DbResult<()> + 'a;
+
 /// An open connection to one engine.
 pub trait Db: Send {
     /// Runs a statement; the number of rows it changed.
     fn exec(&mut self, sql: &str, params: &[Value]) -> DbResult<u64>;
+    /// Runs a query and hands each row to `each`, in order, without
+    /// copying it first (the report reads a million rows this way).
+    fn for_each_row(&mut self, sql: &str, params: &[Value], each: &mut EachRow<'_>)
+    -> DbResult<()>;
     /// Runs a query; each row's columns read as `kinds`.
-    fn query(&mut self, sql: &str, params: &[Value], kinds: &[Kind]) -> DbResult<Vec<Vec<Value>>>;
+    fn query(&mut self, sql: &str, params: &[Value], kinds: &[Kind]) -> DbResult<Vec<Vec<Value>>> {
+        let mut out = Vec::new();
+        self.for_each_row(sql, params, &mut |row| {
+            let values = (kinds.iter().enumerate())
+                .map(|(i, kind)| {
+                    Ok(match kind {
+                        Kind::Int => Value::Int(row.int(i)?),
+                        Kind::Text => Value::Text(row.text(i)?.map(str::to_owned)),
+                    })
+                })
+                .collect::<DbResult<Vec<Value>>>()?;
+            out.push(values);
+            Ok(())
+        })?;
+        Ok(out)
+    }
     /// Begins a transaction that writes (SQLite takes the write lock now).
     fn begin(&mut self) -> DbResult<()>;
     /// Begins a transaction no other server migrates in at the same time.

@@ -1,103 +1,174 @@
-//! The server's rows as the report's input: the same journal records a
-//! console writes (`joined`, `mode_changed`, `left`, `call_seen`,
-//! `call_ended`), so `floorwalk report --records` computes every figure
-//! with the one function the journal report uses.
+//! The server's rows as the report's input: the events a console's journal
+//! tells (`joined`, `mode_changed`, `left`, `call_seen`, `call_ended`),
+//! read in place from the rows, so `floorwalk report --records` computes
+//! every figure with the one function the journal report uses
+//! ([`report_of`]) without building a journal record per event.
 
 use crate::store::{CallRow, LegRow, Rows};
-use floorwalk_console::audit::{Record, RecordKind};
-use floorwalk_protocol::Timestamp;
+use floorwalk_console::audit::{Filter, RecordKind, Report, ReportEvent, report_of};
+use floorwalk_protocol::{Mode, Timestamp};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-/// Where a record falls: its time, then the server's order of events in
-/// that millisecond, then (for calls, which are not numbered at their
-/// start) before anything else.
-type Order = (Timestamp, i64);
+/// One event a row tells.
+#[derive(Debug, Clone, Copy)]
+pub struct RowEvent<'a> {
+    at: Timestamp,
+    /// The server's order of events in that millisecond; a call's
+    /// `call_seen` (not numbered) before anything else.
+    seq: i64,
+    /// Its place in the rows' own order (each call's events, then each
+    /// leg's), which orders events equal in time and `seq`.
+    place: usize,
+    kind: RecordKind,
+    mode: Option<Mode>,
+    row: Row<'a>,
+}
 
-/// The journal records the rows tell, in the order they happened.
+#[derive(Debug, Clone, Copy)]
+enum Row<'a> {
+    /// With the supervisor the call's events are stamped with.
+    Call(&'a CallRow, &'a str),
+    Leg(&'a LegRow),
+}
+
+impl ReportEvent for RowEvent<'_> {
+    fn kind(&self) -> RecordKind {
+        self.kind
+    }
+    fn at(&self) -> Timestamp {
+        self.at
+    }
+    fn time(&self) -> Timestamp {
+        self.at
+    }
+    fn supervisor(&self) -> &str {
+        match self.row {
+            Row::Call(_, supervisor) => supervisor,
+            Row::Leg(leg) => &leg.supervisor,
+        }
+    }
+    fn call_id(&self) -> &str {
+        match self.row {
+            Row::Call(call, _) => &call.call_id,
+            Row::Leg(leg) => &leg.call_id,
+        }
+    }
+    fn agent_id(&self) -> Option<&str> {
+        Some(match self.row {
+            Row::Call(call, _) => &call.agent_id,
+            Row::Leg(leg) => &leg.agent_id,
+        })
+    }
+    fn agent_name(&self) -> Option<&str> {
+        match self.row {
+            Row::Call(call, _) => call.agent_name.as_deref(),
+            Row::Leg(leg) => leg.agent_name.as_deref(),
+        }
+    }
+    fn leg_id(&self) -> Option<&str> {
+        match self.row {
+            Row::Call(..) => None,
+            Row::Leg(leg) => Some(&leg.leg_id),
+        }
+    }
+    fn mode(&self) -> Option<Mode> {
+        self.mode
+    }
+    fn reason(&self) -> Option<&str> {
+        match (self.kind, self.row) {
+            (RecordKind::Left, Row::Leg(leg)) => leg.left_reason.as_deref(),
+            _ => None,
+        }
+    }
+    fn announced(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// The rows with call and leg ids as the report names them: with rows from
+/// more than one server, `SERVER/ID`, so equal ids on two floors stay
+/// apart; from one, as they are (and not copied).
+pub fn qualified(rows: &Rows) -> Cow<'_, Rows> {
+    let servers: BTreeSet<&str> = (rows.legs.iter().map(|l| &*l.server))
+        .chain(rows.calls.iter().map(|c| &*c.server))
+        .collect();
+    if servers.len() < 2 {
+        return Cow::Borrowed(rows);
+    }
+    let mut rows = rows.clone();
+    for leg in &mut rows.legs {
+        leg.call_id = format!("{}/{}", leg.server, leg.call_id);
+        leg.leg_id = format!("{}/{}", leg.server, leg.leg_id);
+    }
+    for call in &mut rows.calls {
+        call.call_id = format!("{}/{}", call.server, call.call_id);
+    }
+    Cow::Owned(rows)
+}
+
+/// The events `rows` (as [`qualified`] gives them) tell, in the order they
+/// happened.
 ///
 /// Every call is seen (the server sees the whole floor; a console only
 /// what it was shown while it ran), stamped with `supervisor` when the
 /// report is one supervisor's, so coverage counts against every call.
-/// With rows from more than one server, call and leg ids become
-/// `SERVER/ID`, so equal ids on two floors stay apart.
-pub fn journal_records(rows: &Rows, supervisor: Option<&str>) -> Vec<Record> {
-    let servers: BTreeSet<&str> = (rows.legs.iter().map(|l| l.server.as_str()))
-        .chain(rows.calls.iter().map(|c| c.server.as_str()))
-        .collect();
-    let qualify = |server: &str, id: &str| {
-        if servers.len() > 1 {
-            format!("{server}/{id}")
-        } else {
-            id.to_owned()
+pub fn report_events<'a>(rows: &'a Rows, supervisor: Option<&'a str>) -> Vec<RowEvent<'a>> {
+    // One list per kind: rows come roughly in time order, so each list is
+    // nearly sorted already, and the sort below merges a few long runs.
+    let [mut seen, mut ended, mut joined, mut changed, mut left] = [(); 5].map(|()| Vec::new());
+    let mut place = 0;
+    let mut event = |at, seq, kind, mode, row| {
+        place += 1;
+        RowEvent {
+            at,
+            seq,
+            place,
+            kind,
+            mode,
+            row,
         }
     };
-    let mut ordered: Vec<(Order, Record)> = Vec::new();
     for call in &rows.calls {
-        call_records(call, supervisor.unwrap_or(""), &qualify, &mut ordered);
+        let row = Row::Call(call, supervisor.unwrap_or(""));
+        if let Some(ended_at) = call.ended_at {
+            let seq = call.ended_seq.unwrap_or(i64::MAX);
+            ended.push(event(ended_at, seq, RecordKind::CallEnded, None, row));
+        }
+        let (at, seq) = (call.started_at, i64::MIN);
+        seen.push(event(at, seq, RecordKind::CallSeen, None, row));
     }
     for leg in &rows.legs {
-        leg_records(leg, &qualify, &mut ordered);
+        let row = Row::Leg(leg);
+        let mut segments = leg.segments.iter();
+        let first = segments.next().map(|s| s.mode);
+        joined.push(event(
+            leg.joined_at,
+            leg.joined_seq,
+            RecordKind::Joined,
+            first,
+            row,
+        ));
+        for segment in segments {
+            let (at, seq, mode) = (segment.started_at, segment.seq, Some(segment.mode));
+            changed.push(event(at, seq, RecordKind::ModeChanged, mode, row));
+        }
+        if let Some(left_at) = leg.left_at {
+            let seq = leg.left_seq.unwrap_or(i64::MAX);
+            left.push(event(left_at, seq, RecordKind::Left, None, row));
+        }
     }
-    // The keys are sorted, not the records (moving those costs more than
-    // comparing); the index keeps the sort stable, and a call's `call_seen`
-    // (order i64::MIN) first in its millisecond.
-    let mut keys: Vec<(Order, usize)> = (ordered.iter().enumerate())
-        .map(|(at, (order, _))| (*order, at))
-        .collect();
-    keys.sort_unstable();
-    let mut records: Vec<Option<Record>> = ordered.into_iter().map(|(_, r)| Some(r)).collect();
-    keys.into_iter()
-        .filter_map(|(_, at)| records[at].take())
-        .collect()
+    let mut events = seen;
+    for more in [ended, joined, changed, left] {
+        events.extend(more);
+    }
+    events.sort_by_key(|e| (e.at, e.seq, e.place));
+    events
 }
 
-fn call_records(
-    call: &CallRow,
-    supervisor: &str,
-    qualify: &impl Fn(&str, &str) -> String,
-    out: &mut Vec<(Order, Record)>,
-) {
-    let call_id = qualify(&call.server, &call.call_id);
-    let mut seen = Record::new(call.started_at, RecordKind::CallSeen, supervisor, &call_id);
-    seen.agent_id = Some(call.agent_id.clone());
-    seen.agent_name = call.agent_name.clone();
-    seen.server_at = Some(call.started_at);
-    if let Some(ended_at) = call.ended_at {
-        let mut ended = seen.clone();
-        ended.kind = RecordKind::CallEnded;
-        ended.at = ended_at;
-        ended.server_at = Some(ended_at);
-        out.push(((ended_at, call.ended_seq.unwrap_or(i64::MAX)), ended));
-    }
-    out.push(((call.started_at, i64::MIN), seen));
-}
-
-fn leg_records(
-    leg: &LegRow,
-    qualify: &impl Fn(&str, &str) -> String,
-    out: &mut Vec<(Order, Record)>,
-) {
-    let call_id = qualify(&leg.server, &leg.call_id);
-    let base = |kind: RecordKind, at: Timestamp| {
-        let mut record = Record::new(at, kind, &leg.supervisor, &call_id);
-        record.agent_id = Some(leg.agent_id.clone());
-        record.agent_name = leg.agent_name.clone();
-        record.leg_id = Some(qualify(&leg.server, &leg.leg_id));
-        record.server_at = Some(at);
-        record
-    };
-    let mut segments = leg.segments.iter();
-    let mut joined = base(RecordKind::Joined, leg.joined_at);
-    joined.mode = segments.next().map(|s| s.mode);
-    out.push(((leg.joined_at, leg.joined_seq), joined));
-    for segment in segments {
-        let mut changed = base(RecordKind::ModeChanged, segment.started_at);
-        changed.mode = Some(segment.mode);
-        out.push(((segment.started_at, segment.seq), changed));
-    }
-    if let Some(left_at) = leg.left_at {
-        let mut left = base(RecordKind::Left, left_at);
-        left.reason = leg.left_reason.clone();
-        out.push(((left_at, leg.left_seq.unwrap_or(i64::MAX)), left));
-    }
+/// The report over `rows`: [`report_of`] their events.
+pub fn records_report(rows: &Rows, filter: &Filter) -> Report {
+    let rows = qualified(rows);
+    let events = report_events(&rows, filter.supervisor.as_deref());
+    report_of(&events, &[], filter)
 }

@@ -10,7 +10,7 @@
 //! - [`Keeper`]: the server core's [`floorwalk_server::RecordKeeper`]: one
 //!   writer thread, group commit, the local spool (`spool`) while the
 //!   database is away.
-//! - `input`: rows as journal records, for the one report function;
+//! - `input`: rows as the report's events, for the one report function;
 //!   `compare`: where a console's journal and the records disagree.
 //!
 //! `docs/records.md` states the schema, the durability and what happens
@@ -28,7 +28,7 @@ mod store;
 mod target;
 
 pub use compare::{Disagreement, Mismatch, compare};
-pub use input::journal_records;
+pub use input::{RowEvent, qualified, records_report, report_events};
 pub use keeper::{Keeper, check_server_name};
 pub use store::{CallRow, Entry, LegRow, Pruned, Rows, Segment, Window};
 pub use target::{ENV_PASSWORD, Target};

@@ -2,7 +2,7 @@
 //! the synchronous client on the keeper's own thread, statements prepared
 //! once per connection.
 
-use crate::db::{Db, DbError, DbResult, Kind, Value};
+use crate::db::{Columns, Db, DbError, DbResult, EachRow, Value};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
@@ -58,6 +58,22 @@ fn params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
+struct PostgresRow<'a>(&'a postgres::Row);
+
+impl Columns for PostgresRow<'_> {
+    fn int(&self, i: usize) -> DbResult<Option<i64>> {
+        self.0.try_get(i).map_err(err)
+    }
+
+    fn text(&self, i: usize) -> DbResult<Option<&str>> {
+        self.0.try_get(i).map_err(err)
+    }
+
+    fn boolean(&self, i: usize) -> DbResult<bool> {
+        self.0.try_get(i).map_err(err)
+    }
+}
+
 impl Db for Postgres {
     fn exec(&mut self, sql: &str, values: &[Value]) -> DbResult<u64> {
         let statement = self.statement(sql)?;
@@ -66,27 +82,18 @@ impl Db for Postgres {
             .map_err(err)
     }
 
-    fn query(&mut self, sql: &str, values: &[Value], kinds: &[Kind]) -> DbResult<Vec<Vec<Value>>> {
+    fn for_each_row(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        each: &mut EachRow<'_>,
+    ) -> DbResult<()> {
         let statement = self.statement(sql)?;
         let rows = self
             .client
             .query(&statement, &params(values))
             .map_err(err)?;
-        rows.iter()
-            .map(|row| {
-                kinds
-                    .iter()
-                    .enumerate()
-                    .map(|(i, kind)| {
-                        Ok(match kind {
-                            Kind::Int => Value::Int(row.try_get(i).map_err(err)?),
-                            Kind::Text => Value::Text(row.try_get(i).map_err(err)?),
-                            Kind::Bool => Value::Bool(row.try_get(i).map_err(err)?),
-                        })
-                    })
-                    .collect()
-            })
-            .collect()
+        rows.iter().try_for_each(|row| each(&PostgresRow(row)))
     }
 
     fn begin(&mut self) -> DbResult<()> {

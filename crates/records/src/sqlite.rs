@@ -1,7 +1,7 @@
 //! SQLite: one file, WAL, every commit synced (`synchronous=FULL`), so a
 //! row committed survives `kill -9` and a power cut.
 
-use crate::db::{Db, DbError, DbResult, Kind, Value};
+use crate::db::{Columns, Db, DbError, DbResult, EachRow, Value};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -51,6 +51,23 @@ impl Sqlite {
     }
 }
 
+struct SqliteRow<'a>(&'a rusqlite::Row<'a>);
+
+impl Columns for SqliteRow<'_> {
+    fn int(&self, i: usize) -> DbResult<Option<i64>> {
+        self.0.get(i).map_err(err)
+    }
+
+    fn text(&self, i: usize) -> DbResult<Option<&str>> {
+        let value = self.0.get_ref(i).map_err(err)?;
+        value.as_str_or_null().map_err(|e| DbError(e.to_string()))
+    }
+
+    fn boolean(&self, i: usize) -> DbResult<bool> {
+        self.0.get(i).map_err(err)
+    }
+}
+
 fn to_sql(value: &Value) -> SqlValue {
     match value {
         Value::Int(Some(v)) => SqlValue::Integer(*v),
@@ -74,24 +91,20 @@ impl Db for Sqlite {
         Ok(changed as u64)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value], kinds: &[Kind]) -> DbResult<Vec<Vec<Value>>> {
+    fn for_each_row(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut EachRow<'_>,
+    ) -> DbResult<()> {
         let mut statement = self.conn.prepare_cached(&spelled(sql)).map_err(err)?;
         let mut rows = statement
             .query(rusqlite::params_from_iter(params.iter().map(to_sql)))
             .map_err(err)?;
-        let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(err)? {
-            let mut values = Vec::with_capacity(kinds.len());
-            for (i, kind) in kinds.iter().enumerate() {
-                values.push(match kind {
-                    Kind::Int => Value::Int(row.get(i).map_err(err)?),
-                    Kind::Text => Value::Text(row.get(i).map_err(err)?),
-                    Kind::Bool => Value::Bool(row.get(i).map_err(err)?),
-                });
-            }
-            out.push(values);
+            each(&SqliteRow(row))?;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn begin(&mut self) -> DbResult<()> {

@@ -5,11 +5,12 @@
 //! only of what is still open), so events replayed from the spool after a
 //! commit whose outcome was unknown add nothing twice.
 
-use crate::db::{Db, DbResult, Kind, Value};
+use crate::db::{Columns, Db, DbResult, Kind, Value};
 use floorwalk_protocol::{Mode, Timestamp};
 use floorwalk_server::{CallRecord, EndReason, RecordEvent};
+use foldhash::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One event as written: by which server, in which of its runs, its
 /// number in that run.
@@ -220,23 +221,25 @@ fn restarted(
 }
 
 /// A participant row, read back.
+/// A participant row, read back. Text that repeats from row to row
+/// (servers, supervisors, agents, teams, reasons) is shared, not copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegRow {
-    pub server: String,
+    pub server: Arc<str>,
     pub run: i64,
     pub leg_id: String,
     pub call_id: String,
-    pub supervisor: String,
-    pub agent_id: String,
-    pub agent_name: Option<String>,
-    pub team: String,
-    pub queue: Option<String>,
+    pub supervisor: Arc<str>,
+    pub agent_id: Arc<str>,
+    pub agent_name: Option<Arc<str>>,
+    pub team: Arc<str>,
+    pub queue: Option<Arc<str>>,
     pub recording: bool,
     pub joined_at: Timestamp,
     pub joined_seq: i64,
     pub left_at: Option<Timestamp>,
     pub left_seq: Option<i64>,
-    pub left_reason: Option<String>,
+    pub left_reason: Option<Arc<str>>,
     /// Its mode segments, in order: (seq, mode, start).
     pub segments: Vec<Segment>,
 }
@@ -252,10 +255,10 @@ pub struct Segment {
 /// A call row, read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRow {
-    pub server: String,
+    pub server: Arc<str>,
     pub call_id: String,
-    pub agent_id: String,
-    pub agent_name: Option<String>,
+    pub agent_id: Arc<str>,
+    pub agent_name: Option<Arc<str>>,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
     pub ended_seq: Option<i64>,
@@ -276,11 +279,48 @@ pub struct Window {
 }
 
 impl Window {
-    fn bounds(self) -> [Value; 2] {
-        [
-            Value::int(self.from.unwrap_or(i64::MIN)),
-            Value::int(self.to.unwrap_or(i64::MAX)),
-        ]
+    /// ` WHERE …` keeping `column` in the window, with its parameters
+    /// (`$1` on); nothing for an unbounded side, so reading everything
+    /// scans the table rather than walking an index row by row.
+    fn condition(self, column: &str, and: Option<(&str, Value)>) -> (String, Vec<Value>) {
+        let mut conditions = Vec::new();
+        let mut params = Vec::new();
+        let bounds = [(">=", self.from), ("<", self.to)];
+        for (op, bound) in bounds.into_iter().filter_map(|(op, b)| Some((op, b?))) {
+            params.push(Value::int(bound));
+            conditions.push(format!("{column} {op} ${}", params.len()));
+        }
+        if let Some((column, value)) = and {
+            params.push(value);
+            conditions.push(format!("{column} = ${}", params.len()));
+        }
+        if conditions.is_empty() {
+            return (String::new(), params);
+        }
+        (format!(" WHERE {}", conditions.join(" AND ")), params)
+    }
+}
+
+/// Text that repeats from row to row, kept once.
+#[derive(Default)]
+struct Shared(HashSet<Arc<str>>);
+
+impl Shared {
+    fn text(&mut self, row: &dyn Columns, i: usize) -> DbResult<Arc<str>> {
+        Ok(self.optional(row, i)?.unwrap_or_else(|| self.get("")))
+    }
+
+    fn optional(&mut self, row: &dyn Columns, i: usize) -> DbResult<Option<Arc<str>>> {
+        Ok(row.text(i)?.map(|text| self.get(text)))
+    }
+
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(known) = self.0.get(text) {
+            return Arc::clone(known);
+        }
+        let new: Arc<str> = text.into();
+        self.0.insert(Arc::clone(&new));
+        new
     }
 }
 
@@ -294,104 +334,100 @@ fn mode_of(word: &str) -> Mode {
 /// Reads the legs joined and the calls started in `window`, of one
 /// supervisor or all.
 pub fn load(db: &mut dyn Db, window: Window, supervisor: Option<&str>) -> DbResult<Rows> {
-    let [from, to] = window.bounds();
-    let mut params = vec![from.clone(), to.clone()];
-    let mut only = "";
-    if let Some(supervisor) = supervisor {
-        params.push(Value::text(supervisor));
-        only = " AND p.supervisor = $3";
-    }
+    let only = supervisor.map(|s| ("p.supervisor", Value::text(s)));
+    let (condition, params) = window.condition("p.joined_at", only);
     let legs_sql = format!(
         "SELECT p.server, p.run, p.leg_id, p.call_id, p.supervisor, p.agent_id, p.agent_name,
             p.team, p.queue, p.recording, p.joined_at, p.joined_seq, p.left_at, p.left_seq,
             p.left_reason
-         FROM participants p WHERE p.joined_at >= $1 AND p.joined_at < $2{only}
-"
+         FROM participants p{condition}"
     );
-    use Kind::{Bool, Int, Text};
-    let kinds = [
-        Text, Int, Text, Text, Text, Text, Text, Text, Text, Bool, Int, Int, Int, Int, Text,
-    ];
-    let mut legs: Vec<LegRow> = db
-        .query(&legs_sql, &params, &kinds)?
-        .into_iter()
-        .map(|row| {
-            let mut v = row.into_iter();
-            let mut next = || v.next().unwrap_or(Value::Text(None));
-            LegRow {
-                server: next().into_text().unwrap_or_default(),
-                run: next().as_int().unwrap_or_default(),
-                leg_id: next().into_text().unwrap_or_default(),
-                call_id: next().into_text().unwrap_or_default(),
-                supervisor: next().into_text().unwrap_or_default(),
-                agent_id: next().into_text().unwrap_or_default(),
-                agent_name: next().into_text(),
-                team: next().into_text().unwrap_or_default(),
-                queue: next().into_text(),
-                recording: next().as_bool(),
-                joined_at: Timestamp::from_millis(next().as_int().unwrap_or_default()),
-                joined_seq: next().as_int().unwrap_or_default(),
-                left_at: next().as_int().map(Timestamp::from_millis),
-                left_seq: next().as_int(),
-                left_reason: next().into_text(),
-                segments: Vec::new(),
-            }
-        })
-        .collect();
+    let text = |row: &dyn Columns, i| -> DbResult<String> {
+        Ok(row.text(i)?.unwrap_or_default().to_owned())
+    };
+    let mut shared = Shared::default();
+    let mut legs: Vec<LegRow> = Vec::new();
+    db.for_each_row(&legs_sql, &params, &mut |row| {
+        legs.push(LegRow {
+            server: shared.text(row, 0)?,
+            run: row.int(1)?.unwrap_or_default(),
+            leg_id: text(row, 2)?,
+            call_id: text(row, 3)?,
+            supervisor: shared.text(row, 4)?,
+            agent_id: shared.text(row, 5)?,
+            agent_name: shared.optional(row, 6)?,
+            team: shared.text(row, 7)?,
+            queue: shared.optional(row, 8)?,
+            recording: row.boolean(9)?,
+            joined_at: Timestamp::from_millis(row.int(10)?.unwrap_or_default()),
+            joined_seq: row.int(11)?.unwrap_or_default(),
+            left_at: row.int(12)?.map(Timestamp::from_millis),
+            left_seq: row.int(13)?,
+            left_reason: shared.optional(row, 14)?,
+            segments: Vec::new(),
+        });
+        Ok(())
+    })?;
     // No join: a leg's segments start at or after its join, so the lower
     // bound keeps them all, and the legs' index below drops the others.
-    let segments = db.query(
-        "SELECT server, run, leg_id, seq, mode, started_at, ended_at
-         FROM mode_segments WHERE started_at >= $1",
-        std::slice::from_ref(&from),
-        &[Text, Int, Text, Int, Text, Int, Int],
-    )?;
     // Paired by key, not by order: engines collate text differently.
-    let index: HashMap<(String, i64, String), usize> = (legs.iter().enumerate())
-        .map(|(i, leg)| ((leg.server.clone(), leg.run, leg.leg_id.clone()), i))
+    let index: HashMap<(&str, i64, &str), usize> = (legs.iter().enumerate())
+        .map(|(i, leg)| ((&*leg.server, leg.run, leg.leg_id.as_str()), i))
         .collect();
-    for row in segments {
-        let key = (
-            row[0].as_text().unwrap_or_default().to_owned(),
-            row[1].as_int().unwrap_or_default(),
-            row[2].as_text().unwrap_or_default().to_owned(),
-        );
-        let Some(&i) = index.get(&key) else {
-            continue;
-        };
-        let leg = &mut legs[i];
-        leg.segments.push(Segment {
-            seq: row[3].as_int().unwrap_or_default(),
-            mode: mode_of(row[4].as_text().unwrap_or_default()),
-            started_at: Timestamp::from_millis(row[5].as_int().unwrap_or_default()),
-            ended_at: row[6].as_int().map(Timestamp::from_millis),
-        });
+    let mut segments: Vec<(usize, Segment)> = Vec::new();
+    let since = Window { to: None, ..window };
+    let (condition, params) = since.condition("started_at", None);
+    db.for_each_row(
+        &format!(
+            "SELECT server, run, leg_id, seq, mode, started_at, ended_at
+             FROM mode_segments{condition}"
+        ),
+        &params,
+        &mut |row| {
+            let key = (
+                row.text(0)?.unwrap_or_default(),
+                row.int(1)?.unwrap_or_default(),
+                row.text(2)?.unwrap_or_default(),
+            );
+            if let Some(&leg) = index.get(&key) {
+                let segment = Segment {
+                    seq: row.int(3)?.unwrap_or_default(),
+                    mode: mode_of(row.text(4)?.unwrap_or_default()),
+                    started_at: Timestamp::from_millis(row.int(5)?.unwrap_or_default()),
+                    ended_at: row.int(6)?.map(Timestamp::from_millis),
+                };
+                segments.push((leg, segment));
+            }
+            Ok(())
+        },
+    )?;
+    for (leg, segment) in segments {
+        legs[leg].segments.push(segment);
     }
     for leg in &mut legs {
         leg.segments.sort_unstable_by_key(|segment| segment.seq);
     }
-    let calls = db
-        .query(
+    let mut calls = Vec::new();
+    let (condition, params) = window.condition("started_at", None);
+    db.for_each_row(
+        &format!(
             "SELECT server, call_id, agent_id, agent_name, started_at, ended_at, ended_seq
-             FROM calls WHERE started_at >= $1 AND started_at < $2",
-            &[from, to],
-            &[Text, Text, Text, Text, Int, Int, Int],
-        )?
-        .into_iter()
-        .map(|row| {
-            let mut v = row.into_iter();
-            let mut next = || v.next().unwrap_or(Value::Text(None));
-            CallRow {
-                server: next().into_text().unwrap_or_default(),
-                call_id: next().into_text().unwrap_or_default(),
-                agent_id: next().into_text().unwrap_or_default(),
-                agent_name: next().into_text(),
-                started_at: Timestamp::from_millis(next().as_int().unwrap_or_default()),
-                ended_at: next().as_int().map(Timestamp::from_millis),
-                ended_seq: next().as_int(),
-            }
-        })
-        .collect();
+             FROM calls{condition}"
+        ),
+        &params,
+        &mut |row| {
+            calls.push(CallRow {
+                server: shared.text(row, 0)?,
+                call_id: text(row, 1)?,
+                agent_id: shared.text(row, 2)?,
+                agent_name: shared.optional(row, 3)?,
+                started_at: Timestamp::from_millis(row.int(4)?.unwrap_or_default()),
+                ended_at: row.int(5)?.map(Timestamp::from_millis),
+                ended_seq: row.int(6)?,
+            });
+            Ok(())
+        },
+    )?;
     Ok(Rows { legs, calls })
 }
 

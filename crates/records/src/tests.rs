@@ -2,7 +2,7 @@
 //! restart rule, pruning, and rows read back as the report's input.
 
 use super::*;
-use floorwalk_console::audit::{Filter, RecordKind, build_report};
+use floorwalk_console::audit::{Filter, RecordKind, ReportEvent, report_of};
 use floorwalk_protocol::Mode;
 use floorwalk_server::{CallRecord, EndReason, JoinRecord, RecordEvent, RecordKeeper};
 
@@ -97,7 +97,7 @@ fn a_file_that_is_not_a_database_is_refused_at_start() {
 }
 
 #[test]
-fn every_event_lands_in_its_row_and_reads_back_as_journal_records() {
+fn every_event_lands_in_its_row_and_reads_back_as_the_reports_events() {
     let dir = tempfile::tempdir().unwrap();
     let c1 = call("c-1", "a-1", 0);
     run(
@@ -131,11 +131,7 @@ fn every_event_lands_in_its_row_and_reads_back_as_journal_records() {
     assert_eq!(rows.legs.len(), 1);
     let leg = &rows.legs[0];
     assert_eq!(
-        (
-            leg.supervisor.as_str(),
-            leg.agent_id.as_str(),
-            leg.team.as_str()
-        ),
+        (&*leg.supervisor, &*leg.agent_id, &*leg.team),
         ("sup-1", "a-1", "north")
     );
     assert_eq!(leg.queue.as_deref(), Some("sales"));
@@ -156,8 +152,8 @@ fn every_event_lands_in_its_row_and_reads_back_as_journal_records() {
     assert_eq!(rows.calls.len(), 1);
     assert_eq!(rows.calls[0].ended_at, Some(t(9_000)));
 
-    let input = journal_records(&rows, None);
-    let kinds: Vec<RecordKind> = input.iter().map(|r| r.kind).collect();
+    let input = report_events(&rows, None);
+    let kinds: Vec<RecordKind> = input.iter().map(ReportEvent::kind).collect();
     assert_eq!(
         kinds,
         [
@@ -169,7 +165,7 @@ fn every_event_lands_in_its_row_and_reads_back_as_journal_records() {
             RecordKind::CallEnded,
         ]
     );
-    let report = build_report(&input, &[], &Filter::default());
+    let report = report_of(&input, &[], &Filter::default());
     let f = report.overall;
     assert_eq!((f.sessions, f.legs_ended, f.present_ms), (1, 1, 6_000));
     assert_eq!((f.whisper_ms, f.barge_ms), (2_000, 1_000));
@@ -277,13 +273,14 @@ fn two_servers_ids_are_told_apart_in_the_report() {
         .unwrap()
         .load(Window::default(), Some("sup-1"))
         .unwrap();
-    let input = journal_records(&rows, Some("sup-1"));
-    let report = build_report(&input, &[], &Filter::default());
+    let rows = qualified(&rows);
+    let input = report_events(&rows, Some("sup-1"));
+    let report = report_of(&input, &[], &Filter::default());
     let f = report.overall;
     // Two legs on two floors, each 2 s, neither taken for the other's.
     assert_eq!((f.sessions, f.legs_ended, f.present_ms), (2, 2, 4_000));
     assert_eq!((f.calls_seen, f.back_to_back_joins), (2, 1));
-    let ids: Vec<&str> = input.iter().filter_map(|r| r.leg_id.as_deref()).collect();
+    let ids: Vec<&str> = input.iter().filter_map(ReportEvent::leg_id).collect();
     assert!(
         ids.contains(&"east/l-1") && ids.contains(&"west/l-1"),
         "{ids:?}"
@@ -335,5 +332,89 @@ fn compare_finds_a_leave_recorded_as_lease_expiry_and_joins_on_one_side_only() {
             (Mismatch::JoinMissingFromJournal, "l-2"),
             (Mismatch::JoinMissingFromRecords, "l-3"),
         ]
+    );
+}
+
+/// A leg row by hand: joined at `joined` (seq `seq`), one silent segment,
+/// left at `left` (seq `seq + 1`).
+fn leg_row(server: &str, leg: &str, supervisor: &str, joined: i64, left: i64, seq: i64) -> LegRow {
+    LegRow {
+        server: server.into(),
+        run: 1,
+        leg_id: leg.into(),
+        call_id: format!("c-{leg}"),
+        supervisor: supervisor.into(),
+        agent_id: "a-1".into(),
+        agent_name: Some("Agent 1".into()),
+        team: "north".into(),
+        queue: None,
+        recording: false,
+        joined_at: t(joined),
+        joined_seq: seq,
+        left_at: Some(t(left)),
+        left_seq: Some(seq + 1),
+        left_reason: Some("disconnected".into()),
+        segments: vec![Segment {
+            seq,
+            mode: Mode::Silent,
+            started_at: t(joined),
+            ended_at: Some(t(left)),
+        }],
+    }
+}
+
+#[test]
+fn events_equal_in_time_and_seq_keep_the_rows_order_and_read_as_journal_records_do() {
+    use floorwalk_console::audit::{Record, build_report};
+    // East's l-1 leaves at 2 s with seq 6; west's l-2 joins at 2 s with
+    // seq 6 too (each server numbers its own events). In the rows' order,
+    // the leave comes first: the join is not back to back.
+    let east = leg_row("east", "l-1", "sup-1", 1_000, 2_000, 5);
+    let west = leg_row("west", "l-2", "sup-1", 2_000, 3_000, 6);
+    let order = |legs: Vec<LegRow>| {
+        let rows = Rows {
+            legs,
+            calls: Vec::new(),
+        };
+        let rows = qualified(&rows).into_owned();
+        let events = report_events(&rows, None);
+        let told: Vec<(RecordKind, String)> = (events.iter())
+            .map(|e| (e.kind(), e.leg_id().unwrap_or_default().to_owned()))
+            .collect();
+        (told, report_of(&events, &[], &Filter::default()), rows)
+    };
+    let (told, report, rows) = order(vec![east.clone(), west.clone()]);
+    let tie = &told[1..3];
+    assert_eq!(
+        tie,
+        [
+            (RecordKind::Left, "east/l-1".to_owned()),
+            (RecordKind::Joined, "west/l-2".to_owned())
+        ]
+    );
+    assert_eq!(report.overall.back_to_back_joins, 0);
+    // The other way round, the join comes first, and overlaps.
+    let (told, reversed, _) = order(vec![west, east]);
+    assert_eq!(told[1].0, RecordKind::Joined);
+    assert_eq!(reversed.overall.back_to_back_joins, 1);
+
+    // The same events as journal records give the very same report.
+    let events = report_events(&rows, None);
+    let records: Vec<Record> = (events.iter())
+        .map(|e| {
+            let mut r = Record::new(e.at(), e.kind(), e.supervisor(), e.call_id());
+            r.server_at = Some(e.time());
+            r.agent_id = e.agent_id().map(str::to_owned);
+            r.agent_name = e.agent_name().map(str::to_owned);
+            r.leg_id = e.leg_id().map(str::to_owned);
+            r.mode = e.mode();
+            r.reason = e.reason().map(str::to_owned);
+            r
+        })
+        .collect();
+    assert_eq!(build_report(&records, &[], &Filter::default()), report);
+    assert_eq!(
+        (report.overall.sessions, report.overall.present_ms),
+        (2, 2_000)
     );
 }

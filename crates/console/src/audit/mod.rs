@@ -2,8 +2,10 @@
 //!
 //! `journal` writes, `read` reads back (flagging torn and unparseable lines),
 //! `recover` finds the legs a crash left open, `presence` is one
-//! supervisor's legs for the console's audit pane, `report` is the pure arithmetic from records to figures, `render` prints a
-//! report as a table, CSV or JSON, and `cli` is `floorwalk report`;
+//! supervisor's legs for the console's audit pane, `report` is the pure
+//! arithmetic from events (journal records, or the server's rows through
+//! `ReportEvent`) to figures, `render` prints a report as a table, CSV or
+//! JSON, and `cli` is `floorwalk report`;
 //! `calibration` keeps what `floorwalk calibrate` measured of a server, and
 //! brings console times onto its clock for the report.
 //! `docs/audit.md` states the format, the guarantees and every formula.
@@ -34,6 +36,6 @@ pub use render::{
     render_table,
 };
 pub use report::{
-    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, LegRef, Report, SupervisorRejoins,
-    build_report, format_duration,
+    AgentFigures, Anomaly, AnomalyKind, Figures, Filter, LegRef, Report, ReportEvent,
+    SupervisorRejoins, build_report, format_duration, report_of,
 };

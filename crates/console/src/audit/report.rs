@@ -1,12 +1,14 @@
-//! The report: a pure function from journal records to figures per agent and
-//! overall, plus the anomalies. `docs/audit.md` states every formula.
+//! The report: a pure function from events (journal records, or the
+//! server's rows read in place) to figures per agent and overall, plus the
+//! anomalies. `docs/audit.md` states every formula.
 
 use super::day::{format_date, parse_file_name, utc_date};
 use super::read::{Problem, ProblemKind};
 use super::{ROTATION_HOP, Record, RecordKind, UNKNOWN_AFTER_CRASH};
 use floorwalk_protocol::{Mode, Timestamp};
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use time::Date;
 
 /// Which records the report covers.
@@ -220,13 +222,68 @@ impl Report {
     }
 }
 
-/// A supervisor leg rebuilt from its records.
+/// What the report reads of one event: a journal [`Record`], or an event
+/// the server's records tell, read in place from their rows (no record is
+/// built for it). Both go through the one function, [`report_of`].
+pub trait ReportEvent {
+    fn kind(&self) -> RecordKind;
+    /// When it was written: what the record count goes by.
+    fn at(&self) -> Timestamp;
+    /// When it happened: the server's time when it gave one, else `at`.
+    fn time(&self) -> Timestamp;
+    fn supervisor(&self) -> &str;
+    fn call_id(&self) -> &str;
+    fn agent_id(&self) -> Option<&str>;
+    fn agent_name(&self) -> Option<&str>;
+    fn leg_id(&self) -> Option<&str>;
+    fn mode(&self) -> Option<Mode>;
+    fn reason(&self) -> Option<&str>;
+    fn announced(&self) -> Option<bool>;
+}
+
+impl ReportEvent for Record {
+    fn kind(&self) -> RecordKind {
+        self.kind
+    }
+    fn at(&self) -> Timestamp {
+        self.at
+    }
+    fn time(&self) -> Timestamp {
+        self.server_at.unwrap_or(self.at)
+    }
+    fn supervisor(&self) -> &str {
+        &self.supervisor
+    }
+    fn call_id(&self) -> &str {
+        &self.call_id
+    }
+    fn agent_id(&self) -> Option<&str> {
+        self.agent_id.as_deref()
+    }
+    fn agent_name(&self) -> Option<&str> {
+        self.agent_name.as_deref()
+    }
+    fn leg_id(&self) -> Option<&str> {
+        self.leg_id.as_deref()
+    }
+    fn mode(&self) -> Option<Mode> {
+        self.mode
+    }
+    fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+    fn announced(&self) -> Option<bool> {
+        self.announced
+    }
+}
+
+/// A supervisor leg rebuilt from its events; its text borrowed from them.
 #[derive(Debug)]
-struct Leg {
-    supervisor: String,
-    call_id: String,
-    leg_id: Option<String>,
-    agent_id: Option<String>,
+struct Leg<'a> {
+    supervisor: &'a str,
+    call_id: &'a str,
+    leg_id: Option<&'a str>,
+    agent_id: Option<&'a str>,
     /// Event time of `joined`.
     start: Timestamp,
     /// Time accounted so far: never before `start`, never moving back.
@@ -236,12 +293,12 @@ struct Leg {
     barge_ms: u64,
     /// Time of the `left` record, clamped to the cursor.
     end: Option<Timestamp>,
-    end_reason: Option<String>,
+    end_reason: Option<&'a str>,
     /// A `call_ended` for its call came while the leg was open.
     call_over: bool,
     /// Joined while another leg of the same supervisor was open: the latest
-    /// such leg's description.
-    back_to_back: Option<String>,
+    /// such leg (its index), described only when the report is written.
+    back_to_back: Option<usize>,
     /// Replaced by a later `joined` with the same leg id before any `left`.
     superseded: bool,
     /// Closed by a `reconciled` record: gone from the server after a crash,
@@ -249,7 +306,7 @@ struct Leg {
     closed_after_crash: bool,
 }
 
-impl Leg {
+impl Leg<'_> {
     /// Accounts the time up to `t` to the current mode.
     fn advance(&mut self, t: Timestamp) {
         let t = t.max(self.cursor);
@@ -268,164 +325,177 @@ impl Leg {
     }
 
     fn disconnected(&self) -> bool {
-        self.end_reason.as_deref() == Some("disconnected") && !self.call_over
+        self.end_reason == Some("disconnected") && !self.call_over
     }
 
     fn lease_expired(&self) -> bool {
-        self.end_reason.as_deref() == Some("lease_expired")
+        self.end_reason == Some("lease_expired")
     }
-}
 
-/// The time of the event a record tells: the server's when it gave one,
-/// else the console's.
-fn event_time(record: &Record) -> Timestamp {
-    record.server_at.unwrap_or(record.at)
+    fn leg_ref(&self) -> LegRef {
+        LegRef {
+            supervisor: self.supervisor.to_owned(),
+            call_id: self.call_id.to_owned(),
+            leg_id: self.leg_id.map(str::to_owned),
+            agent_id: self.agent_id.map(str::to_owned),
+        }
+    }
 }
 
 /// Builds the report from records in journal order and the reader's problems.
 pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -> Report {
-    let records: Vec<&Record> = records
-        .iter()
-        .filter(|r| {
-            filter
-                .supervisor
-                .as_deref()
-                .is_none_or(|s| r.supervisor == s)
-        })
-        .collect();
-    let in_range = |t: Timestamp| filter.covers(utc_date(t));
+    report_of(records, problems, filter)
+}
 
-    // Which agent each call belongs to, and each agent's latest name.
-    let mut call_agent: HashMap<&str, &str> = HashMap::new();
+/// Builds the report from events in the order they happened, whatever
+/// told them: every formula of `docs/audit.md` is here, once.
+pub fn report_of<'a, E: ReportEvent>(
+    events: &'a [E],
+    problems: &[Problem],
+    filter: &Filter,
+) -> Report {
+    let events: Vec<&'a E> = match filter.supervisor.as_deref() {
+        Some(only) => events.iter().filter(|e| e.supervisor() == only).collect(),
+        None => events.iter().collect(),
+    };
+    // Unbounded, every time is in range: no need to find its day.
+    let unbounded = filter.from.is_none() && filter.to.is_none();
+    let in_range = |t: Timestamp| unbounded || filter.covers(utc_date(t));
+
+    // Which agent each call belongs to (needed only for events that name
+    // none), and each agent's latest name.
+    let mut call_agent: HashMap<&'a str, &'a str> = HashMap::new();
     let mut agent_names: HashMap<&str, &str> = HashMap::new();
-    for record in &records {
-        if let Some(agent) = record.agent_id.as_deref() {
-            call_agent.entry(&record.call_id).or_insert(agent);
-            if let Some(name) = record.agent_name.as_deref() {
+    let some_unnamed = events.iter().any(|e| e.agent_id().is_none());
+    for event in &events {
+        if let Some(agent) = event.agent_id() {
+            if some_unnamed {
+                call_agent.entry(event.call_id()).or_insert(agent);
+            }
+            if let Some(name) = event.agent_name() {
                 agent_names.insert(agent, name);
             }
         }
     }
-    let agent_of = |record: &Record| -> Option<String> {
-        record
-            .agent_id
-            .as_deref()
-            .or_else(|| call_agent.get(record.call_id.as_str()).copied())
-            .map(str::to_owned)
+    let agent_of = |event: &'a E| -> Option<&'a str> {
+        event
+            .agent_id()
+            .or_else(|| call_agent.get(event.call_id()).copied())
     };
 
-    let mut legs: Vec<Leg> = Vec::new();
-    // Indices in `legs` of the legs joined and not yet left, oldest first.
-    let mut open: Vec<usize> = Vec::new();
-    let mut unmatched: Vec<Anomaly> = Vec::new();
+    let joins = events.iter().filter(|e| e.kind() == RecordKind::Joined);
+    let mut legs: Vec<Leg<'a>> = Vec::with_capacity(joins.count());
+    // Per supervisor, the indices in `legs` of their legs joined and not
+    // yet left, oldest first.
+    let mut open: HashMap<&str, Vec<usize>> = HashMap::new();
+    // With the agent each is counted for.
+    let mut unmatched: Vec<(Option<&str>, Anomaly)> = Vec::new();
     // First agent each seen call was attributed to, in order of first sight.
-    let mut seen_calls: Vec<(String, Option<String>)> = Vec::new();
+    let mut seen_calls: Vec<(&str, Option<&str>)> = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
     let mut rejoins: BTreeMap<&str, SupervisorRejoins> = BTreeMap::new();
 
-    for record in &records {
-        let t = event_time(record);
-        match record.kind {
+    for &event in &events {
+        let t = event.time();
+        match event.kind() {
             RecordKind::Joined => {
+                let mine = open.entry(event.supervisor()).or_default();
                 let mut back_to_back = None;
-                for &i in &open {
+                for &i in mine.iter() {
                     let leg = &mut legs[i];
-                    if leg.supervisor != record.supervisor {
-                        continue;
-                    }
-                    back_to_back = Some(format!(
-                        "leg {} on call {}",
-                        leg.leg_id.as_deref().unwrap_or("(no id)"),
-                        leg.call_id
-                    ));
-                    leg.superseded = leg.leg_id.is_some() && leg.leg_id == record.leg_id;
+                    back_to_back = Some(i);
+                    leg.superseded = leg.leg_id.is_some() && leg.leg_id == event.leg_id();
                 }
-                open.retain(|&i| !legs[i].superseded);
-                open.push(legs.len());
+                mine.retain(|&i| !legs[i].superseded);
+                mine.push(legs.len());
                 legs.push(Leg {
-                    supervisor: record.supervisor.clone(),
-                    call_id: record.call_id.clone(),
-                    leg_id: record.leg_id.clone(),
-                    agent_id: agent_of(record),
+                    supervisor: event.supervisor(),
+                    call_id: event.call_id(),
+                    leg_id: event.leg_id(),
+                    agent_id: agent_of(event),
                     start: t,
                     cursor: t,
-                    mode: record.mode,
+                    mode: event.mode(),
                     whisper_ms: 0,
                     barge_ms: 0,
                     end: None,
                     end_reason: None,
                     call_over: false,
                     // A rotation hop overlaps its previous leg on purpose.
-                    back_to_back: back_to_back
-                        .filter(|_| record.reason.as_deref() != Some(ROTATION_HOP)),
+                    back_to_back: back_to_back.filter(|_| event.reason() != Some(ROTATION_HOP)),
                     superseded: false,
                     closed_after_crash: false,
                 });
             }
-            RecordKind::ModeChanged | RecordKind::Left | RecordKind::Reconciled => {
-                let Some(slot) = find_open_leg(&legs, &open, record) else {
+            kind @ (RecordKind::ModeChanged | RecordKind::Left | RecordKind::Reconciled) => {
+                let mine = open.get_mut(event.supervisor());
+                let Some((mine, slot)) =
+                    mine.and_then(|mine| find_open_leg(&legs, mine, event).map(|s| (mine, s)))
+                else {
                     if in_range(t) {
-                        unmatched.push(Anomaly {
-                            kind: AnomalyKind::UnmatchedRecord,
-                            at: t,
-                            leg: LegRef {
-                                supervisor: record.supervisor.clone(),
-                                call_id: record.call_id.clone(),
-                                leg_id: record.leg_id.clone(),
-                                agent_id: agent_of(record),
+                        let agent = agent_of(event);
+                        unmatched.push((
+                            agent,
+                            Anomaly {
+                                kind: AnomalyKind::UnmatchedRecord,
+                                at: t,
+                                leg: LegRef {
+                                    supervisor: event.supervisor().to_owned(),
+                                    call_id: event.call_id().to_owned(),
+                                    leg_id: event.leg_id().map(str::to_owned),
+                                    agent_id: agent.map(str::to_owned),
+                                },
+                                detail: format!(
+                                    "{} record for a leg with no open join before it",
+                                    kind.as_str()
+                                ),
                             },
-                            detail: format!(
-                                "{} record for a leg with no open join before it",
-                                record.kind.as_str()
-                            ),
-                        });
+                        ));
                     }
                     continue;
                 };
-                let leg = &mut legs[open[slot]];
-                match record.kind {
+                let leg = &mut legs[mine[slot]];
+                match kind {
                     RecordKind::ModeChanged => {
                         leg.advance(t);
-                        leg.mode = record.mode;
+                        leg.mode = event.mode();
                     }
-                    RecordKind::Reconciled
-                        if record.reason.as_deref() == Some(UNKNOWN_AFTER_CRASH) =>
-                    {
+                    RecordKind::Reconciled if event.reason() == Some(UNKNOWN_AFTER_CRASH) => {
                         // Its end is unknown: no time is counted for it.
-                        open.remove(slot);
+                        mine.remove(slot);
                         leg.closed_after_crash = true;
                     }
                     // Still live: the leg goes on, in the mode the server
                     // has now.
                     RecordKind::Reconciled => {
                         leg.advance(t);
-                        if record.mode.is_some() {
-                            leg.mode = record.mode;
+                        if event.mode().is_some() {
+                            leg.mode = event.mode();
                         }
                     }
                     _ => {
                         leg.advance(t);
-                        open.remove(slot);
+                        mine.remove(slot);
                         leg.end = Some(leg.cursor);
-                        leg.end_reason = record.reason.clone();
+                        leg.end_reason = event.reason();
                     }
                 }
             }
             RecordKind::CallEnded => {
-                for &i in &open {
-                    if legs[i].call_id == record.call_id {
+                for &i in open.values().flatten() {
+                    if legs[i].call_id == event.call_id() {
                         legs[i].call_over = true;
                     }
                 }
             }
             RecordKind::CallSeen => {
-                if in_range(t) && seen.insert(&record.call_id) {
-                    seen_calls.push((record.call_id.clone(), agent_of(record)));
+                if in_range(t) && seen.insert(event.call_id()) {
+                    seen_calls.push((event.call_id(), agent_of(event)));
                 }
             }
             RecordKind::Rejoin if in_range(t) => {
-                let counts = rejoins.entry(&record.supervisor).or_default();
-                if record.announced == Some(true) {
+                let counts = rejoins.entry(event.supervisor()).or_default();
+                if event.announced() == Some(true) {
                     counts.announced += 1;
                 } else {
                     counts.unannounced += 1;
@@ -441,24 +511,23 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
         }
     }
 
-    let mut per_agent: BTreeMap<Option<String>, Figures> = BTreeMap::new();
-    let mut anomalies = unmatched;
-    for anomaly in &anomalies {
-        per_agent
-            .entry(anomaly.leg.agent_id.clone())
-            .or_default()
-            .unmatched_records += 1;
+    // In no order: the agents are sorted below.
+    let mut per_agent: HashMap<Option<&str>, Figures> = HashMap::new();
+    let mut anomalies = Vec::with_capacity(unmatched.len());
+    for (agent, anomaly) in unmatched {
+        per_agent.entry(agent).or_default().unmatched_records += 1;
+        anomalies.push(anomaly);
     }
-    let joined_calls: HashSet<&str> = legs.iter().map(|l| l.call_id.as_str()).collect();
+    let joined_calls: HashSet<&str> = legs.iter().map(|l| l.call_id).collect();
     for (call_id, agent) in &seen_calls {
-        let figures = per_agent.entry(agent.clone()).or_default();
+        let figures = per_agent.entry(*agent).or_default();
         figures.calls_seen += 1;
-        if joined_calls.contains(call_id.as_str()) {
+        if joined_calls.contains(call_id) {
             figures.calls_covered += 1;
         }
     }
     for leg in legs.iter().filter(|l| in_range(l.start)) {
-        let figures = per_agent.entry(leg.agent_id.clone()).or_default();
+        let figures = per_agent.entry(leg.agent_id).or_default();
         figures.sessions += 1;
         if let Some(present) = leg.present_ms() {
             figures.legs_ended += 1;
@@ -473,20 +542,19 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
             anomalies.push(Anomaly {
                 kind,
                 at: leg.start,
-                leg: LegRef {
-                    supervisor: leg.supervisor.clone(),
-                    call_id: leg.call_id.clone(),
-                    leg_id: leg.leg_id.clone(),
-                    agent_id: leg.agent_id.clone(),
-                },
+                leg: leg.leg_ref(),
                 detail,
             });
         };
-        if let Some(other) = &leg.back_to_back {
+        if let Some(other) = leg.back_to_back.map(|i| &legs[i]) {
             figures.back_to_back_joins += 1;
             note(
                 AnomalyKind::BackToBackJoin,
-                format!("joined while {other} was still open"),
+                format!(
+                    "joined while leg {} on call {} was still open",
+                    other.leg_id.unwrap_or("(no id)"),
+                    other.call_id
+                ),
             );
         }
         if leg.closed_after_crash {
@@ -528,10 +596,9 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
             overall.add(&figures);
             AgentFigures {
                 agent_name: agent_id
-                    .as_deref()
                     .and_then(|id| agent_names.get(id))
                     .map(|name| (*name).to_owned()),
-                agent_id,
+                agent_id: agent_id.map(str::to_owned),
                 figures,
             }
         })
@@ -551,7 +618,7 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
         from: filter.from.map(format_date),
         to: filter.to.map(format_date),
         supervisor: filter.supervisor.clone(),
-        records: records.iter().filter(|r| in_range(r.at)).count() as u64,
+        records: events.iter().filter(|e| in_range(e.at())).count() as u64,
         overall,
         agents,
         anomalies,
@@ -578,17 +645,16 @@ pub fn build_report(records: &[Record], problems: &[Problem], filter: &Filter) -
     }
 }
 
-/// Where in `open` the leg a `mode_changed` or `left` record belongs to
-/// stands: the latest open leg of the same supervisor with the same leg id,
-/// or, when the record names no leg, on the same call.
-fn find_open_leg(legs: &[Leg], open: &[usize], record: &Record) -> Option<usize> {
+/// Where in a supervisor's open legs the leg a `mode_changed` or `left`
+/// event belongs to stands: the latest with the same leg id, or, when the
+/// event names no leg, on the same call.
+fn find_open_leg(legs: &[Leg], open: &[usize], event: &impl ReportEvent) -> Option<usize> {
     open.iter().rposition(|&i| {
         let leg = &legs[i];
-        leg.supervisor == record.supervisor
-            && match &record.leg_id {
-                Some(id) => leg.leg_id.as_ref() == Some(id),
-                None => leg.call_id == record.call_id,
-            }
+        match event.leg_id() {
+            Some(id) => leg.leg_id == Some(id),
+            None => leg.call_id == event.call_id(),
+        }
     })
 }
 
