@@ -151,10 +151,18 @@ impl App {
         });
         let next = self.key_label(Action::NextCall);
         let stop = self.key_label(Action::Rotate);
-        let text = format!(
+        let mut text = format!(
             "Rotation: listening silently to each call for {} s; {next} skips, {stop} stops.",
             self.settings.rotation.dwell.as_secs()
         );
+        // A name the config gives that is on no floor is likely a typo.
+        let unknown: Vec<&str> = (self.settings.rotation.agents.iter())
+            .filter(|want| self.rotation_agent(want).is_none())
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            text.push_str(&format!(" Not on the floor: {}.", unknown.join(", ")));
+        }
         self.notify(Severity::Info, text, now);
         self.dirty = true;
         self.rotation_tick(now)
@@ -292,15 +300,18 @@ impl App {
         }
         wanted
             .iter()
-            .filter_map(|want| {
-                let by_id = self.floor.agents.get(want);
-                let by_name = || {
-                    let mut agents = self.floor.agents.values();
-                    agents.find(|agent| agent.name.eq_ignore_ascii_case(want))
-                };
-                by_id.or_else(by_name).map(|agent| agent.id.clone())
-            })
+            .filter_map(|want| self.rotation_agent(want))
             .collect()
+    }
+
+    /// The agent `[rotation] agents` means by `want`: an id, else a name.
+    fn rotation_agent(&self, want: &str) -> Option<String> {
+        let by_id = self.floor.agents.get(want);
+        let by_name = || {
+            let mut agents = self.floor.agents.values();
+            agents.find(|agent| agent.name.eq_ignore_ascii_case(want))
+        };
+        by_id.or_else(by_name).map(|agent| agent.id.clone())
     }
 
     fn skip(&self, call: &Call, now: Timestamp) -> Option<Skip> {

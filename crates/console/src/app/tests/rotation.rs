@@ -242,6 +242,7 @@ fn a_configured_list_of_agents_sets_the_order() {
     select(&mut app, "a-03");
     let effects = press(&mut app, [key('r')]);
     assert_eq!(joins(&effects), ["c-11"], "the list's first, by name");
+    assert_notice(&app, "Not on the floor: nobody.");
     leg_joined(&mut app, "c-11", silent("l-32", 32));
     assert_eq!(joins(&tick(&mut app, 45)), ["c-9"]);
 }
