@@ -123,6 +123,7 @@ fn start_companion(
         layout: config.layout,
         gains: config.gains,
         microphone: config.input != Endpoint::None,
+        key_file: floorwalk_companion::key::default_key_path(),
     });
     Ok((ConsoleAudio::Companion(companion), channels))
 }
@@ -145,6 +146,8 @@ pub trait AudioControl {
     fn set_transmit(&self, track: Option<u32>);
     fn arm_microphone(&self, on: bool);
     fn set_tracks(&self, tracks: Vec<TrackSpec>);
+    /// The call's id: only a companion shows it (on its status line).
+    fn set_call(&self, _call: Option<String>) {}
 }
 
 impl AudioControl for ConsoleAudio {
@@ -171,6 +174,15 @@ impl AudioControl for ConsoleAudio {
             ConsoleAudio::Companion(companion) => companion.set_tracks(tracks),
         }
     }
+
+    fn set_call(&self, call: Option<String>) {
+        #[cfg(unix)]
+        if let ConsoleAudio::Companion(companion) = self {
+            companion.set_call(call);
+        }
+        #[cfg(not(unix))]
+        let _ = call;
+    }
 }
 
 /// The plan last given to the engine; tells it only what changed.
@@ -189,6 +201,9 @@ impl AudioSync {
         }
         if plan.microphone != applied.microphone {
             audio.arm_microphone(plan.microphone);
+        }
+        if plan.call != applied.call {
+            audio.set_call(plan.call.clone());
         }
         if plan.tracks != applied.tracks {
             audio.set_tracks(plan.tracks.clone());
@@ -266,6 +281,7 @@ mod tests {
 
     fn plan(tracks: &[u32], microphone: bool, transmit: Option<u32>) -> AudioPlan {
         AudioPlan {
+            call: None,
             tracks: tracks
                 .iter()
                 .map(|&track| TrackSpec {
