@@ -169,6 +169,123 @@ fn talk_in(
     (start, recorded(record_dir, "agent"))
 }
 
+/// `floorwalk doctor` as a console on the jump host, checking the
+/// companion behind `endpoint` with the key (if any) in `config`.
+fn doctor(endpoint: &str, jump_home: &Path, config: &Path) -> String {
+    let doctor = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+        .args(["doctor", "--server", "ws://127.0.0.1:1/v1/supervisor"])
+        .args(["--audio-out", endpoint, "--audio-in", endpoint])
+        .env_clear()
+        .env("HOME", jump_home)
+        .env("XDG_CONFIG_HOME", config)
+        .env("XDG_DATA_HOME", config.join("data"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&doctor.stdout).into_owned()
+}
+
+fn doctor_line(text: &str, check: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(check))
+        .unwrap_or_else(|| panic!("no {check} line:\n{text}"))
+        .to_owned()
+}
+
+fn assert_doctor_plays_and_hears(text: &str) {
+    let output = doctor_line(text, "output");
+    assert!(
+        output.contains(" OK ") && output.contains("played the test tone"),
+        "{text}"
+    );
+    let input = doctor_line(text, "input");
+    assert!(
+        input.contains(" OK ") && input.contains("came back through the tunnel"),
+        "{text}"
+    );
+}
+
+/// The loopback TCP form (for laptops without Unix sockets) through the
+/// same sshd: the jump host's end is still sshd's Unix socket; a console
+/// without the companion's key is refused on both ends, one with it plays
+/// and hears.
+fn tcp_form_needs_the_key(sshd: &Sshd, h: &Path, jump: &Path, jump_home: &Path, mic: &Path) {
+    let laptop_config = h.join("tcp-laptop-config");
+    let mut companion = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+        .args([
+            "companion",
+            "--listen",
+            "tcp:127.0.0.1:0",
+            "--audio-out",
+            "none",
+        ])
+        .arg("--audio-in")
+        .arg(format!("wav:{}", mic.display()))
+        .args(["--jump-host", &sshd.destination()])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", h)
+        .env("XDG_CONFIG_HOME", &laptop_config)
+        .env("XDG_DATA_HOME", h.join("tcp-laptop-data"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = collect_lines(&mut companion);
+    let mut companion = Reaped(companion);
+    let listening = wait_line(&said, "where it listens", |l| {
+        l.starts_with("floorwalk companion: listening on ")
+    });
+    let local = listening
+        .trim_start_matches("floorwalk companion: listening on ")
+        .to_owned();
+    assert!(local.starts_with("127.0.0.1:"), "{listening}");
+    let ssh_line = wait_line(&said, "the ssh line", |l| {
+        l.trim_start().starts_with("ssh -o")
+    });
+    assert!(
+        ssh_line.contains(&format!("-R /tmp/floorwalk-companion-%r.sock:{local} ")),
+        "{ssh_line}"
+    );
+    // The key: private on the laptop, copied through standard input.
+    let key_file = laptop_config.join("floorwalk/companion.key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let copy_line = wait_line(&said, "how to copy the key", |l| {
+        l.contains("companion.key' <")
+    });
+    assert!(!copy_line.contains(key.trim()), "the key is on screen");
+
+    let jump_sock = jump.join("tcp-companion.sock");
+    let _tunnel = Reaped(sshd.tunnel(&jump_sock, Path::new(&local)));
+    let start = Instant::now();
+    while !jump_sock.exists() {
+        assert!(start.elapsed() < STEP, "the TCP tunnel never came up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let endpoint = format!("companion:{}", jump_sock.display());
+
+    // Without the key: refused, and both ends say why.
+    let keyless = h.join("keyless-config");
+    let text = doctor(&endpoint, jump_home, &keyless);
+    let output = doctor_line(&text, "output");
+    assert!(
+        !output.contains(" OK ") && output.contains("has none"),
+        "{text}"
+    );
+    wait_line(&said, "the keyless refusal", |l| {
+        l.contains("refused a client") && l.contains("has none")
+    });
+
+    // With the key in the console's config dir: it plays and hears.
+    let keyed = h.join("keyed-config");
+    std::fs::create_dir_all(keyed.join("floorwalk")).unwrap();
+    let console_key = keyed.join("floorwalk/companion.key");
+    std::fs::copy(&key_file, &console_key).unwrap();
+    std::fs::set_permissions(&console_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_doctor_plays_and_hears(&doctor(&endpoint, jump_home, &keyed));
+    terminate(&mut companion.0);
+}
+
 #[test]
 fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -271,6 +388,9 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     // Silent: the call plays on the laptop, the meters move, talking is refused.
     app.join_next_call("m", "SILENT", STEP);
     let joined = companion_started.elapsed();
+    wait_line(&said, "the call on its status line", |l| {
+        l.contains(" · call c-")
+    });
     app.send(" ");
     app.wait_for_text("Silent monitoring: nobody hears you", STEP);
     app.wait_for("the meters to move", STEP, |s| s.contains('▮'));
@@ -327,32 +447,7 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     assert!(app.terminal_restored());
 
     // `doctor` checks the companion path with the test tone, both ways.
-    let doctor = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
-        .args(["doctor", "--server", "ws://127.0.0.1:1/v1/supervisor"])
-        .args(["--audio-out", &endpoint, "--audio-in", &endpoint])
-        .env_clear()
-        .env("HOME", &jump_home)
-        .env("XDG_CONFIG_HOME", h.join("doctor-config"))
-        .env("XDG_DATA_HOME", h.join("doctor-data"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&doctor.stdout);
-    let line = |check: &str| {
-        text.lines()
-            .find(|l| l.starts_with(check))
-            .unwrap_or_else(|| panic!("no {check} line:\n{text}"))
-            .to_owned()
-    };
-    let output = line("output");
-    assert!(
-        output.contains(" OK ") && output.contains("played the test tone"),
-        "{text}"
-    );
-    let input = line("input");
-    assert!(
-        input.contains(" OK ") && input.contains("came back through the tunnel"),
-        "{text}"
-    );
+    assert_doctor_plays_and_hears(&doctor(&endpoint, &jump_home, &h.join("doctor-config")));
 
     // A client that is not a console, through the tunnel: refused, with why.
     let mut stranger = std::os::unix::net::UnixStream::connect(&jump_sock).unwrap();
@@ -374,6 +469,8 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
         "{refusal}"
     );
     wait_line(&said, "the refusal", |l| l.contains("refused a client"));
+
+    tcp_form_needs_the_key(&sshd, h, &jump, &jump_home, &mic);
 
     terminate(&mut companion.0);
     runtime.block_on(simulator.shutdown());
