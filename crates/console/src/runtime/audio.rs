@@ -277,6 +277,9 @@ mod tests {
             let tracks: Vec<u32> = tracks.iter().map(|t| t.track).collect();
             self.0.borrow_mut().push(format!("tracks {tracks:?}"));
         }
+        fn set_call(&self, call: Option<String>) {
+            self.0.borrow_mut().push(format!("call {call:?}"));
+        }
     }
 
     fn plan(tracks: &[u32], microphone: bool, transmit: Option<u32>) -> AudioPlan {
@@ -313,6 +316,30 @@ mod tests {
                 "transmit Some(31)",
                 "transmit None",
                 "microphone false",
+                "tracks []",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_call_is_told_when_it_changes_before_its_tracks() {
+        let engine = Recorder::default();
+        let mut sync = AudioSync::default();
+        let on_call = |call: &str| AudioPlan {
+            call: Some(call.to_owned()),
+            ..plan(&[10, 11], false, None)
+        };
+        sync.apply(on_call("c-1"), &engine);
+        sync.apply(on_call("c-1"), &engine);
+        sync.apply(on_call("c-2"), &engine);
+        sync.apply(plan(&[], false, None), &engine);
+        assert_eq!(
+            *engine.0.borrow(),
+            [
+                "call Some(\"c-1\")",
+                "tracks [10, 11]",
+                "call Some(\"c-2\")",
+                "call None",
                 "tracks []",
             ]
         );
