@@ -169,6 +169,34 @@ fn talk_in(
     (start, recorded(record_dir, "agent"))
 }
 
+/// `floorwalk companion` on the "laptop" (its config and data dirs
+/// `LAPTOP-config` and `LAPTOP-data` under `h`), the microphone a WAV file;
+/// it and the lines it prints, as they come.
+fn start_companion(
+    sshd: &Sshd,
+    h: &Path,
+    laptop: &str,
+    listen: &str,
+    output: &str,
+    mic: &Path,
+) -> (Reaped, Arc<Mutex<Vec<String>>>) {
+    let mut companion = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+        .args(["companion", "--listen", listen, "--audio-out", output])
+        .arg("--audio-in")
+        .arg(format!("wav:{}", mic.display()))
+        .args(["--jump-host", &sshd.destination()])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", h)
+        .env("XDG_CONFIG_HOME", h.join(format!("{laptop}-config")))
+        .env("XDG_DATA_HOME", h.join(format!("{laptop}-data")))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = collect_lines(&mut companion);
+    (Reaped(companion), said)
+}
+
 /// `floorwalk doctor` as a console on the jump host, checking the
 /// companion behind `endpoint` with the key (if any) in `config`.
 fn doctor(endpoint: &str, jump_home: &Path, config: &Path) -> String {
@@ -209,28 +237,8 @@ fn assert_doctor_plays_and_hears(text: &str) {
 /// without the companion's key is refused on both ends, one with it plays
 /// and hears.
 fn tcp_form_needs_the_key(sshd: &Sshd, h: &Path, jump: &Path, jump_home: &Path, mic: &Path) {
-    let laptop_config = h.join("tcp-laptop-config");
-    let mut companion = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
-        .args([
-            "companion",
-            "--listen",
-            "tcp:127.0.0.1:0",
-            "--audio-out",
-            "none",
-        ])
-        .arg("--audio-in")
-        .arg(format!("wav:{}", mic.display()))
-        .args(["--jump-host", &sshd.destination()])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", h)
-        .env("XDG_CONFIG_HOME", &laptop_config)
-        .env("XDG_DATA_HOME", h.join("tcp-laptop-data"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let said = collect_lines(&mut companion);
-    let mut companion = Reaped(companion);
+    let (mut companion, said) =
+        start_companion(sshd, h, "tcp-laptop", "tcp:127.0.0.1:0", "none", mic);
     let listening = wait_line(&said, "where it listens", |l| {
         l.starts_with("floorwalk companion: listening on ")
     });
@@ -246,7 +254,7 @@ fn tcp_form_needs_the_key(sshd: &Sshd, h: &Path, jump: &Path, jump_home: &Path, 
         "{ssh_line}"
     );
     // The key: private on the laptop, copied through standard input.
-    let key_file = laptop_config.join("floorwalk/companion.key");
+    let key_file = h.join("tcp-laptop-config/floorwalk/companion.key");
     let key = std::fs::read_to_string(&key_file).unwrap();
     let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -312,26 +320,15 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     let mic = h.join("mic.wav");
     write_mono(&mic, &sine(TONE_HZ, TONE, 48_000));
     let laptop_sock = h.join("laptop/companion.sock");
-    let mut companion = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
-        .arg("companion")
-        .arg("--listen")
-        .arg(&laptop_sock)
-        .arg("--audio-out")
-        .arg(format!("wav:{}", heard.display()))
-        .arg("--audio-in")
-        .arg(format!("wav:{}", mic.display()))
-        .args(["--jump-host", &sshd.destination()])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", h)
-        .env("XDG_CONFIG_HOME", h.join("laptop-config"))
-        .env("XDG_DATA_HOME", h.join("laptop-data"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut companion, said) = start_companion(
+        &sshd,
+        h,
+        "laptop",
+        laptop_sock.to_str().unwrap(),
+        &format!("wav:{}", heard.display()),
+        &mic,
+    );
     let companion_started = Instant::now();
-    let said = collect_lines(&mut companion);
-    let mut companion = Reaped(companion);
     let ssh_line = wait_line(&said, "the ssh line", |l| {
         l.trim_start().starts_with("ssh ")
     });
