@@ -62,6 +62,15 @@ impl LinkConfig {
             key_file: default_key_path(),
         }
     }
+
+    /// The key at `key_file` (the config's), else at its default path.
+    #[must_use]
+    pub fn key_from(mut self, key_file: Option<PathBuf>) -> Self {
+        if key_file.is_some() {
+            self.key_file = key_file;
+        }
+        self
+    }
 }
 
 /// The controls the companion must be following (sent again on reconnect).

@@ -15,6 +15,7 @@ use floorwalk_audio::playback::TrackSpec;
 #[cfg(unix)]
 use floorwalk_companion::client::{CompanionAudio, CompanionFrames, LinkConfig};
 use floorwalk_protocol::Timestamp;
+use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 /// What plays the call and captures the microphone: the engine here, or
@@ -47,7 +48,12 @@ impl Downstream {
 impl ConsoleAudio {
     /// Starts the engine the endpoints name. The companion takes both ends:
     /// `--audio-in` is then the same `companion:PATH`, or `none`.
-    pub fn start(config: AudioConfig) -> anyhow::Result<(Self, AudioChannels)> {
+    /// `companion_key_file`: the companion's key, when not at its default
+    /// path.
+    pub fn start(
+        config: AudioConfig,
+        companion_key_file: Option<PathBuf>,
+    ) -> anyhow::Result<(Self, AudioChannels)> {
         match (&config.output, &config.input) {
             (Endpoint::Companion(path), Endpoint::Companion(_) | Endpoint::None) => {
                 if matches!(&config.input, Endpoint::Companion(other) if other != path) {
@@ -57,7 +63,7 @@ impl ConsoleAudio {
                         config.input
                     );
                 }
-                start_companion(&config, path.clone())
+                start_companion(&config, path.clone(), companion_key_file)
             }
             (_, Endpoint::Companion(_)) | (Endpoint::Companion(_), _) => bail!(
                 "the companion plays and captures: give companion:PATH for --audio-out, and the \
@@ -116,14 +122,13 @@ impl ConsoleAudio {
 #[cfg(unix)]
 fn start_companion(
     config: &AudioConfig,
-    path: std::path::PathBuf,
+    path: PathBuf,
+    key_file: Option<PathBuf>,
 ) -> anyhow::Result<(ConsoleAudio, AudioChannels)> {
     let (companion, channels) = CompanionAudio::start(LinkConfig {
-        path,
         layout: config.layout,
         gains: config.gains,
-        microphone: config.input != Endpoint::None,
-        key_file: floorwalk_companion::key::default_key_path(),
+        ..LinkConfig::new(path, config.input != Endpoint::None).key_from(key_file)
     });
     Ok((ConsoleAudio::Companion(companion), channels))
 }
@@ -131,7 +136,8 @@ fn start_companion(
 #[cfg(not(unix))]
 fn start_companion(
     _config: &AudioConfig,
-    _path: std::path::PathBuf,
+    _path: PathBuf,
+    _key_file: Option<PathBuf>,
 ) -> anyhow::Result<(ConsoleAudio, AudioChannels)> {
     bail!("companion:PATH is for a console on a Unix jump host")
 }
