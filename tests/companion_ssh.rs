@@ -259,7 +259,7 @@ fn tcp_form_needs_the_key(sshd: &Sshd, h: &Path, jump: &Path, jump_home: &Path, 
     let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let copy_line = wait_line(&said, "how to copy the key", |l| {
-        l.contains("companion.key' <")
+        l.contains("companion.key\" <")
     });
     assert!(!copy_line.contains(key.trim()), "the key is on screen");
 

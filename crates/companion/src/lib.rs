@@ -38,14 +38,21 @@ pub fn ssh_command(local: &str, jump_host: &str) -> String {
     )
 }
 
+/// What runs on the jump host to store the key, in double quotes: they
+/// protect it in POSIX shells, cmd.exe and PowerShell alike.
+const STORE_KEY: &str =
+    "\"umask 077; mkdir -p ~/.config/floorwalk && cat > ~/.config/floorwalk/companion.key\"";
+
 /// The command that puts the companion's key at the console's default path
 /// on the jump host: through ssh's standard input, never in an argument.
 pub fn key_copy_command(key_file: &Path, jump_host: &str) -> String {
-    format!(
-        "ssh {jump_host} 'umask 077; mkdir -p ~/.config/floorwalk && cat > \
-         ~/.config/floorwalk/companion.key' < \"{}\"",
-        key_file.display()
-    )
+    let key_file = key_file.display();
+    if cfg!(windows) {
+        // PowerShell has no `<`; `type` pipes in both it and cmd.exe.
+        format!("type \"{key_file}\" | ssh {jump_host} {STORE_KEY}")
+    } else {
+        format!("ssh {jump_host} {STORE_KEY} < \"{key_file}\"")
+    }
 }
 
 /// This machine's name (for the other end's screen).
@@ -81,10 +88,13 @@ mod tests {
             Path::new("/home/dana/.config/floorwalk/companion.key"),
             "jump1",
         );
-        assert_eq!(
-            line,
-            "ssh jump1 'umask 077; mkdir -p ~/.config/floorwalk && cat > \
-             ~/.config/floorwalk/companion.key' < \"/home/dana/.config/floorwalk/companion.key\""
-        );
+        let expected = if cfg!(windows) {
+            "type \"/home/dana/.config/floorwalk/companion.key\" | ssh jump1 \"umask 077; mkdir \
+             -p ~/.config/floorwalk && cat > ~/.config/floorwalk/companion.key\""
+        } else {
+            "ssh jump1 \"umask 077; mkdir -p ~/.config/floorwalk && cat > \
+             ~/.config/floorwalk/companion.key\" < \"/home/dana/.config/floorwalk/companion.key\""
+        };
+        assert_eq!(line, expected);
     }
 }
