@@ -444,7 +444,25 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     assert!(app.terminal_restored());
 
     // `doctor` checks the companion path with the test tone, both ways.
+    let gone = |lines: &Mutex<Vec<String>>| {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(" gone: "))
+            .count()
+    };
+    let consoles_gone = gone(&said);
     assert_doctor_plays_and_hears(&doctor(&endpoint, &jump_home, &h.join("doctor-config")));
+    // Until the companion has seen the doctor go, a new client is "busy".
+    let start = Instant::now();
+    while gone(&said) == consoles_gone {
+        assert!(
+            start.elapsed() < STEP,
+            "the companion never saw the doctor go"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // A client that is not a console, through the tunnel: refused, with why.
     let mut stranger = std::os::unix::net::UnixStream::connect(&jump_sock).unwrap();

@@ -54,12 +54,14 @@ pub fn companion(args: CompanionArgs) -> anyhow::Result<ExitCode> {
         Some(listen) => listen,
         None => Listen::Unix(default_listen_path()?),
     };
-    let key_file = default_key_path().context("no home directory for the companion's key")?;
     // TCP needs the key (made on first use); a Unix socket uses it when
     // there is one.
-    let key = match listen {
-        Listen::Tcp(_) => Some(Key::load_or_create(&key_file)?),
-        Listen::Unix(_) => Key::load(&key_file)?,
+    let key_file = default_key_path();
+    let key = match (&listen, &key_file) {
+        (Listen::Tcp(_), Some(file)) => Some(Key::load_or_create(file)?),
+        (Listen::Tcp(_), None) => anyhow::bail!("no home directory to keep the companion's key in"),
+        (Listen::Unix(_), Some(file)) => Key::load(file)?,
+        (Listen::Unix(_), None) => None,
     };
     runtime()?.block_on(async {
         let companion =
@@ -75,7 +77,7 @@ pub fn companion(args: CompanionArgs) -> anyhow::Result<ExitCode> {
             "playing to {}, microphone {} (opened only for whisper and barge)",
             args.audio_out, args.audio_in
         )?;
-        if companion.needs_key() {
+        if let (true, Some(key_file)) = (companion.needs_key(), &key_file) {
             writeln!(
                 stdout,
                 "consoles must prove they hold the key in {}; put it on the jump host once with:",
@@ -84,7 +86,7 @@ pub fn companion(args: CompanionArgs) -> anyhow::Result<ExitCode> {
             writeln!(
                 stdout,
                 "  {}",
-                floorwalk_companion::key_copy_command(&key_file, &args.jump_host)
+                floorwalk_companion::key_copy_command(key_file, &args.jump_host)
             )?;
         }
         writeln!(stdout, "connect to the jump host with:")?;
