@@ -32,7 +32,7 @@ use floorwalk_audio::engine::{AudioConfig, AudioEngine, AudioEvent};
 use floorwalk_audio::signal::{Level, sine};
 use floorwalk_audio::{FRAME_DURATION, FRAME_SAMPLES};
 use floorwalk_companion::client::{CompanionAudio, LinkConfig};
-use floorwalk_companion::server::Companion;
+use floorwalk_companion::server::{Companion, Listen};
 use floorwalk_companion::status::Status;
 use floorwalk_protocol::Role;
 use rand::rngs::SmallRng;
@@ -204,7 +204,10 @@ async fn stream_speech(seconds: u64, send: impl Fn(Vec<u8>)) {
 }
 
 fn link(path: &Path, microphone: bool) -> (CompanionAudio, floorwalk_audio::engine::AudioChannels) {
-    CompanionAudio::start(LinkConfig::new(path.to_owned(), microphone))
+    CompanionAudio::start(LinkConfig {
+        key_file: None,
+        ..LinkConfig::new(path.to_owned(), microphone)
+    })
 }
 
 async fn wait_ready(events: &mut tokio::sync::mpsc::UnboundedReceiver<AudioEvent>) {
@@ -252,8 +255,14 @@ fn companion_session(
     let laptop = dir.join("laptop/companion.sock");
     let jump = dir.join("jump.sock");
     let (start, sent) = runtime.block_on(async {
-        let companion =
-            Companion::listen(&laptop, Endpoint::Wav(wav.clone()), Endpoint::None).unwrap();
+        let companion = Companion::listen(
+            &Listen::Unix(laptop.clone()),
+            None,
+            Endpoint::Wav(wav.clone()),
+            Endpoint::None,
+        )
+        .await
+        .unwrap();
         let (status, _) = tokio::sync::watch::channel(Status::default());
         let start = Instant::now();
         let serving = tokio::spawn(companion.serve(status));
@@ -329,8 +338,14 @@ fn main() {
     }
     writer.finalize().unwrap();
     let bytes = runtime.block_on(async {
-        let companion =
-            Companion::listen(&laptop, Endpoint::None, Endpoint::Wav(mic.clone())).unwrap();
+        let companion = Companion::listen(
+            &Listen::Unix(laptop.clone()),
+            None,
+            Endpoint::None,
+            Endpoint::Wav(mic.clone()),
+        )
+        .await
+        .unwrap();
         let (status, _) = tokio::sync::watch::channel(Status::default());
         tokio::spawn(companion.serve(status));
         let mut tunnel = sshd.tunnel(&jump, &laptop);

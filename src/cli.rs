@@ -272,6 +272,7 @@ async fn run_console(
             input,
             ..audio::engine::AudioConfig::default()
         },
+        companion_key_file: config.audio.companion_key_file.clone(),
     };
     let exit = runtime::run(options).await?;
     tracing::info!(?exit, "console stopped");

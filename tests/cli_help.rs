@@ -58,3 +58,20 @@ fn doctor_describes_server_and_config_as_console_does() {
         );
     }
 }
+
+#[test]
+fn companion_refuses_a_listen_address_off_loopback_before_opening_anything() {
+    let output = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+        .args(["companion", "--listen", "tcp:0.0.0.0:4711"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("loopback only"), "{stderr}");
+    assert!(output.stdout.is_empty(), "it started: {stderr}");
+    let help = help("companion");
+    assert!(
+        description(&help, "--listen").contains("tcp:127.0.0.1:PORT"),
+        "{help}"
+    );
+}

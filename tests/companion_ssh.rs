@@ -169,6 +169,131 @@ fn talk_in(
     (start, recorded(record_dir, "agent"))
 }
 
+/// `floorwalk companion` on the "laptop" (its config and data dirs
+/// `LAPTOP-config` and `LAPTOP-data` under `h`), the microphone a WAV file;
+/// it and the lines it prints, as they come.
+fn start_companion(
+    sshd: &Sshd,
+    h: &Path,
+    laptop: &str,
+    listen: &str,
+    output: &str,
+    mic: &Path,
+) -> (Reaped, Arc<Mutex<Vec<String>>>) {
+    let mut companion = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+        .args(["companion", "--listen", listen, "--audio-out", output])
+        .arg("--audio-in")
+        .arg(format!("wav:{}", mic.display()))
+        .args(["--jump-host", &sshd.destination()])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", h)
+        .env("XDG_CONFIG_HOME", h.join(format!("{laptop}-config")))
+        .env("XDG_DATA_HOME", h.join(format!("{laptop}-data")))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = collect_lines(&mut companion);
+    (Reaped(companion), said)
+}
+
+/// `floorwalk doctor` as a console on the jump host, checking the
+/// companion behind `endpoint` with the key (if any) in `config`.
+fn doctor(endpoint: &str, jump_home: &Path, config: &Path) -> String {
+    let doctor = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+        .args(["doctor", "--server", "ws://127.0.0.1:1/v1/supervisor"])
+        .args(["--audio-out", endpoint, "--audio-in", endpoint])
+        .env_clear()
+        .env("HOME", jump_home)
+        .env("XDG_CONFIG_HOME", config)
+        .env("XDG_DATA_HOME", config.join("data"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&doctor.stdout).into_owned()
+}
+
+fn doctor_line(text: &str, check: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(check))
+        .unwrap_or_else(|| panic!("no {check} line:\n{text}"))
+        .to_owned()
+}
+
+fn assert_doctor_plays_and_hears(text: &str) {
+    let output = doctor_line(text, "output");
+    assert!(
+        output.contains(" OK ") && output.contains("played the test tone"),
+        "{text}"
+    );
+    let input = doctor_line(text, "input");
+    assert!(
+        input.contains(" OK ") && input.contains("came back through the tunnel"),
+        "{text}"
+    );
+}
+
+/// The loopback TCP form (for laptops without Unix sockets) through the
+/// same sshd: the jump host's end is still sshd's Unix socket; a console
+/// without the companion's key is refused on both ends, one with it plays
+/// and hears.
+fn tcp_form_needs_the_key(sshd: &Sshd, h: &Path, jump: &Path, jump_home: &Path, mic: &Path) {
+    let (mut companion, said) =
+        start_companion(sshd, h, "tcp-laptop", "tcp:127.0.0.1:0", "none", mic);
+    let listening = wait_line(&said, "where it listens", |l| {
+        l.starts_with("floorwalk companion: listening on ")
+    });
+    let local = listening
+        .trim_start_matches("floorwalk companion: listening on ")
+        .to_owned();
+    assert!(local.starts_with("127.0.0.1:"), "{listening}");
+    let ssh_line = wait_line(&said, "the ssh line", |l| {
+        l.trim_start().starts_with("ssh -o")
+    });
+    assert!(
+        ssh_line.contains(&format!("-R /tmp/floorwalk-companion-%r.sock:{local} ")),
+        "{ssh_line}"
+    );
+    // The key: private on the laptop, copied through standard input.
+    let key_file = h.join("tcp-laptop-config/floorwalk/companion.key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let copy_line = wait_line(&said, "how to copy the key", |l| {
+        l.contains("companion.key\" <")
+    });
+    assert!(!copy_line.contains(key.trim()), "the key is on screen");
+
+    let jump_sock = jump.join("tcp-companion.sock");
+    let _tunnel = Reaped(sshd.tunnel(&jump_sock, Path::new(&local)));
+    let start = Instant::now();
+    while !jump_sock.exists() {
+        assert!(start.elapsed() < STEP, "the TCP tunnel never came up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let endpoint = format!("companion:{}", jump_sock.display());
+
+    // Without the key: refused, and both ends say why.
+    let keyless = h.join("keyless-config");
+    let text = doctor(&endpoint, jump_home, &keyless);
+    let output = doctor_line(&text, "output");
+    assert!(
+        !output.contains(" OK ") && output.contains("has none"),
+        "{text}"
+    );
+    wait_line(&said, "the keyless refusal", |l| {
+        l.contains("refused a client") && l.contains("has none")
+    });
+
+    // With the key in the console's config dir: it plays and hears.
+    let keyed = h.join("keyed-config");
+    std::fs::create_dir_all(keyed.join("floorwalk")).unwrap();
+    let console_key = keyed.join("floorwalk/companion.key");
+    std::fs::copy(&key_file, &console_key).unwrap();
+    std::fs::set_permissions(&console_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_doctor_plays_and_hears(&doctor(&endpoint, jump_home, &keyed));
+    terminate(&mut companion.0);
+}
+
 #[test]
 fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -195,26 +320,15 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     let mic = h.join("mic.wav");
     write_mono(&mic, &sine(TONE_HZ, TONE, 48_000));
     let laptop_sock = h.join("laptop/companion.sock");
-    let mut companion = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
-        .arg("companion")
-        .arg("--listen")
-        .arg(&laptop_sock)
-        .arg("--audio-out")
-        .arg(format!("wav:{}", heard.display()))
-        .arg("--audio-in")
-        .arg(format!("wav:{}", mic.display()))
-        .args(["--jump-host", &sshd.destination()])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", h)
-        .env("XDG_CONFIG_HOME", h.join("laptop-config"))
-        .env("XDG_DATA_HOME", h.join("laptop-data"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut companion, said) = start_companion(
+        &sshd,
+        h,
+        "laptop",
+        laptop_sock.to_str().unwrap(),
+        &format!("wav:{}", heard.display()),
+        &mic,
+    );
     let companion_started = Instant::now();
-    let said = collect_lines(&mut companion);
-    let mut companion = Reaped(companion);
     let ssh_line = wait_line(&said, "the ssh line", |l| {
         l.trim_start().starts_with("ssh ")
     });
@@ -271,6 +385,9 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     // Silent: the call plays on the laptop, the meters move, talking is refused.
     app.join_next_call("m", "SILENT", STEP);
     let joined = companion_started.elapsed();
+    wait_line(&said, "the call on its status line", |l| {
+        l.contains(" · call c-")
+    });
     app.send(" ");
     app.wait_for_text("Silent monitoring: nobody hears you", STEP);
     app.wait_for("the meters to move", STEP, |s| s.contains('▮'));
@@ -327,32 +444,25 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
     assert!(app.terminal_restored());
 
     // `doctor` checks the companion path with the test tone, both ways.
-    let doctor = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
-        .args(["doctor", "--server", "ws://127.0.0.1:1/v1/supervisor"])
-        .args(["--audio-out", &endpoint, "--audio-in", &endpoint])
-        .env_clear()
-        .env("HOME", &jump_home)
-        .env("XDG_CONFIG_HOME", h.join("doctor-config"))
-        .env("XDG_DATA_HOME", h.join("doctor-data"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&doctor.stdout);
-    let line = |check: &str| {
-        text.lines()
-            .find(|l| l.starts_with(check))
-            .unwrap_or_else(|| panic!("no {check} line:\n{text}"))
-            .to_owned()
+    let gone = |lines: &Mutex<Vec<String>>| {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(" gone: "))
+            .count()
     };
-    let output = line("output");
-    assert!(
-        output.contains(" OK ") && output.contains("played the test tone"),
-        "{text}"
-    );
-    let input = line("input");
-    assert!(
-        input.contains(" OK ") && input.contains("came back through the tunnel"),
-        "{text}"
-    );
+    let consoles_gone = gone(&said);
+    assert_doctor_plays_and_hears(&doctor(&endpoint, &jump_home, &h.join("doctor-config")));
+    // Until the companion has seen the doctor go, a new client is "busy".
+    let start = Instant::now();
+    while gone(&said) == consoles_gone {
+        assert!(
+            start.elapsed() < STEP,
+            "the companion never saw the doctor go"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // A client that is not a console, through the tunnel: refused, with why.
     let mut stranger = std::os::unix::net::UnixStream::connect(&jump_sock).unwrap();
@@ -374,6 +484,8 @@ fn a_console_on_a_jump_host_hears_and_talks_through_the_companion_over_ssh() {
         "{refusal}"
     );
     wait_line(&said, "the refusal", |l| l.contains("refused a client"));
+
+    tcp_form_needs_the_key(&sshd, h, &jump, &jump_home, &mic);
 
     terminate(&mut companion.0);
     runtime.block_on(simulator.shutdown());

@@ -6,6 +6,8 @@ use super::{init_logging, runtime, wait_for_stop};
 use anyhow::Context as _;
 use clap::Args;
 use floorwalk_audio::endpoint::Endpoint;
+use floorwalk_companion::key::{Key, default_key_path};
+use floorwalk_companion::server::{Companion, Listen};
 use floorwalk_companion::status::Status;
 use floorwalk_console::config::Config;
 use std::io::{IsTerminal as _, Write as _};
@@ -18,11 +20,13 @@ const STATUS_EVERY: Duration = Duration::from_millis(200);
 
 #[derive(Args)]
 pub struct CompanionArgs {
-    /// The Unix socket to listen on, in a directory only you can enter
+    /// Where to listen: a Unix socket in a directory only you can enter
     /// (default: $XDG_RUNTIME_DIR/floorwalk/companion.sock, else the temp
-    /// dir's floorwalk-UID/companion.sock).
-    #[arg(long, value_name = "PATH")]
-    listen: Option<PathBuf>,
+    /// dir's floorwalk-UID/companion.sock), or tcp:127.0.0.1:PORT (loopback
+    /// only; PORT 0 picks one) where Unix sockets cannot be used, e.g. on
+    /// Windows: consoles must then prove they hold the companion's key.
+    #[arg(long, value_name = "PATH|tcp:127.0.0.1:PORT")]
+    listen: Option<Listen>,
     /// Where the call plays: none, default, device:NAME or wav:PATH.
     #[arg(
         long,
@@ -43,33 +47,53 @@ pub struct CompanionArgs {
     jump_host: String,
 }
 
-#[cfg(unix)]
 pub fn companion(args: CompanionArgs) -> anyhow::Result<ExitCode> {
-    use floorwalk_companion::server::Companion;
     let config = Config::load(None).context("cannot load the configuration")?;
     let _log = init_logging(&config)?;
-    let path = match args.listen {
-        Some(path) => path,
-        None => default_listen_path()?,
+    let listen = match args.listen {
+        Some(listen) => listen,
+        None => Listen::Unix(default_listen_path()?),
+    };
+    // TCP needs the key (made on first use); a Unix socket uses it when
+    // there is one.
+    let key_file = default_key_path();
+    let key = match (&listen, &key_file) {
+        (Listen::Tcp(_), Some(file)) => Some(Key::load_or_create(file)?),
+        (Listen::Tcp(_), None) => anyhow::bail!("no home directory to keep the companion's key in"),
+        (Listen::Unix(_), Some(file)) => Key::load(file)?,
+        (Listen::Unix(_), None) => None,
     };
     runtime()?.block_on(async {
-        let companion = Companion::listen(&path, args.audio_out.clone(), args.audio_in.clone())?;
+        let companion =
+            Companion::listen(&listen, key, args.audio_out.clone(), args.audio_in.clone()).await?;
         let mut stdout = std::io::stdout();
         writeln!(
             stdout,
             "floorwalk companion: listening on {}",
-            path.display()
+            companion.local()
         )?;
         writeln!(
             stdout,
             "playing to {}, microphone {} (opened only for whisper and barge)",
             args.audio_out, args.audio_in
         )?;
+        if let (true, Some(key_file)) = (companion.needs_key(), &key_file) {
+            writeln!(
+                stdout,
+                "consoles must prove they hold the key in {}; put it on the jump host once with:",
+                key_file.display()
+            )?;
+            writeln!(
+                stdout,
+                "  {}",
+                floorwalk_companion::key_copy_command(key_file, &args.jump_host)
+            )?;
+        }
         writeln!(stdout, "connect to the jump host with:")?;
         writeln!(
             stdout,
             "  {}",
-            floorwalk_companion::ssh_command(companion.path(), &args.jump_host)
+            floorwalk_companion::ssh_command(companion.local(), &args.jump_host)
         )?;
         writeln!(
             stdout,
@@ -90,14 +114,6 @@ pub fn companion(args: CompanionArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-#[cfg(not(unix))]
-pub fn companion(_args: CompanionArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!(
-        "floorwalk companion listens on a Unix socket, which this build cannot do on this \
-         system yet (see docs/jump-host.md, Windows)"
-    )
-}
-
 /// `$XDG_RUNTIME_DIR/floorwalk/companion.sock`, else a directory of this
 /// user's in the temp dir.
 #[cfg(unix)]
@@ -111,6 +127,14 @@ fn default_listen_path() -> anyhow::Result<PathBuf> {
             ))
         });
     Ok(dir.join("companion.sock"))
+}
+
+#[cfg(not(unix))]
+fn default_listen_path() -> anyhow::Result<PathBuf> {
+    anyhow::bail!(
+        "there are no Unix sockets here: give --listen tcp:127.0.0.1:0 (see docs/jump-host.md, \
+         Windows)"
+    )
 }
 
 /// The status line: redrawn in place on a terminal; otherwise a line each

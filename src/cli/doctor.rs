@@ -68,7 +68,7 @@ pub fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
             #[cfg(unix)]
             Endpoint::Companion(path) => {
                 let microphone = input != Endpoint::None;
-                let (out, mic) = companion::check_companion(path, microphone).await;
+                let (out, mic) = companion::check_companion(path, microphone, &config).await;
                 (out, mic.unwrap_or_else(|| input::check_input(&input)))
             }
             _ => (output::check_output(&output), input::check_input(&input)),

@@ -37,6 +37,7 @@ pub fn wav_console(feed: FeedOptions, output: Endpoint, mic: &Path, ptt: PttSett
             input,
             ..AudioConfig::default()
         },
+        companion_key_file: None,
     })
     .unwrap()
 }

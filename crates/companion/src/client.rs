@@ -11,8 +11,10 @@
 //! failed (`companion lost`), frames are dropped, and the controls are
 //! kept, to be sent again the moment the companion is back.
 
-use crate::link::{LinkError, hello, read_sized};
-use crate::private::{PrivacyError, check_forwarded_socket, machine_name, my_uid};
+use crate::key::{Key, default_key_path};
+use crate::link::{LinkError, answer, hello, read_sized};
+use crate::machine_name;
+use crate::private::{PrivacyError, check_forwarded_socket, my_uid};
 use crate::wire::{DeviceEvent, Message};
 use floorwalk_audio::capture::TransmitGate;
 use floorwalk_audio::endpoint::login_name;
@@ -43,23 +45,38 @@ pub struct LinkConfig {
     pub gains: Gains,
     /// Whether the microphone goes through the companion too.
     pub microphone: bool,
+    /// The companion's key, read at every connection (so that it can be
+    /// copied while the console runs); no file: no key.
+    pub key_file: Option<PathBuf>,
 }
 
 impl LinkConfig {
-    /// A mono mix at unit gains, as the console starts.
+    /// A mono mix at unit gains and the key at its default path, as the
+    /// console starts.
     pub fn new(path: PathBuf, microphone: bool) -> Self {
         Self {
             path,
             layout: Layout::Mono,
             gains: Gains::default(),
             microphone,
+            key_file: default_key_path(),
         }
+    }
+
+    /// The key at `key_file` (the config's), else at its default path.
+    #[must_use]
+    pub fn key_from(mut self, key_file: Option<PathBuf>) -> Self {
+        if key_file.is_some() {
+            self.key_file = key_file;
+        }
+        self
     }
 }
 
 /// The controls the companion must be following (sent again on reconnect).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Wanted {
+    call: Option<String>,
     tracks: Vec<(u32, Role)>,
     gains: Option<Gains>,
     microphone: bool,
@@ -69,6 +86,7 @@ struct Wanted {
 impl Wanted {
     fn note(&mut self, message: &Message) {
         match message {
+            Message::Call(call) => self.call.clone_from(call),
             Message::Tracks(tracks) => self.tracks.clone_from(tracks),
             Message::Gains(gains) => self.gains = Some(*gains),
             Message::Microphone(on) => self.microphone = *on,
@@ -81,6 +99,7 @@ impl Wanted {
     fn replay(&self, layout: Layout) -> Vec<Message> {
         let mut messages = vec![Message::Layout(layout)];
         messages.extend(self.gains.map(Message::Gains));
+        messages.push(Message::Call(self.call.clone()));
         messages.push(Message::Tracks(self.tracks.clone()));
         messages.push(Message::Microphone(self.microphone));
         messages.push(Message::Talk(self.talk.filter(|_| self.microphone)));
@@ -177,6 +196,11 @@ impl CompanionAudio {
         let _ = self.controls.send(Message::Tracks(tracks));
     }
 
+    /// The call being played, for the companion's status line.
+    pub fn set_call(&self, call: Option<String>) {
+        let _ = self.controls.send(Message::Call(call));
+    }
+
     pub fn set_gains(&self, gains: Gains) {
         let _ = self.controls.send(Message::Gains(gains));
     }
@@ -268,6 +292,8 @@ enum Down {
     Missing(String),
     #[error("{0}")]
     Link(#[from] LinkError),
+    #[error("the companion's key: {0}")]
+    Key(#[from] crate::key::KeyError),
     /// The console is stopping.
     #[error("stopped")]
     Stopped,
@@ -369,6 +395,11 @@ impl Link {
         let user = login_name().unwrap_or_else(|| format!("uid {}", my_uid()));
         let me = format!("{user}@{}", machine_name());
         let machine = hello(&mut stream, &me).await?;
+        let key = match &self.config.key_file {
+            Some(path) => Key::load(path)?,
+            None => None,
+        };
+        answer(&mut stream, key.as_ref()).await?;
         Ok((stream, machine))
     }
 
@@ -497,6 +528,10 @@ impl Link {
             }
             Message::Refused { reason } => return Err(LinkError::Refused(reason).into()),
             Message::Hello { .. }
+            | Message::Challenge(_)
+            | Message::Proof(_)
+            | Message::Admitted
+            | Message::Call(_)
             | Message::Layout(_)
             | Message::Tracks(_)
             | Message::Gains(_)
@@ -520,6 +555,7 @@ mod tests {
     #[test]
     fn a_new_connection_is_told_the_controls_talk_only_with_the_microphone() {
         let mut wanted = Wanted::default();
+        wanted.note(&Message::Call(Some("c-7".into())));
         wanted.note(&Message::Tracks(vec![(11, Role::Customer)]));
         wanted.note(&Message::Talk(Some(31)));
         let replay = wanted.replay(Layout::Mono);
@@ -527,6 +563,7 @@ mod tests {
             replay,
             [
                 Message::Layout(Layout::Mono),
+                Message::Call(Some("c-7".into())),
                 Message::Tracks(vec![(11, Role::Customer)]),
                 Message::Microphone(false),
                 Message::Talk(None),

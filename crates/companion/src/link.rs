@@ -1,5 +1,7 @@
-//! Messages over a byte stream, and the hello both ends exchange first.
+//! Messages over a byte stream, and the hello both ends exchange first,
+//! then the companion's challenge and the console's proof of the key.
 
+use crate::key::{Key, nonce};
 use crate::wire::{Message, VERSION, WireError, frame_length};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -29,6 +31,8 @@ pub enum LinkError {
     Refused(String),
     #[error("{0}")]
     Unexpected(&'static str),
+    #[error("{0}")]
+    Key(String),
 }
 
 /// Reads one message (the length is checked against the cap before the
@@ -101,6 +105,73 @@ pub async fn hello<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// Reads one message of the handshake, within [`HELLO_TIMEOUT`].
+async fn read_handshake<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Message, LinkError> {
+    match tokio::time::timeout(HELLO_TIMEOUT, read_message(reader)).await {
+        Ok(Ok(Message::Refused { reason })) => Err(LinkError::Refused(reason)),
+        Ok(message) => message,
+        Err(_) => Err(LinkError::HelloTimeout),
+    }
+}
+
+/// The companion's side after the hellos: a fresh nonce out, the proof in.
+/// With a key, only a proof made with it for this nonce is admitted; the
+/// console is told why it is refused. Without a key (a Unix socket that
+/// only this user can reach), every console is admitted.
+pub async fn challenge<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    key: Option<&Key>,
+) -> Result<(), LinkError> {
+    let nonce = nonce().map_err(|e| LinkError::Key(e.to_string()))?;
+    write_message(stream, &Message::Challenge(nonce)).await?;
+    let proof = match read_handshake(stream).await? {
+        Message::Proof(proof) => proof,
+        _ => {
+            refuse(stream, "expected the proof of the key").await;
+            return Err(LinkError::Unexpected("expected the proof of the key"));
+        }
+    };
+    let verdict = match (key, proof) {
+        (None, _) => Ok(()),
+        (Some(key), Some(proof)) if key.verify(&nonce, &proof) => Ok(()),
+        (Some(_), Some(_)) => Err(
+            "the console's key is not this companion's: copy the companion's key to the jump \
+             host again (the companion prints how)",
+        ),
+        (Some(_), None) => Err(
+            "this companion needs its key and the console has none: copy it to the jump host \
+             (the companion prints how)",
+        ),
+    };
+    match verdict {
+        Ok(()) => write_message(stream, &Message::Admitted).await,
+        Err(reason) => {
+            refuse(stream, reason).await;
+            Err(LinkError::Key(reason.to_owned()))
+        }
+    }
+}
+
+/// The console's side after the hellos: answers the companion's nonce with
+/// the key (or says it has none) and waits to be admitted.
+pub async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    key: Option<&Key>,
+) -> Result<(), LinkError> {
+    let Message::Challenge(nonce) = read_handshake(stream).await? else {
+        refuse(stream, "expected a challenge after the hello").await;
+        return Err(LinkError::Unexpected(
+            "expected a challenge after the hello",
+        ));
+    };
+    let proof = Message::Proof(key.map(|key| key.prove(&nonce)));
+    write_message(stream, &proof).await?;
+    match read_handshake(stream).await? {
+        Message::Admitted => Ok(()),
+        _ => Err(LinkError::Unexpected("expected to be admitted")),
+    }
+}
+
 /// Tells the other end why it is refused (best effort: it may be gone).
 pub async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, reason: &str) {
     let refused = Message::Refused {
@@ -123,6 +194,70 @@ mod tests {
             (x.unwrap(), y.unwrap()),
             ("laptop".into(), "console".into())
         );
+    }
+
+    /// The challenge and the answer over an in-memory stream.
+    async fn handshake(
+        companion_key: Option<&Key>,
+        console_key: Option<&Key>,
+    ) -> (Result<(), LinkError>, Result<(), LinkError>) {
+        let (mut a, mut b) = tokio::io::duplex(4096);
+        tokio::join!(
+            challenge(&mut a, companion_key),
+            answer(&mut b, console_key)
+        )
+    }
+
+    #[tokio::test]
+    async fn only_a_console_with_the_key_is_admitted_and_both_ends_say_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::load_or_create(&dir.path().join("k")).unwrap();
+        let other = Key::load_or_create(&dir.path().join("o")).unwrap();
+        let (companion, console) = handshake(Some(&key), Some(&key)).await;
+        assert!(
+            companion.is_ok() && console.is_ok(),
+            "{companion:?} {console:?}"
+        );
+        // A Unix socket without a key file admits as before, key or not.
+        for console_key in [None, Some(&key)] {
+            let (companion, console) = handshake(None, console_key).await;
+            assert!(
+                companion.is_ok() && console.is_ok(),
+                "{companion:?} {console:?}"
+            );
+        }
+        let (companion, console) = handshake(Some(&key), Some(&other)).await;
+        assert!(matches!(&companion, Err(LinkError::Key(r)) if r.contains("not this companion's")));
+        assert!(
+            matches!(&console, Err(LinkError::Refused(r)) if r.contains("not this companion's")),
+            "{console:?}"
+        );
+        let (companion, console) = handshake(Some(&key), None).await;
+        assert!(matches!(&companion, Err(LinkError::Key(r)) if r.contains("has none")));
+        assert!(
+            matches!(&console, Err(LinkError::Refused(r)) if r.contains("has none")),
+            "{console:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_recorded_for_another_nonce_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::load_or_create(&dir.path().join("k")).unwrap();
+        // A proof once seen on the wire, for some other connection's nonce.
+        let recorded = key.prove(&nonce().unwrap());
+        let (mut a, mut b) = tokio::io::duplex(4096);
+        let replay = async {
+            let challenge = read_message(&mut b).await.unwrap();
+            assert!(matches!(challenge, Message::Challenge(_)));
+            write_message(&mut b, &Message::Proof(Some(recorded)))
+                .await
+                .unwrap();
+            read_message(&mut b).await.unwrap()
+        };
+        let (companion, reply) = tokio::join!(challenge(&mut a, Some(&key)), replay);
+        assert!(matches!(companion, Err(LinkError::Key(_))), "{companion:?}");
+        assert!(matches!(reply, Message::Refused { .. }), "{reply:?}");
     }
 
     #[tokio::test]

@@ -7,8 +7,8 @@ use floorwalk_audio::signal::Level;
 pub struct Status {
     /// The console connected (its `user@host`), if one is.
     pub console: Option<String>,
-    /// Tracks being played (the monitored call's parties).
-    pub tracks: usize,
+    /// The call being played (its id, as the console sends it).
+    pub call: Option<String>,
     /// Customer, agent, others, microphone.
     pub levels: [Level; 4],
     /// The microphone is open (the console is in whisper or barge).
@@ -27,7 +27,7 @@ fn bar(level: Level) -> String {
 }
 
 impl Status {
-    /// One line, e.g. `console dana@jump1 · call: 2 tracks · customer
+    /// One line, e.g. `console dana@jump1 · call c-1042 · customer
     /// ▮▮▮▯▯ agent ▮▮▯▯▯ · mic open ▮▯▯▯▯ · TALKING`.
     pub fn line(&self) -> String {
         let Some(console) = &self.console else {
@@ -38,15 +38,13 @@ impl Status {
             return line;
         };
         let mut line = format!("console {console}");
-        if self.tracks == 0 {
-            line.push_str(" · no call");
-        } else {
-            line.push_str(&format!(
-                " · call: {} tracks · customer {} agent {}",
-                self.tracks,
+        match &self.call {
+            None => line.push_str(" · no call"),
+            Some(call) => line.push_str(&format!(
+                " · call {call} · customer {} agent {}",
                 bar(self.levels[0]),
                 bar(self.levels[1])
-            ));
+            )),
         }
         if self.microphone {
             line.push_str(&format!(" · mic open {}", bar(self.levels[3])));
@@ -74,7 +72,7 @@ mod tests {
         assert!(status.line().contains("user 65534"));
         status.console = Some("dana@jump1".into());
         assert_eq!(status.line(), "console dana@jump1 · no call · mic closed");
-        status.tracks = 2;
+        status.call = Some("c-1042".into());
         status.levels[0] = Level {
             peak: 1.0,
             rms: 1.0,
@@ -83,7 +81,7 @@ mod tests {
         status.talking = true;
         assert_eq!(
             status.line(),
-            "console dana@jump1 · call: 2 tracks · customer ▮▮▮▮▮ agent ▯▯▯▯▯ · mic open ▯▯▯▯▯ · TALKING"
+            "console dana@jump1 · call c-1042 · customer ▮▮▮▮▮ agent ▯▯▯▯▯ · mic open ▯▯▯▯▯ · TALKING"
         );
     }
 }

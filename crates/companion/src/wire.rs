@@ -4,20 +4,24 @@
 //! ```text
 //! frame   = length:u32be kind:u8 body        (length = 1 + body, ≤ MAX_FRAME)
 //! hello   = "FWCOMPANION" version:u16be name:utf8        (first, both ways)
+//! then      companion: challenge(nonce)  console: proof(mac | none)
+//!           companion: admitted | refused(reason)
 //! ```
 //!
 //! The console sends the call's protocol-v1 binary frames verbatim
 //! ([`Message::Audio`]) and the controls; the companion sends levels, its
 //! devices' events and the microphone's frames ([`Message::Microphone`],
 //! protocol-v1 binary frames too). A peer that does not start with a hello
-//! of this version is refused with a reason ([`Message::Refused`]).
+//! of this version is refused with a reason ([`Message::Refused`]). Version 2
+//! added the challenge (see [`crate::key`]) and the call's id.
 
+use crate::key::{KEY_LEN, Nonce};
 use floorwalk_audio::mix::{Gains, Layout};
 use floorwalk_audio::signal::Level;
 use floorwalk_protocol::{MAX_BINARY_FRAME, Role};
 
 /// The version of this wire format; both ends must speak the same.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// What every hello starts with, so that anything else is told apart.
 pub const MAGIC: &[u8; 11] = b"FWCOMPANION";
 /// The largest frame (kind and body) either end accepts: an audio frame
@@ -42,7 +46,16 @@ pub enum Message {
     Refused {
         reason: String,
     },
+    /// The companion's nonce, after the hellos.
+    Challenge(Nonce),
+    /// The console's answer: HMAC of the nonce with the key, or none when
+    /// it has no key.
+    Proof(Option<[u8; KEY_LEN]>),
+    /// The companion let the console in.
+    Admitted,
     // Console to companion.
+    /// The call being played (its protocol-v1 id), for the status line.
+    Call(Option<String>),
     /// The mix layout (mono or split-ear).
     Layout(Layout),
     /// Play exactly these tracks (the joined call's legs, not my own).
@@ -94,12 +107,16 @@ pub enum WireError {
 
 const HELLO: u8 = 0x01;
 const REFUSED: u8 = 0x02;
+const CHALLENGE: u8 = 0x03;
+const PROOF: u8 = 0x04;
+const ADMITTED: u8 = 0x05;
 const LAYOUT: u8 = 0x10;
 const TRACKS: u8 = 0x11;
 const GAINS: u8 = 0x12;
 const MICROPHONE: u8 = 0x13;
 const TALK: u8 = 0x14;
 const AUDIO: u8 = 0x15;
+const CALL: u8 = 0x16;
 const LEVELS: u8 = 0x20;
 const EVENT: u8 = 0x21;
 const SPOKEN: u8 = 0x22;
@@ -109,6 +126,10 @@ impl Message {
         match self {
             Message::Hello { .. } => HELLO,
             Message::Refused { .. } => REFUSED,
+            Message::Challenge(_) => CHALLENGE,
+            Message::Proof(_) => PROOF,
+            Message::Admitted => ADMITTED,
+            Message::Call(_) => CALL,
             Message::Layout(_) => LAYOUT,
             Message::Tracks(_) => TRACKS,
             Message::Gains(_) => GAINS,
@@ -133,6 +154,10 @@ impl Message {
                 put_text(&mut frame, name);
             }
             Message::Refused { reason } => put_text(&mut frame, reason),
+            Message::Challenge(nonce) => frame.extend_from_slice(nonce),
+            Message::Proof(proof) => frame.extend_from_slice(proof.as_ref().map_or(&[][..], |p| p)),
+            Message::Admitted => {}
+            Message::Call(call) => put_text(&mut frame, call.as_deref().unwrap_or_default()),
             Message::Layout(layout) => frame.push(match layout {
                 Layout::Mono => 0,
                 Layout::SplitEar => 1,
@@ -207,6 +232,23 @@ impl Message {
             REFUSED => Message::Refused {
                 reason: text(kind, body)?,
             },
+            CHALLENGE => Message::Challenge(
+                body.try_into()
+                    .map_err(|_| invalid("a nonce of the wrong length"))?,
+            ),
+            PROOF => Message::Proof(match body {
+                [] => None,
+                _ => Some(
+                    body.try_into()
+                        .map_err(|_| invalid("a proof of the wrong length"))?,
+                ),
+            }),
+            ADMITTED if body.is_empty() => Message::Admitted,
+            ADMITTED => return Err(invalid("a body after admitted")),
+            CALL => {
+                let call = text(kind, body)?;
+                Message::Call((!call.is_empty()).then_some(call))
+            }
             LAYOUT => Message::Layout(match body {
                 [0] => Layout::Mono,
                 [1] => Layout::SplitEar,
@@ -407,6 +449,12 @@ mod tests {
             Message::Levels([level(0.1), level(0.2), level(0.0), level(1.0)]),
             Message::Event(DeviceEvent::OutputReady("default (48000 Hz)".into())),
             Message::Event(DeviceEvent::InputClosed),
+            Message::Challenge([7; KEY_LEN]),
+            Message::Proof(Some([9; KEY_LEN])),
+            Message::Proof(None),
+            Message::Admitted,
+            Message::Call(Some("c-1042".into())),
+            Message::Call(None),
         ] {
             round_trip(message);
         }
@@ -431,6 +479,14 @@ mod tests {
             Message::decode(&[TALK, 0, 1]),
             Err(WireError::Truncated(TALK))
         );
+        assert!(matches!(
+            Message::decode(&[PROOF, 1, 2, 3]),
+            Err(WireError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Message::decode(&[CHALLENGE]),
+            Err(WireError::Invalid { .. })
+        ));
         assert!(matches!(
             Message::decode(&[MICROPHONE, 7]),
             Err(WireError::Invalid { .. })

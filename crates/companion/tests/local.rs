@@ -16,7 +16,7 @@ use floorwalk_audio::playback::TrackSpec;
 use floorwalk_audio::signal::sine;
 use floorwalk_companion::client::{CompanionAudio, LinkConfig};
 use floorwalk_companion::link::{read_message, write_message};
-use floorwalk_companion::server::Companion;
+use floorwalk_companion::server::{Companion, Listen};
 use floorwalk_companion::status::Status;
 use floorwalk_companion::wire::{Message, VERSION};
 use floorwalk_protocol::{AudioFrame, FrameHeader, Role};
@@ -28,16 +28,23 @@ use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn start_companion(dir: &Path, mic: Endpoint) -> std::path::PathBuf {
+async fn start_companion(dir: &Path, mic: Endpoint) -> std::path::PathBuf {
     let path = dir.join("laptop/companion.sock");
-    let companion = Companion::listen(&path, Endpoint::None, mic).unwrap();
+    let listen = Listen::Unix(path.clone());
+    let companion = Companion::listen(&listen, None, Endpoint::None, mic)
+        .await
+        .unwrap();
     let (status, _) = tokio::sync::watch::channel(Status::default());
     tokio::spawn(companion.serve(status));
     path
 }
 
 fn link(path: &Path, microphone: bool) -> (CompanionAudio, floorwalk_audio::engine::AudioChannels) {
-    CompanionAudio::start(LinkConfig::new(path.to_owned(), microphone))
+    // No key on either end: the Unix socket's checks are the guard.
+    CompanionAudio::start(LinkConfig {
+        key_file: None,
+        ..LinkConfig::new(path.to_owned(), microphone)
+    })
 }
 
 async fn next_event(events: &mut tokio::sync::mpsc::UnboundedReceiver<AudioEvent>) -> AudioEvent {
@@ -64,7 +71,7 @@ async fn frames_play_on_the_companion_and_the_microphone_follows_the_gate() {
     let dir = tempfile::tempdir().unwrap();
     let mic = dir.path().join("mic.wav");
     wav::write_mono(&mic, &sine(300.0, 0.4, 48_000));
-    let path = start_companion(dir.path(), Endpoint::Wav(mic));
+    let path = start_companion(dir.path(), Endpoint::Wav(mic)).await;
     let (audio, mut channels) = link(&path, true);
     let AudioEvent::OutputReady { description } = next_event(&mut channels.events).await else {
         panic!("not connected")
@@ -121,7 +128,7 @@ async fn frames_play_on_the_companion_and_the_microphone_follows_the_gate() {
 #[tokio::test]
 async fn the_companion_refuses_garbage_and_old_versions_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let path = start_companion(dir.path(), Endpoint::None);
+    let path = start_companion(dir.path(), Endpoint::None).await;
     let mut garbage = UnixStream::connect(&path).await.unwrap();
     garbage.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
     let Message::Hello { .. } = read_message(&mut garbage).await.unwrap() else {

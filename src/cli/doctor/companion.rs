@@ -12,6 +12,7 @@ use floorwalk_audio::playback::TrackSpec;
 use floorwalk_audio::signal::Level;
 use floorwalk_audio::{FRAME_DURATION, FRAME_SAMPLES};
 use floorwalk_companion::client::{CompanionAudio, LinkConfig};
+use floorwalk_console::config::Config;
 use floorwalk_protocol::{AudioFrame, Role};
 use std::path::Path;
 use std::time::Duration;
@@ -29,9 +30,14 @@ const MIC_FRAMES: usize = 25;
 
 /// The output verdict and, when the microphone goes through it too, the
 /// input verdict.
-pub async fn check_companion(path: &Path, microphone: bool) -> (Verdict, Option<Verdict>) {
-    let (companion, mut channels) =
-        CompanionAudio::start(LinkConfig::new(path.to_owned(), microphone));
+pub async fn check_companion(
+    path: &Path,
+    microphone: bool,
+    config: &Config,
+) -> (Verdict, Option<Verdict>) {
+    let link = LinkConfig::new(path.to_owned(), microphone)
+        .key_from(config.audio.companion_key_file.clone());
+    let (companion, mut channels) = CompanionAudio::start(link);
     let endpoint = format!("companion:{}", path.display());
     let machine = match timeout(CONNECT_WAIT, channels.events.recv()).await {
         Ok(Some(AudioEvent::OutputReady { description })) => description,

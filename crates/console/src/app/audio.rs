@@ -21,6 +21,8 @@ const METER_FLOOR_DB: f32 = -60.0;
 /// compares it after every update and tells the engine what changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AudioPlan {
+    /// The call I am on (its id), for a companion's status line.
+    pub call: Option<String>,
     /// The tracks of the call I am on, without my own leg's.
     pub tracks: Vec<TrackSpec>,
     /// The microphone is open: whisper or barge on my leg (never silent).
@@ -160,6 +162,7 @@ impl App {
             })
             .unwrap_or_default();
         AudioPlan {
+            call: leg.map(|leg| leg.call_id.clone()),
             tracks,
             microphone: self.mic_allowed(),
             transmit: self.transmit_track(),

@@ -9,6 +9,7 @@ use floorwalk_audio::endpoint::Endpoint;
 use floorwalk_audio::ptt::PttSetting;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The longest `max_talk_secs` accepted (an hour).
@@ -26,6 +27,9 @@ pub struct AudioSection {
     /// Where push-to-talk speech is captured.
     #[serde(deserialize_with = "endpoint")]
     pub input: Endpoint,
+    /// The companion's key (default: `companion.key` next to the config
+    /// file); read at every connection to the companion.
+    pub companion_key_file: Option<PathBuf>,
 }
 
 impl Default for AudioSection {
@@ -35,6 +39,7 @@ impl Default for AudioSection {
         Self {
             output: Endpoint::Default,
             input: Endpoint::Default,
+            companion_key_file: None,
         }
     }
 }
@@ -104,7 +109,6 @@ fn max_talk_secs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::E
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     #[derive(Debug, Deserialize)]
     struct Doc {
@@ -124,6 +128,12 @@ mod tests {
             parse("[audio]\noutput = \"device:hw:1,0\"\ninput = \"wav:/tmp/in.wav\"\n").unwrap();
         assert_eq!(doc.audio.output, Endpoint::Device("hw:1,0".into()));
         assert_eq!(doc.audio.input, Endpoint::Wav(PathBuf::from("/tmp/in.wav")));
+        assert_eq!(doc.audio.companion_key_file, None);
+        let doc = parse("[audio]\ncompanion_key_file = \"/secure/companion.key\"\n").unwrap();
+        assert_eq!(
+            doc.audio.companion_key_file,
+            Some(PathBuf::from("/secure/companion.key"))
+        );
         let doc = parse("").unwrap();
         assert_eq!(doc.audio, AudioSection::default());
         assert_eq!(doc.audio.output, Endpoint::Default);

@@ -15,6 +15,7 @@ use floorwalk_audio::playback::TrackSpec;
 #[cfg(unix)]
 use floorwalk_companion::client::{CompanionAudio, CompanionFrames, LinkConfig};
 use floorwalk_protocol::Timestamp;
+use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 /// What plays the call and captures the microphone: the engine here, or
@@ -47,7 +48,12 @@ impl Downstream {
 impl ConsoleAudio {
     /// Starts the engine the endpoints name. The companion takes both ends:
     /// `--audio-in` is then the same `companion:PATH`, or `none`.
-    pub fn start(config: AudioConfig) -> anyhow::Result<(Self, AudioChannels)> {
+    /// `companion_key_file`: the companion's key, when not at its default
+    /// path.
+    pub fn start(
+        config: AudioConfig,
+        companion_key_file: Option<PathBuf>,
+    ) -> anyhow::Result<(Self, AudioChannels)> {
         match (&config.output, &config.input) {
             (Endpoint::Companion(path), Endpoint::Companion(_) | Endpoint::None) => {
                 if matches!(&config.input, Endpoint::Companion(other) if other != path) {
@@ -57,7 +63,7 @@ impl ConsoleAudio {
                         config.input
                     );
                 }
-                start_companion(&config, path.clone())
+                start_companion(&config, path.clone(), companion_key_file)
             }
             (_, Endpoint::Companion(_)) | (Endpoint::Companion(_), _) => bail!(
                 "the companion plays and captures: give companion:PATH for --audio-out, and the \
@@ -116,13 +122,13 @@ impl ConsoleAudio {
 #[cfg(unix)]
 fn start_companion(
     config: &AudioConfig,
-    path: std::path::PathBuf,
+    path: PathBuf,
+    key_file: Option<PathBuf>,
 ) -> anyhow::Result<(ConsoleAudio, AudioChannels)> {
     let (companion, channels) = CompanionAudio::start(LinkConfig {
-        path,
         layout: config.layout,
         gains: config.gains,
-        microphone: config.input != Endpoint::None,
+        ..LinkConfig::new(path, config.input != Endpoint::None).key_from(key_file)
     });
     Ok((ConsoleAudio::Companion(companion), channels))
 }
@@ -130,7 +136,8 @@ fn start_companion(
 #[cfg(not(unix))]
 fn start_companion(
     _config: &AudioConfig,
-    _path: std::path::PathBuf,
+    _path: PathBuf,
+    _key_file: Option<PathBuf>,
 ) -> anyhow::Result<(ConsoleAudio, AudioChannels)> {
     bail!("companion:PATH is for a console on a Unix jump host")
 }
@@ -145,6 +152,8 @@ pub trait AudioControl {
     fn set_transmit(&self, track: Option<u32>);
     fn arm_microphone(&self, on: bool);
     fn set_tracks(&self, tracks: Vec<TrackSpec>);
+    /// The call's id: only a companion shows it (on its status line).
+    fn set_call(&self, _call: Option<String>) {}
 }
 
 impl AudioControl for ConsoleAudio {
@@ -171,6 +180,15 @@ impl AudioControl for ConsoleAudio {
             ConsoleAudio::Companion(companion) => companion.set_tracks(tracks),
         }
     }
+
+    fn set_call(&self, call: Option<String>) {
+        #[cfg(unix)]
+        if let ConsoleAudio::Companion(companion) = self {
+            companion.set_call(call);
+        }
+        #[cfg(not(unix))]
+        let _ = call;
+    }
 }
 
 /// The plan last given to the engine; tells it only what changed.
@@ -189,6 +207,9 @@ impl AudioSync {
         }
         if plan.microphone != applied.microphone {
             audio.arm_microphone(plan.microphone);
+        }
+        if plan.call != applied.call {
+            audio.set_call(plan.call.clone());
         }
         if plan.tracks != applied.tracks {
             audio.set_tracks(plan.tracks.clone());
@@ -262,10 +283,14 @@ mod tests {
             let tracks: Vec<u32> = tracks.iter().map(|t| t.track).collect();
             self.0.borrow_mut().push(format!("tracks {tracks:?}"));
         }
+        fn set_call(&self, call: Option<String>) {
+            self.0.borrow_mut().push(format!("call {call:?}"));
+        }
     }
 
     fn plan(tracks: &[u32], microphone: bool, transmit: Option<u32>) -> AudioPlan {
         AudioPlan {
+            call: None,
             tracks: tracks
                 .iter()
                 .map(|&track| TrackSpec {
@@ -297,6 +322,30 @@ mod tests {
                 "transmit Some(31)",
                 "transmit None",
                 "microphone false",
+                "tracks []",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_call_is_told_when_it_changes_before_its_tracks() {
+        let engine = Recorder::default();
+        let mut sync = AudioSync::default();
+        let on_call = |call: &str| AudioPlan {
+            call: Some(call.to_owned()),
+            ..plan(&[10, 11], false, None)
+        };
+        sync.apply(on_call("c-1"), &engine);
+        sync.apply(on_call("c-1"), &engine);
+        sync.apply(on_call("c-2"), &engine);
+        sync.apply(plan(&[], false, None), &engine);
+        assert_eq!(
+            *engine.0.borrow(),
+            [
+                "call Some(\"c-1\")",
+                "tracks [10, 11]",
+                "call Some(\"c-2\")",
+                "call None",
                 "tracks []",
             ]
         );

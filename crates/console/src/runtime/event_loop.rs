@@ -63,7 +63,7 @@ impl Core {
             .journal
             .as_ref()
             .map(|journal| audit::recover(journal.dir(), Timestamp::now()));
-        let (audio, channels) = ConsoleAudio::start(options.audio)?;
+        let (audio, channels) = ConsoleAudio::start(options.audio, options.companion_key_file)?;
         let (downstream, from_feed) = mpsc::channel(DOWNSTREAM_QUEUE);
         let mut feed_options = options.feed;
         feed_options.audio_in = Some(downstream);

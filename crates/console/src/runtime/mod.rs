@@ -44,6 +44,8 @@ pub struct ConsoleOptions {
     pub warnings: Vec<String>,
     /// How the audio engine starts (outputs, inputs, mix).
     pub audio: AudioConfig,
+    /// The companion's key, when not at its default path.
+    pub companion_key_file: Option<std::path::PathBuf>,
 }
 
 /// Why the console stopped.
