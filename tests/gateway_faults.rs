@@ -217,16 +217,15 @@ async fn sigterm_removes_everything_and_odd_events_change_nothing() {
     let leg = joined["leg_id"].as_str().unwrap().to_owned();
     // Events the gateway does not know, sent to its own application, with
     // odd payloads: skipped, nothing else happens.
+    let events = format!(
+        "/events/user/FloorwalkTest?application={}",
+        gateway::application(&asterisk, "term").await
+    );
     for body in [
         json!({}),
         json!({"variables": {"channel": 7, "bridge": [1, 2]}}),
     ] {
-        asterisk
-            .post(
-                "/events/user/FloorwalkTest?application=floorwalk-term",
-                &body,
-            )
-            .await;
+        asterisk.post(&events, &body).await;
     }
     dana.pump(Duration::from_millis(300)).await;
     command(

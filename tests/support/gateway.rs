@@ -314,6 +314,17 @@ pub async fn objects(asterisk: &Asterisk, prefix: &str) -> BTreeSet<String> {
 
 /// Waits (up to 10 s: the gateway sweeps every 5 s) until none of the
 /// gateway's objects is left.
+/// The ARI application of the gateway named `name` (`floorwalk-NAME-RUN`).
+pub async fn application(asterisk: &Asterisk, name: &str) -> String {
+    let prefix = format!("floorwalk-{name}-");
+    let apps = asterisk.get("/applications").await;
+    let names = apps.as_array().into_iter().flatten();
+    let mut found = names.filter_map(|app| app["name"].as_str().map(str::to_owned));
+    found
+        .find(|app| app.starts_with(&prefix))
+        .unwrap_or_else(|| asterisk.fail(&format!("no application {prefix}…: {apps}")))
+}
+
 pub async fn all_gone(asterisk: &Asterisk, prefix: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -155,6 +155,14 @@ impl Driver {
     ) -> anyhow::Result<Self> {
         let (lost_tx, lost) = mpsc::unbounded_channel();
         let (finished_tx, finished) = mpsc::unbounded_channel();
+        let run = run_mark();
+        // An application of this run's own: registering the name a killed
+        // gateway's dying events socket still held makes Asterisk "replace"
+        // it, which can stall the new socket's handshake (seen with 22.10.1).
+        let me = Identity {
+            app: format!("{}-{run}", me.app),
+            ..me
+        };
         let mut driver = Self {
             rest,
             me,
@@ -186,7 +194,7 @@ impl Driver {
             polling: false,
             vanished: Vec::new(),
             ticks: 0,
-            run: run_mark(),
+            run,
         };
         match connect(&driver.rest, &driver.me.app).await {
             Ok(loaded) => driver.connected(loaded).await,
