@@ -416,8 +416,8 @@ async fn wait_for_stop() {
 fn init_logging(config: &Config) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     let path = match &config.log_file {
         Some(path) => path.clone(),
-        None => directories::ProjectDirs::from("", "", "floorwalk")
-            .map(|dirs| dirs.data_dir().join("floorwalk.log"))
+        None => floorwalk_console::config::data_dir()
+            .map(|dir| dir.join("floorwalk.log"))
             .ok_or_else(|| anyhow!("no data directory for the log file: set `log_file`"))?,
     };
     let file = open_private_append(&path)

@@ -27,8 +27,7 @@ pub struct RecordsArg {
 
 /// The platform data directory's `floorwalk`.
 fn data_dir() -> anyhow::Result<PathBuf> {
-    directories::ProjectDirs::from("", "", "floorwalk")
-        .map(|dirs| dirs.data_dir().to_path_buf())
+    floorwalk_console::config::data_dir()
         .ok_or_else(|| anyhow!("cannot find the platform data directory; pass --records URL"))
 }
 

@@ -81,8 +81,7 @@ impl Calibration {
 /// Where calibrations are kept unless told otherwise: the platform data
 /// directory's `floorwalk/calibration`.
 pub fn default_calibration_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "floorwalk")
-        .map(|dirs| dirs.data_dir().join("calibration"))
+    crate::config::data_dir().map(|dir| dir.join("calibration"))
 }
 
 /// The file for `server` in `dir`: the URL made into a file name (letters,

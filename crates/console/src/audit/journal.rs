@@ -186,7 +186,7 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
 /// The default journal directory: the platform data directory of floorwalk,
 /// then `audit` (e.g. `~/.local/share/floorwalk/audit` on Linux).
 pub fn default_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "floorwalk").map(|dirs| dirs.data_dir().join("audit"))
+    crate::config::data_dir().map(|dir| dir.join("audit"))
 }
 
 /// The journal of `floorwalk demo`, beside the default one

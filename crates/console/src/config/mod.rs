@@ -174,6 +174,13 @@ fn location(line: Option<usize>, column: Option<usize>) -> String {
     }
 }
 
+/// floorwalk's directory in the user's data directory (e.g.
+/// `~/.local/share/floorwalk` on Linux), if there is a home: the journal,
+/// calibrations, the log, the server's records.
+pub fn data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "floorwalk").map(|dirs| dirs.data_dir().to_path_buf())
+}
+
 /// `config.toml` in the user's config directory (e.g.
 /// `~/.config/floorwalk/config.toml` on Linux), if there is a home.
 pub fn default_config_path() -> Option<PathBuf> {
