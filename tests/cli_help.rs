@@ -75,3 +75,22 @@ fn companion_refuses_a_listen_address_off_loopback_before_opening_anything() {
         "{help}"
     );
 }
+
+#[test]
+fn a_command_that_fails_says_why_on_stderr_and_writes_nothing_to_stdout() {
+    // A report piped into a file must not get the console's terminal codes
+    // when it fails: only a process that took the terminal restores it.
+    let output = Command::new(env!("CARGO_BIN_EXE_floorwalk"))
+        .args([
+            "report",
+            "--records",
+            "postgres://qa:hunter2@127.0.0.1/floor",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("holds a password"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(output.stdout.is_empty(), "{:?}", output.stdout);
+}

@@ -15,6 +15,11 @@ use std::sync::{Arc, Once};
 /// Whether keyboard enhancement flags were pushed (and must be popped).
 static ENHANCED: AtomicBool = AtomicBool::new(false);
 
+/// Whether this process took the terminal (and has not given it back): a
+/// command that never drew the console (`report`, `sim`, …) must not write
+/// escape codes into its output when it fails.
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
 /// The kitty keyboard protocol flags for push-to-talk: releases and
 /// repeats (event types) of every key, text keys like Space included (all
 /// keys as escape codes), with the shifted key reported so that `?` and
@@ -41,7 +46,8 @@ impl TerminalGuard {
     /// keyboard protocol and, if so, turns on key release events.
     pub fn enter(key_releases: bool) -> io::Result<Self> {
         install_panic_hook();
-        terminal::enable_raw_mode()?;
+        ENTERED.store(true, Ordering::SeqCst);
+        terminal::enable_raw_mode().inspect_err(|_| ENTERED.store(false, Ordering::SeqCst))?;
         if let Err(err) = crossterm::execute!(
             io::stdout(),
             EnterAlternateScreen,
@@ -122,9 +128,13 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Undoes everything `enter` did. Safe to call more than once, and ignores
-/// errors: after an SSH hang-up there may be no terminal left to write to.
+/// Undoes everything `enter` did; nothing when the terminal was not taken.
+/// Safe to call more than once, and ignores errors: after an SSH hang-up
+/// there may be no terminal left to write to.
 pub fn restore() {
+    if !ENTERED.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let mut stdout = io::stdout();
     if ENHANCED.swap(false, Ordering::SeqCst) {
         let _ = crossterm::execute!(stdout, PopKeyboardEnhancementFlags);
